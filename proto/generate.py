@@ -54,8 +54,10 @@ def main(argv: list[str]) -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         fresh = generate(Path(tmp))
-        stale = [rel for rel in fresh if not (ROOT / rel).exists() or not filecmp.cmp(Path(tmp) / rel, ROOT / rel, shallow=False)]
-        committed = {p.relative_to(ROOT) for d in {ROOT / r.parent for r in fresh} for p in d.glob("*") if p.name.endswith(SUFFIXES)}
+        stale = [rel for rel in fresh
+                 if not (ROOT / rel).exists() or not filecmp.cmp(Path(tmp) / rel, ROOT / rel, shallow=False)]
+        out_dirs = {ROOT / r.parent for r in fresh}
+        committed = {p.relative_to(ROOT) for d in out_dirs for p in d.glob("*") if p.name.endswith(SUFFIXES)}
         orphans = sorted(committed - set(fresh))
     if stale or orphans:
         for rel in stale:

@@ -43,7 +43,9 @@ def _port_busy(port: int) -> bool:
     return False
 
 
-def wait_for(pred: Callable[[], bool], timeout_s: float = 20.0, interval_s: float = 0.05, what: str = "condition") -> None:
+def wait_for(
+    pred: Callable[[], bool], timeout_s: float = 20.0, interval_s: float = 0.05, what: str = "condition"
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):

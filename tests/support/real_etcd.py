@@ -1,4 +1,4 @@
-"""Start a real etcd cluster (Debian etcd-server 3.4) on free loopback ports: the reference our store is compared with."""
+"""Start a real etcd cluster (Debian etcd-server 3.4) on free loopback ports: the reference for our store."""
 
 from __future__ import annotations
 
