@@ -1,0 +1,150 @@
+"""The `kemu` command: up, down, status, logs.
+
+`kemu up` starts the plan's processes detached (they outlive the command), waits for each to be healthy while
+printing progress, writes a kubeconfig and prints how to use it. `kemu down` stops exactly the recorded processes.
+All state and logs live under one directory (--state-dir, default ~/.kemu/<cluster>).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+from pathlib import Path
+
+from kemu.launcher import supervisor
+from kemu.launcher.kubeconfig import kubeconfig, write_token_file
+from kemu.launcher.plan import ClusterConfig, plan
+
+DEFAULT_STATE_ROOT = Path(os.environ.get("KEMU_HOME", Path.home() / ".kemu"))
+
+
+def _ports(text: str | None) -> tuple[int, ...] | None:
+    return tuple(int(p) for p in text.split(",")) if text else None
+
+
+def _config(args: argparse.Namespace) -> ClusterConfig:
+    extra: dict[str, object] = {}
+    if (etcd_ports := _ports(args.etcd_ports)) is not None:
+        extra["etcd_client_ports"] = etcd_ports
+    if (api_ports := _ports(args.apiserver_ports)) is not None:
+        extra["apiserver_ports"] = api_ports
+    return ClusterConfig(
+        state_dir=args.state_dir, etcd_members=args.etcd_members, real_etcd=args.real_etcd, nodes=args.nodes,
+        apiservers=args.apiservers, fast=args.fast, store_only=args.store_only, **extra,  # type: ignore[arg-type]
+    )
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    config = _config(args)
+    state_dir = config.state_dir
+    if any(supervisor.alive(p) for p in supervisor.load_state(state_dir)):
+        print(f"a cluster is already running from {state_dir}; run `kemu down` first", file=sys.stderr)
+        return 1
+    state_dir.mkdir(parents=True, exist_ok=True)
+    token = write_token_file(state_dir / "tokens.csv")
+    running: list[supervisor.Running] = []
+    started = time.monotonic()
+    try:
+        # Members of a role start together (an etcd member only serves once a quorum of its peers is up).
+        for _role, group in itertools.groupby(plan(config), key=lambda spec: spec.role):
+            batch = [(spec, supervisor.start(spec, state_dir)) for spec in group]
+            running.extend(proc for _, proc in batch)
+            supervisor.save_state(state_dir, running)
+            print(f"  starting {', '.join(spec.name for spec, _ in batch)}", flush=True)
+            supervisor.wait_healthy(batch, args.timeout, on_ready=lambda spec, proc: print(
+                f"    {spec.name:<20} ready  (pid {proc.pid}, {time.monotonic() - started:.1f}s)", flush=True))
+    except RuntimeError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        for proc in reversed(running):
+            supervisor.stop(proc)
+        return 1
+    if config.store_only:
+        endpoints = ",".join(f"http://127.0.0.1:{p}" for p in config.etcd_client_ports[: config.etcd_members])
+        print(f"\nstore is up ({time.monotonic() - started:.1f}s): ETCDCTL_API=3 etcdctl --endpoints={endpoints} "
+              f"endpoint status -w table\nstop with: kemu down --state-dir {state_dir}")
+        return 0
+    port = config.apiserver_ports[0]
+    ca_path = state_dir / "pki" / "ca.crt"
+    kc = state_dir / "kubeconfig"
+    kc.write_text(kubeconfig(f"https://127.0.0.1:{port}", token, ca_path.read_bytes() if ca_path.exists() else None))
+    kc.chmod(0o600)
+    print(f"\ncluster is up ({time.monotonic() - started:.1f}s). Use it with:\n"
+          f"  export KUBECONFIG={kc}\n  kubectl get nodes\n"
+          f"state and logs: {state_dir}   stop with: kemu down --state-dir {state_dir}")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    procs = supervisor.load_state(args.state_dir)
+    if not procs:
+        print(f"nothing recorded in {args.state_dir}")
+        return 0
+    for proc in reversed(procs):
+        was_alive = supervisor.alive(proc)
+        supervisor.stop(proc)
+        print(f"  stopped {proc.name}" if was_alive else f"  {proc.name} was not running")
+    supervisor.save_state(args.state_dir, [])
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    procs = supervisor.load_state(args.state_dir)
+    if not procs:
+        print(f"no cluster recorded in {args.state_dir}")
+        return 1
+    down = 0
+    for proc in procs:
+        ok = supervisor.alive(proc)
+        down += not ok
+        print(f"  {proc.name:<20} {proc.role:<18} {'running' if ok else 'DOWN':<8} pid {proc.pid}")
+    return 1 if down else 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    path = args.state_dir / "logs" / f"{args.component}.log"
+    if not path.exists():
+        names = sorted(p.stem for p in (args.state_dir / "logs").glob("*.log"))
+        print(f"no log for {args.component}; components: {', '.join(names) or 'none'}", file=sys.stderr)
+        return 1
+    print(supervisor.tail(path, args.lines))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kemu", description="A Kubernetes cluster emulator")
+    parser.add_argument("--state-dir", type=Path, default=None,
+                        help="where state and logs live (default ~/.kemu/<cluster>)")
+    parser.add_argument("--cluster", default="default", help="cluster name (selects the state dir)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start a cluster")
+    up.add_argument("--etcd-members", type=int, default=3)
+    up.add_argument("--real-etcd", action="store_true", help="use Debian's etcd instead of etcd_raft")
+    up.add_argument("--nodes", type=int, default=3)
+    up.add_argument("--apiservers", type=int, default=1)
+    up.add_argument("--etcd-ports", help="comma-separated etcd client ports (peer port = client + 1)")
+    up.add_argument("--apiserver-ports", help="comma-separated apiserver ports")
+    up.add_argument("--fast", action="store_true", help="short drill timings")
+    up.add_argument("--store-only", action="store_true", help="start only the etcd members")
+    up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each component")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop the cluster").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="show the cluster's processes").set_defaults(func=cmd_status)
+    logs = sub.add_parser("logs", help="show a component's log")
+    logs.add_argument("component")
+    logs.add_argument("-n", "--lines", type=int, default=50)
+    logs.set_defaults(func=cmd_logs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.state_dir is None:
+        args.state_dir = DEFAULT_STATE_ROOT / args.cluster
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The cluster plan: which processes `kemu up` starts, with which arguments, in which order (pure, no I/O).
+
+A plan is a list of ComponentSpec in start order. Each spec says how to start the process (argv, run as
+`python -m <package>` from the project's venv), how to tell it is healthy, and which log file it writes. The
+supervisor (kemu/launcher/supervisor.py) turns a plan into running processes; nothing here touches the machine.
+
+Ports follow DESIGN.md's local-mode defaults (etcd clients 2379/22379/32379 with peers at +1, apiserver 6443) unless
+the caller passes other ports (tests allocate free ones).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_ETCD_CLIENT_PORTS = (2379, 22379, 32379, 42379, 52379)
+DEFAULT_APISERVER_PORT = 6443
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    state_dir: Path
+    etcd_members: int = 3
+    real_etcd: bool = False                 # use Debian's etcd binary instead of etcd_raft (same protocol)
+    nodes: int = 3
+    apiservers: int = 1
+    etcd_client_ports: tuple[int, ...] = DEFAULT_ETCD_CLIENT_PORTS
+    apiserver_ports: tuple[int, ...] = (DEFAULT_APISERVER_PORT,)
+    fast: bool = False                      # drill timings: shorter heartbeats/elections/grace periods
+    python: str = sys.executable
+    etcd_binary: str = "/usr/bin/etcd"
+    cluster_token: str = "kemu"
+    store_only: bool = False                # just the etcd members (quorum experiments, store drills)
+
+    def __post_init__(self) -> None:
+        if self.etcd_members < 1 or self.etcd_members > len(self.etcd_client_ports):
+            raise ValueError(f"etcd_members must be 1..{len(self.etcd_client_ports)}")
+        if self.apiservers < 1 or self.apiservers > len(self.apiserver_ports):
+            raise ValueError(f"apiservers must be 1..{len(self.apiserver_ports)} (give as many ports)")
+        if self.nodes < 0:
+            raise ValueError("nodes must be >= 0")
+
+
+@dataclass(frozen=True)
+class Health:
+    kind: str                  # "tcp" | "http" | "etcd" (gRPC Maintenance.Status answers)
+    port: int
+    path: str = ""             # for http: the URL path that must answer 200
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    name: str                  # unique: etcd-1, apiserver-1, scheduler, controller-manager, node-1 ...
+    role: str                  # etcd | apiserver | scheduler | controller-manager | node
+    argv: tuple[str, ...]
+    health: Health | None
+    env: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class EtcdMemberPlan:
+    name: str
+    client_port: int
+    peer_port: int
+
+    @property
+    def client_url(self) -> str:
+        return f"http://127.0.0.1:{self.client_port}"
+
+    @property
+    def peer_url(self) -> str:
+        return f"http://127.0.0.1:{self.peer_port}"
+
+
+def etcd_members(config: ClusterConfig) -> list[EtcdMemberPlan]:
+    return [EtcdMemberPlan(f"etcd-{i + 1}", port, port + 1)
+            for i, port in enumerate(config.etcd_client_ports[: config.etcd_members])]
+
+
+def etcd_endpoints(config: ClusterConfig) -> list[str]:
+    return [m.client_url for m in etcd_members(config)]
+
+
+def timings(config: ClusterConfig) -> dict[str, int]:
+    """Heartbeat and election timeout in ms (etcd's flag units). Fast mode keeps etcd's 1:10 ratio."""
+    return {"heartbeat_ms": 50, "election_ms": 500} if config.fast else {"heartbeat_ms": 100, "election_ms": 1000}
+
+
+def _etcd_spec(config: ClusterConfig, member: EtcdMemberPlan, initial_cluster: str) -> ComponentSpec:
+    t = timings(config)
+    common = (
+        "--name", member.name, "--data-dir", str(config.state_dir / "data" / member.name),
+        "--listen-client-urls", member.client_url, "--advertise-client-urls", member.client_url,
+        "--listen-peer-urls", member.peer_url, "--initial-advertise-peer-urls", member.peer_url,
+        "--initial-cluster", initial_cluster, "--initial-cluster-state", "new",
+        "--initial-cluster-token", config.cluster_token,
+        "--heartbeat-interval", str(t["heartbeat_ms"]), "--election-timeout", str(t["election_ms"]),
+    )
+    head: tuple[str, ...] = (config.etcd_binary,) if config.real_etcd else (config.python, "-m", "etcd_raft")
+    return ComponentSpec(member.name, "etcd", head + common, Health("etcd", member.client_port))
+
+
+def plan(config: ClusterConfig) -> list[ComponentSpec]:
+    members = etcd_members(config)
+    initial_cluster = ",".join(f"{m.name}={m.peer_url}" for m in members)
+    specs = [_etcd_spec(config, m, initial_cluster) for m in members]
+    if config.store_only:
+        return specs
+    endpoints = ",".join(etcd_endpoints(config))
+    for i, port in enumerate(config.apiserver_ports[: config.apiservers]):
+        specs.append(ComponentSpec(
+            f"apiserver-{i + 1}", "apiserver",
+            (config.python, "-m", "apiserver", "--etcd-servers", endpoints, "--bind-address", "127.0.0.1",
+             "--secure-port", str(port), "--cert-dir", str(config.state_dir / "pki"),
+             "--token-auth-file", str(config.state_dir / "tokens.csv")),
+            Health("tcp", port),
+        ))
+    return specs
