@@ -1,0 +1,248 @@
+"""`make bench-store`: the same load against a real etcd cluster and an etcd_raft cluster, in one run, as ratios.
+
+Each backend is a 3-member cluster started through the launcher (same flags, same machine, loopback), measured with
+one asyncio gRPC load generator speaking the etcd v3 protocol. Metrics:
+  seq put p50/p99        sequential puts from one client (ms)
+  put throughput         64 concurrent clients, puts/s
+  lin get / ser get      64 concurrent clients, linearizable / serializable gets/s
+  watch latency p50/p99  put -> watch event delivered (ms)
+  failover median        SIGKILL the leader -> first successful write (s), median of N rounds
+Results print as a table with ours/etcd ratios and are written to bench/results/store.json.
+Targets (issue 2): write throughput >= 0.5x etcd, p99 <= 2x etcd, failover median <= etcd's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from etcd_raft.pb import rpc_pb2, rpc_pb2_grpc
+from kemu.launcher import supervisor
+from kemu.launcher.plan import ClusterConfig, etcd_members, plan
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _free_ports(n: int) -> tuple[int, ...]:
+    ports: list[int] = []
+    while len(ports) < n:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        with socket.socket() as s2:
+            try:
+                s2.bind(("127.0.0.1", port + 1))   # the peer port
+            except OSError:
+                continue
+        if all(abs(port - p) > 1 for p in ports):
+            ports.append(port)
+    return tuple(ports)
+
+
+@dataclass
+class Cluster:
+    config: ClusterConfig
+    procs: list[supervisor.Running]
+
+    @property
+    def endpoints(self) -> list[str]:
+        return [f"127.0.0.1:{m.client_port}" for m in etcd_members(self.config)]
+
+
+def start_cluster(real: bool, state_dir: Path, members: int) -> Cluster:
+    config = ClusterConfig(state_dir=state_dir, etcd_members=members, real_etcd=real, store_only=True,
+                           etcd_client_ports=_free_ports(members))
+    specs = plan(config)
+    procs = [supervisor.start(spec, state_dir) for spec in specs]
+    supervisor.wait_healthy(list(zip(specs, procs, strict=True)), timeout_s=60)
+    return Cluster(config, procs)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def _leader_index(stubs: list[rpc_pb2_grpc.MaintenanceStub]) -> int:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for i, stub in enumerate(stubs):
+            try:
+                st = await stub.Status(rpc_pb2.StatusRequest(), timeout=1)
+            except grpc.aio.AioRpcError:
+                continue
+            if st.leader and st.leader == st.header.member_id:
+                return i
+        await asyncio.sleep(0.05)
+    raise RuntimeError("no leader")
+
+
+async def _timed(n: int, op: Callable[[int], Awaitable[object]]) -> list[float]:
+    lat = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        await op(i)
+        lat.append((time.perf_counter() - t0) * 1000)
+    return lat
+
+
+async def _throughput(clients: int, duration_s: float, op: Callable[[int], Awaitable[object]]) -> float:
+    done = 0
+    stop_at = time.monotonic() + duration_s
+
+    async def worker(w: int) -> None:
+        nonlocal done
+        i = 0
+        while time.monotonic() < stop_at:
+            await op(w * 1_000_000 + i)
+            i += 1
+            done += 1
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(worker(w) for w in range(clients)))
+    return done / (time.monotonic() - t0)
+
+
+async def measure(cluster: Cluster, args: argparse.Namespace) -> dict[str, float]:
+    channels = [grpc.aio.insecure_channel(ep) for ep in cluster.endpoints]
+    kvs = [rpc_pb2_grpc.KVStub(ch) for ch in channels]
+    maint = [rpc_pb2_grpc.MaintenanceStub(ch) for ch in channels]
+    leader = await _leader_index(maint)
+    follower = (leader + 1) % len(kvs)
+    kv = kvs[follower]          # clients usually land on a follower; measure that path for both backends
+    value = b"x" * args.value_size
+    out: dict[str, float] = {}
+
+    lat = await _timed(args.seq_ops, lambda i: kv.Put(rpc_pb2.PutRequest(key=b"seq/%d" % i, value=value), timeout=10))
+    out["seq put p50 (ms)"], out["seq put p99 (ms)"] = percentile(lat, 0.5), percentile(lat, 0.99)
+
+    def put_any(i: int) -> Awaitable[object]:
+        return kvs[i % len(kvs)].Put(rpc_pb2.PutRequest(key=b"tp/%d" % (i % 1000), value=value), timeout=10)
+
+    out["put throughput (/s, 64 clients)"] = await _throughput(args.clients, args.duration, put_any)
+
+    def get_any(serializable: bool) -> Callable[[int], Awaitable[object]]:
+        return lambda i: kvs[i % len(kvs)].Range(
+            rpc_pb2.RangeRequest(key=b"tp/%d" % (i % 1000), serializable=serializable), timeout=10)
+
+    out["linearizable get (/s)"] = await _throughput(args.clients, args.duration, get_any(False))
+    out["serializable get (/s)"] = await _throughput(args.clients, args.duration, get_any(True))
+
+    watch_lat = await _watch_latency(channels[follower], kvs[leader], args.watch_ops)
+    out["put->watch p50 (ms)"], out["put->watch p99 (ms)"] = percentile(watch_lat, 0.5), percentile(watch_lat, 0.99)
+    for ch in channels:
+        await ch.close()
+    return out
+
+
+async def _watch_latency(watch_channel: grpc.aio.Channel, kv: rpc_pb2_grpc.KVStub, n: int) -> list[float]:
+    stub = rpc_pb2_grpc.WatchStub(watch_channel)
+    requests: asyncio.Queue[rpc_pb2.WatchRequest | None] = asyncio.Queue()
+    await requests.put(rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(key=b"wl/", range_end=b"wl0")))
+
+    async def gen():  # type: ignore[no-untyped-def]
+        while (req := await requests.get()) is not None:
+            yield req
+
+    call = stub.Watch(gen())
+    first = await call.read()
+    assert first.created
+    lat = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        await kv.Put(rpc_pb2.PutRequest(key=b"wl/%d" % i, value=b"v"), timeout=10)
+        while True:
+            resp = await asyncio.wait_for(call.read(), 10)
+            if resp.events:
+                break
+        lat.append((time.perf_counter() - t0) * 1000)
+    await requests.put(None)
+    call.cancel()
+    return lat
+
+
+async def failover(cluster: Cluster, rounds: int) -> float:
+    """SIGKILL the leader, time until a write succeeds anywhere; restart the member; median over rounds."""
+    times = []
+    for _ in range(rounds):
+        channels = [grpc.aio.insecure_channel(ep) for ep in cluster.endpoints]
+        maint = [rpc_pb2_grpc.MaintenanceStub(ch) for ch in channels]
+        kvs = [rpc_pb2_grpc.KVStub(ch) for ch in channels]
+        leader = await _leader_index(maint)
+        victim = cluster.procs[leader]
+        t0 = time.monotonic()
+        os.killpg(victim.pid, signal.SIGKILL)
+        others = [kv for i, kv in enumerate(kvs) if i != leader]
+        ok = False
+        while not ok and time.monotonic() - t0 < 30:
+            for kv in others:
+                try:
+                    await kv.Put(rpc_pb2.PutRequest(key=b"failover", value=b"v"), timeout=0.5)
+                    ok = True
+                    break
+                except grpc.aio.AioRpcError:
+                    pass
+        times.append(time.monotonic() - t0)
+        spec = plan(cluster.config)[leader]
+        cluster.procs[leader] = supervisor.start(spec, cluster.config.state_dir)
+        supervisor.wait_healthy([(spec, cluster.procs[leader])], timeout_s=60)
+        for ch in channels:
+            await ch.close()
+        await asyncio.sleep(1.0)
+    return statistics.median(times)
+
+
+def run_backend(real: bool, args: argparse.Namespace, root: Path) -> dict[str, float]:
+    name = "etcd" if real else "etcd_raft"
+    cluster = start_cluster(real, root / name, 3)
+    try:
+        print(f"measuring {name} ...", flush=True)
+        result = asyncio.run(measure(cluster, args))
+        result["failover median (s)"] = asyncio.run(failover(cluster, args.failover_rounds))
+        return result
+    finally:
+        for proc in cluster.procs:
+            supervisor.stop(proc, grace_s=2)
+
+
+def table(etcd: dict[str, float], ours: dict[str, float]) -> str:
+    lines = [f"| {'metric':<34} | {'etcd 3.4':>10} | {'etcd_raft':>10} | {'ours/etcd':>9} |",
+             f"|{'-' * 36}|{'-' * 12}|{'-' * 12}|{'-' * 11}|"]
+    for key in etcd:
+        ratio = ours[key] / etcd[key] if etcd[key] else float("nan")
+        lines.append(f"| {key:<34} | {etcd[key]:>10.2f} | {ours[key]:>10.2f} | {ratio:>9.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seq-ops", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per throughput phase")
+    parser.add_argument("--watch-ops", type=int, default=200)
+    parser.add_argument("--value-size", type=int, default=256)
+    parser.add_argument("--failover-rounds", type=int, default=5)
+    parser.add_argument("--only-etcd", action="store_true", help="measure only the reference (harness check)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kemu-bench-") as tmp:
+        etcd = run_backend(True, args, Path(tmp))
+        ours = etcd if args.only_etcd else run_backend(False, args, Path(tmp))
+    print(table(etcd, ours))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "store.json").write_text(json.dumps({"etcd": etcd, "etcd_raft": ours, "args": vars(args)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
