@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import tempfile
 import time
@@ -31,24 +30,9 @@ import grpc
 from etcd_raft.pb import rpc_pb2, rpc_pb2_grpc
 from kemu.launcher import supervisor
 from kemu.launcher.plan import ClusterConfig, etcd_members, plan
+from kemu.launcher.ports import free_port_pairs
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def _free_ports(n: int) -> tuple[int, ...]:
-    ports: list[int] = []
-    while len(ports) < n:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        with socket.socket() as s2:
-            try:
-                s2.bind(("127.0.0.1", port + 1))   # the peer port
-            except OSError:
-                continue
-        if all(abs(port - p) > 1 for p in ports):
-            ports.append(port)
-    return tuple(ports)
 
 
 @dataclass
@@ -63,7 +47,7 @@ class Cluster:
 
 def start_cluster(real: bool, state_dir: Path, members: int) -> Cluster:
     config = ClusterConfig(state_dir=state_dir, etcd_members=members, real_etcd=real, store_only=True,
-                           etcd_client_ports=_free_ports(members))
+                           etcd_client_ports=free_port_pairs(members))
     specs = plan(config)
     procs = [supervisor.start(spec, state_dir) for spec in specs]
     supervisor.wait_healthy(list(zip(specs, procs, strict=True)), timeout_s=60)

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import grpc
+
 from kemu.launcher import supervisor
 from kemu.launcher.kubeconfig import kubeconfig, write_token_file
 from kemu.launcher.plan import ClusterConfig, plan
@@ -113,6 +115,25 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_experiment_quorum(args: argparse.Namespace) -> int:
+    from kemu.experiments import quorum
+
+    sizes = tuple(int(n) for n in args.sizes.split(","))
+    print(f"quorum experiment on {'etcd 3.4' if args.real_etcd else 'etcd_raft'}, sizes {sizes}")
+    try:
+        result = quorum.run(args.state_dir / "experiment-quorum", sizes=sizes, real_etcd=args.real_etcd,
+                            fast=not args.default_timings, request_timeout_s=args.request_timeout)
+    except (RuntimeError, AssertionError, grpc.RpcError) as exc:
+        detail = f"{exc.code().name}: {exc.details()}" if isinstance(exc, grpc.RpcError) else str(exc)
+        print(f"experiment aborted: {detail}\nlogs: {args.state_dir / 'experiment-quorum' / 'logs'}",
+              file=sys.stderr)
+        return 2
+    paths = quorum.write_report(result, args.out or args.state_dir / "reports")
+    print(paths[0].read_text())
+    print("report: " + ", ".join(str(p) for p in paths))
+    return 0 if result.passed else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kemu", description="A Kubernetes cluster emulator")
     parser.add_argument("--state-dir", type=Path, default=None,
@@ -136,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("component")
     logs.add_argument("-n", "--lines", type=int, default=50)
     logs.set_defaults(func=cmd_logs)
+    experiment = sub.add_parser("experiment", help="run an experiment").add_subparsers(dest="name", required=True)
+    q = experiment.add_parser("quorum", help="what 1/3/5-member clusters can do with k members lost")
+    q.add_argument("--sizes", default="1,3,5")
+    q.add_argument("--real-etcd", action="store_true", help="run it on Debian's etcd (the reference)")
+    q.add_argument("--default-timings", action="store_true", help="etcd's 100/1000 ms instead of fast 50/500 ms")
+    q.add_argument("--request-timeout", type=float, default=2.0, help="deadline of each probe request (s)")
+    q.add_argument("--out", type=Path, default=None, help="report directory (default <state-dir>/reports)")
+    q.set_defaults(func=cmd_experiment_quorum)
     return parser
 
 

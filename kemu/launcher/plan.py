@@ -87,13 +87,15 @@ def timings(config: ClusterConfig) -> dict[str, int]:
     return {"heartbeat_ms": 50, "election_ms": 500} if config.fast else {"heartbeat_ms": 100, "election_ms": 1000}
 
 
-def _etcd_spec(config: ClusterConfig, member: EtcdMemberPlan, initial_cluster: str) -> ComponentSpec:
+def etcd_spec(config: ClusterConfig, member: EtcdMemberPlan, initial_cluster: str,
+              cluster_state: str = "new") -> ComponentSpec:
+    """The member's process; cluster_state "existing" for a member joining a running cluster after MemberAdd."""
     t = timings(config)
     common = (
         "--name", member.name, "--data-dir", str(config.state_dir / "data" / member.name),
         "--listen-client-urls", member.client_url, "--advertise-client-urls", member.client_url,
         "--listen-peer-urls", member.peer_url, "--initial-advertise-peer-urls", member.peer_url,
-        "--initial-cluster", initial_cluster, "--initial-cluster-state", "new",
+        "--initial-cluster", initial_cluster, "--initial-cluster-state", cluster_state,
         "--initial-cluster-token", config.cluster_token,
         "--heartbeat-interval", str(t["heartbeat_ms"]), "--election-timeout", str(t["election_ms"]),
     )
@@ -104,7 +106,7 @@ def _etcd_spec(config: ClusterConfig, member: EtcdMemberPlan, initial_cluster: s
 def plan(config: ClusterConfig) -> list[ComponentSpec]:
     members = etcd_members(config)
     initial_cluster = ",".join(f"{m.name}={m.peer_url}" for m in members)
-    specs = [_etcd_spec(config, m, initial_cluster) for m in members]
+    specs = [etcd_spec(config, m, initial_cluster) for m in members]
     if config.store_only:
         return specs
     endpoints = ",".join(etcd_endpoints(config))
