@@ -8,7 +8,9 @@ All state and logs live under one directory (--state-dir, default ~/.kemu/<clust
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
+import json
 import os
 import sys
 import time
@@ -18,7 +20,8 @@ import grpc
 
 from kemu.launcher import supervisor
 from kemu.launcher.kubeconfig import kubeconfig, write_token_file
-from kemu.launcher.plan import ClusterConfig, plan
+from kemu.launcher.machines import Machine, Underlay, create_machine, create_underlay, destroy_machine, destroy_underlay
+from kemu.launcher.plan import ClusterConfig, apiserver_urls, etcd_endpoints, machines, plan, underlay
 
 DEFAULT_STATE_ROOT = Path(os.environ.get("KEMU_HOME", Path.home() / ".kemu"))
 
@@ -33,10 +36,42 @@ def _config(args: argparse.Namespace) -> ClusterConfig:
         extra["etcd_client_ports"] = etcd_ports
     if (api_ports := _ports(args.apiserver_ports)) is not None:
         extra["apiserver_ports"] = api_ports
+    netns = {"on": True, "off": False, "auto": os.geteuid() == 0}[args.netns]
     return ClusterConfig(
         state_dir=args.state_dir, etcd_members=args.etcd_members, real_etcd=args.real_etcd, nodes=args.nodes,
-        apiservers=args.apiservers, fast=args.fast, store_only=args.store_only, **extra,  # type: ignore[arg-type]
+        apiservers=args.apiservers, fast=args.fast, store_only=args.store_only, netns=netns, name=args.cluster,
+        subnet=args.subnet, **extra,  # type: ignore[arg-type]
     )
+
+
+def _machines_file(state_dir: Path) -> Path:
+    return state_dir / "machines.json"
+
+
+def _create_machines(config: ClusterConfig) -> None:
+    ms = machines(config)
+    if not ms:
+        return
+    u = underlay(config)
+    # Record first, so that `down` can remove a half-made layout too.
+    _machines_file(config.state_dir).write_text(json.dumps(
+        {"underlay": dataclasses.asdict(u), "machines": [dataclasses.asdict(m) for m in ms]}, indent=2))
+    create_underlay(u)
+    for m in ms:
+        create_machine(u, m)
+    print(f"  machines: {len(ms)} network namespaces on bridge {u.bridge} ({u.subnet}, host {u.host_address})")
+
+
+def _destroy_machines(state_dir: Path) -> None:
+    path = _machines_file(state_dir)
+    if not path.exists():
+        return
+    recorded = json.loads(path.read_text())
+    for m in recorded["machines"]:
+        destroy_machine(Machine(**m))
+    destroy_underlay(Underlay(**recorded["underlay"]))
+    path.unlink()
+    print(f"  removed {len(recorded['machines'])} machines and bridge {Underlay(**recorded['underlay']).bridge}")
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -50,6 +85,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     running: list[supervisor.Running] = []
     started = time.monotonic()
     try:
+        _create_machines(config)
         # Members of a role start together (an etcd member only serves once a quorum of its peers is up).
         for _role, group in itertools.groupby(plan(config), key=lambda spec: spec.role):
             batch = [(spec, supervisor.start(spec, state_dir)) for spec in group]
@@ -62,16 +98,16 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"FAILED: {exc}", file=sys.stderr)
         for proc in reversed(running):
             supervisor.stop(proc)
+        _destroy_machines(state_dir)
         return 1
     if config.store_only:
-        endpoints = ",".join(f"http://127.0.0.1:{p}" for p in config.etcd_client_ports[: config.etcd_members])
+        endpoints = ",".join(etcd_endpoints(config))
         print(f"\nstore is up ({time.monotonic() - started:.1f}s): ETCDCTL_API=3 etcdctl --endpoints={endpoints} "
               f"endpoint status -w table\nstop with: kemu down --state-dir {state_dir}")
         return 0
-    port = config.apiserver_ports[0]
     ca_path = state_dir / "pki" / "ca.crt"
     kc = state_dir / "kubeconfig"
-    kc.write_text(kubeconfig(f"https://127.0.0.1:{port}", token, ca_path.read_bytes() if ca_path.exists() else None))
+    kc.write_text(kubeconfig(apiserver_urls(config)[0], token, ca_path.read_bytes() if ca_path.exists() else None))
     kc.chmod(0o600)
     print(f"\ncluster is up ({time.monotonic() - started:.1f}s). Use it with:\n"
           f"  export KUBECONFIG={kc}\n  kubectl get nodes\n"
@@ -81,7 +117,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     procs = supervisor.load_state(args.state_dir)
-    if not procs:
+    if not procs and not _machines_file(args.state_dir).exists():
         print(f"nothing recorded in {args.state_dir}")
         return 0
     for proc in reversed(procs):
@@ -89,6 +125,7 @@ def cmd_down(args: argparse.Namespace) -> int:
         supervisor.stop(proc)
         print(f"  stopped {proc.name}" if was_alive else f"  {proc.name} was not running")
     supervisor.save_state(args.state_dir, [])
+    _destroy_machines(args.state_dir)
     return 0
 
 
@@ -149,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--apiserver-ports", help="comma-separated apiserver ports")
     up.add_argument("--fast", action="store_true", help="short drill timings")
     up.add_argument("--store-only", action="store_true", help="start only the etcd members")
+    up.add_argument("--netns", choices=["auto", "on", "off"], default="auto",
+                    help="one network namespace per machine (auto: when root)")
+    up.add_argument("--subnet", default="10.250.0.0/24", help="the machines' underlay subnet (netns mode)")
     up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each component")
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop the cluster").set_defaults(func=cmd_down)

@@ -1,11 +1,17 @@
-"""The cluster plan: which processes `kemu up` starts, with which arguments, in which order (pure, no I/O).
+"""The cluster plan: which processes `kemu up` starts, with which arguments, on which machine, in which order
+(pure, no I/O).
 
 A plan is a list of ComponentSpec in start order. Each spec says how to start the process (argv, run as
-`python -m <package>` from the project's venv), how to tell it is healthy, and which log file it writes. The
-supervisor (kemu/launcher/supervisor.py) turns a plan into running processes; nothing here touches the machine.
+`python -m <package>` from the project's venv, prefixed with `ip netns exec <ns>` when it runs on a machine), how to
+tell it is healthy, and where it listens. The supervisor (kemu/launcher/supervisor.py) turns a plan into running
+processes; nothing here touches the machine.
 
-Ports follow DESIGN.md's local-mode defaults (etcd clients 2379/22379/32379 with peers at +1, apiserver 6443) unless
-the caller passes other ports (tests allocate free ones).
+Two placements:
+- loopback (default when not root, and for tools): everything on 127.0.0.1 with DESIGN.md's local-mode ports
+  (etcd clients 2379/22379/32379 with peers at +1, apiserver 6443) unless the caller passes others;
+- machines (netns=True, root): every etcd member, the control plane and every node is its own network namespace on
+  the underlay (kemu/launcher/machines.py) with its own address, so standard ports (2379/2380, 6443) repeat across
+  machines and drills can cut links between them.
 """
 
 from __future__ import annotations
@@ -14,8 +20,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kemu.launcher.machines import Machine, Underlay, plan_machines
+
 DEFAULT_ETCD_CLIENT_PORTS = (2379, 22379, 32379, 42379, 52379)
 DEFAULT_APISERVER_PORT = 6443
+LOOPBACK = "127.0.0.1"
+CONTROL_PLANE = "control-plane"
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,9 @@ class ClusterConfig:
     etcd_binary: str = "/usr/bin/etcd"
     cluster_token: str = "kemu"
     store_only: bool = False                # just the etcd members (quorum experiments, store drills)
+    netns: bool = False                     # one network namespace per machine (root)
+    name: str = "default"                   # cluster name: netns and bridge names derive from it
+    subnet: str = "10.250.0.0/24"
 
     def __post_init__(self) -> None:
         if self.etcd_members < 1 or self.etcd_members > len(self.etcd_client_ports):
@@ -47,6 +60,7 @@ class Health:
     kind: str                  # "tcp" | "http" | "etcd" (gRPC Maintenance.Status answers)
     port: int
     path: str = ""             # for http: the URL path that must answer 200
+    host: str = LOOPBACK
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,7 @@ class ComponentSpec:
     argv: tuple[str, ...]
     health: Health | None
     env: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    machine: str | None = None  # the machine (netns) it runs on; None = the host, on loopback
 
 
 @dataclass(frozen=True)
@@ -63,17 +78,39 @@ class EtcdMemberPlan:
     name: str
     client_port: int
     peer_port: int
+    host: str = LOOPBACK
 
     @property
     def client_url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"http://{self.host}:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
-        return f"http://127.0.0.1:{self.peer_port}"
+        return f"http://{self.host}:{self.peer_port}"
+
+
+def underlay(config: ClusterConfig) -> Underlay:
+    return Underlay(cluster=config.name, subnet=config.subnet)
+
+
+def machines(config: ClusterConfig) -> list[Machine]:
+    """The machines of a netns cluster: one per etcd member, the control plane, one per node."""
+    if not config.netns:
+        return []
+    names = [f"etcd-{i + 1}" for i in range(config.etcd_members)]
+    if not config.store_only:
+        names += [CONTROL_PLANE] + [f"node-{i + 1}" for i in range(config.nodes)]
+    return plan_machines(underlay(config), names)
+
+
+def _machine(config: ClusterConfig, name: str) -> Machine | None:
+    return next((m for m in machines(config) if m.name == name), None)
 
 
 def etcd_members(config: ClusterConfig) -> list[EtcdMemberPlan]:
+    if config.netns:
+        return [EtcdMemberPlan(f"etcd-{i + 1}", 2379, 2380, m.address)
+                for i, m in enumerate(machines(config)[: config.etcd_members])]
     return [EtcdMemberPlan(f"etcd-{i + 1}", port, port + 1)
             for i, port in enumerate(config.etcd_client_ports[: config.etcd_members])]
 
@@ -82,9 +119,21 @@ def etcd_endpoints(config: ClusterConfig) -> list[str]:
     return [m.client_url for m in etcd_members(config)]
 
 
+def apiserver_urls(config: ClusterConfig) -> list[str]:
+    """The URLs clients (kubectl, controllers, nodes) use to reach the apiserver(s)."""
+    cp = _machine(config, CONTROL_PLANE)
+    host = cp.address if cp else LOOPBACK
+    return [f"https://{host}:{port}" for port in config.apiserver_ports[: config.apiservers]]
+
+
 def timings(config: ClusterConfig) -> dict[str, int]:
     """Heartbeat and election timeout in ms (etcd's flag units). Fast mode keeps etcd's 1:10 ratio."""
     return {"heartbeat_ms": 50, "election_ms": 500} if config.fast else {"heartbeat_ms": 100, "election_ms": 1000}
+
+
+def _on(config: ClusterConfig, machine: str | None, argv: tuple[str, ...]) -> tuple[str, ...]:
+    m = _machine(config, machine) if machine else None
+    return (*m.exec_prefix(), *argv) if m else argv
 
 
 def etcd_spec(config: ClusterConfig, member: EtcdMemberPlan, initial_cluster: str,
@@ -100,7 +149,9 @@ def etcd_spec(config: ClusterConfig, member: EtcdMemberPlan, initial_cluster: st
         "--heartbeat-interval", str(t["heartbeat_ms"]), "--election-timeout", str(t["election_ms"]),
     )
     head: tuple[str, ...] = (config.etcd_binary,) if config.real_etcd else (config.python, "-m", "etcd_raft")
-    return ComponentSpec(member.name, "etcd", head + common, Health("etcd", member.client_port))
+    machine = member.name if config.netns else None
+    return ComponentSpec(member.name, "etcd", _on(config, machine, head + common),
+                         Health("etcd", member.client_port, host=member.host), machine=machine)
 
 
 def plan(config: ClusterConfig) -> list[ComponentSpec]:
@@ -110,12 +161,15 @@ def plan(config: ClusterConfig) -> list[ComponentSpec]:
     if config.store_only:
         return specs
     endpoints = ",".join(etcd_endpoints(config))
+    cp = CONTROL_PLANE if config.netns else None
+    cp_host = (_machine(config, CONTROL_PLANE) or Machine("", "", LOOPBACK, "")).address
     for i, port in enumerate(config.apiserver_ports[: config.apiservers]):
         specs.append(ComponentSpec(
             f"apiserver-{i + 1}", "apiserver",
-            (config.python, "-m", "apiserver", "--etcd-servers", endpoints, "--bind-address", "127.0.0.1",
-             "--secure-port", str(port), "--cert-dir", str(config.state_dir / "pki"),
-             "--token-auth-file", str(config.state_dir / "tokens.csv")),
-            Health("tcp", port),
+            _on(config, cp, (config.python, "-m", "apiserver", "--etcd-servers", endpoints,
+                             "--bind-address", cp_host, "--secure-port", str(port),
+                             "--cert-dir", str(config.state_dir / "pki"),
+                             "--token-auth-file", str(config.state_dir / "tokens.csv"))),
+            Health("tcp", port, host=cp_host), machine=cp,
         ))
     return specs

@@ -86,24 +86,24 @@ def healthy(health: Health) -> bool:
     if health.kind == "tcp":
         with socket.socket() as s:
             s.settimeout(0.3)
-            return s.connect_ex(("127.0.0.1", health.port)) == 0
+            return s.connect_ex((health.host, health.port)) == 0
     if health.kind == "etcd":
-        return _etcd_status_ok(health.port)
+        return _etcd_status_ok(health.host, health.port)
     if health.kind == "http":
-        url = f"http://127.0.0.1:{health.port}{health.path}"
+        url = f"http://{health.host}:{health.port}{health.path}"
         with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as resp:
             return bool(resp.status == 200)
         return False
     raise ValueError(f"unknown health check {health.kind}")
 
 
-def _etcd_status_ok(port: int) -> bool:
+def _etcd_status_ok(host: str, port: int) -> bool:
     """The member answers Maintenance.Status over gRPC (an open port alone could be someone else's)."""
     import grpc
 
     from etcd_raft.pb import rpc_pb2, rpc_pb2_grpc
 
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+    with grpc.insecure_channel(f"{host}:{port}") as channel:
         try:
             rpc_pb2_grpc.MaintenanceStub(channel).Status(rpc_pb2.StatusRequest(), timeout=1)
         except grpc.RpcError:

@@ -33,7 +33,7 @@ def _pid_alive(pid: int) -> bool:
 def test_up_status_down_with_real_etcd_store(tmp_path: Path) -> None:
     state = tmp_path / "cluster"
     ports = [free_port() for _ in range(3)]
-    up = _kemu(state, "up", "--real-etcd", "--store-only", "--etcd-ports", ",".join(map(str, ports)))
+    up = _kemu(state, "up", "--netns", "off", "--real-etcd", "--store-only", "--etcd-ports", ",".join(map(str, ports)))
     pids: list[int] = []
     try:
         assert up.returncode == 0, up.stdout + up.stderr
@@ -42,7 +42,8 @@ def test_up_status_down_with_real_etcd_store(tmp_path: Path) -> None:
         assert all(port_open(p) for p in ports)
         status = _kemu(state, "status")
         assert status.returncode == 0 and status.stdout.count("running") == 3
-        again = _kemu(state, "up", "--real-etcd", "--store-only", "--etcd-ports", ",".join(map(str, ports)))
+        again = _kemu(state, "up", "--netns", "off", "--real-etcd", "--store-only",
+                      "--etcd-ports", ",".join(map(str, ports)))
         assert again.returncode == 1 and "already running" in again.stderr
         logs = _kemu(state, "logs", "etcd-1")
         assert logs.returncode == 0
@@ -63,7 +64,7 @@ def test_failed_start_reports_the_log_and_cleans_up(tmp_path: Path) -> None:
         blocker.bind(("127.0.0.1", busy))
         blocker.listen()
         ports = [free_port(), busy]   # the second member cannot bind its client port
-        up = _kemu(state, "up", "--real-etcd", "--store-only", "--etcd-members", "2",
+        up = _kemu(state, "up", "--netns", "off", "--real-etcd", "--store-only", "--etcd-members", "2",
                    "--etcd-ports", ",".join(map(str, ports)), "--timeout", "10")
     assert up.returncode == 1
     assert "etcd-2" in up.stderr
