@@ -1,0 +1,90 @@
+"""The node's pod network: a bridge, one veth pair per pod sandbox, addresses from the node's pod CIDR.
+
+Runs in the node's network namespace (the node agent's own). attach() moves one end of a veth pair into the sandbox's
+network namespace (given as a path such as /proc/<holder pid>/ns/net or /run/netns/<name>), names it eth0, gives it
+the pod address with a default route via the bridge; detach() deletes the host end (the kernel removes the peer)
+and frees the address. Both are idempotent. Forwarding is enabled inside the node's namespace only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from node_agent.network.ipam import Ipam
+
+
+def _run(argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: {result.stderr.strip()}")
+    return result
+
+
+def _in(netns_path: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return _run(["nsenter", f"--net={netns_path}", *argv], check=check)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    sandbox_id: str
+    address: str
+    gateway: str
+    prefixlen: int
+    host_veth: str
+
+
+class PodNetwork:
+    def __init__(self, cidr: str, state_file: Path, bridge: str = "kemu-cbr0",
+                 service_cidr: str = "10.96.0.0/12") -> None:
+        self.cidr = cidr
+        self.service_cidr = service_cidr
+        self.bridge = bridge
+        self.state_file = state_file
+        self.ipam = Ipam.load(state_file, cidr)
+
+    @staticmethod
+    def host_veth(sandbox_id: str) -> str:
+        return "veth" + hashlib.sha1(sandbox_id.encode()).hexdigest()[:10]
+
+    def ensure_bridge(self) -> None:
+        if _run(["ip", "link", "show", self.bridge], check=False).returncode != 0:
+            _run(["ip", "link", "add", self.bridge, "type", "bridge"])
+        addrs = _run(["ip", "-4", "-o", "addr", "show", "dev", self.bridge]).stdout
+        if f" {self.ipam.gateway}/" not in addrs:
+            _run(["ip", "addr", "add", f"{self.ipam.gateway}/{self.ipam.prefixlen}", "dev", self.bridge])
+        _run(["ip", "link", "set", self.bridge, "up"])
+        # Nodes have no default route (nothing leaves the emulated network), so the node's own connections to
+        # Service VIPs need a route for the output-hook DNAT to happen at all. Via lo rather than the bridge: after
+        # DNAT the packet is re-routed to the pod anyway, and a no-endpoint rejection can be routed back to the
+        # local socket (from a route over the bridge the kernel drops it and the connect hangs).
+        _run(["ip", "link", "set", "lo", "up"])
+        _run(["ip", "route", "replace", self.service_cidr, "dev", "lo"])
+        Path("/proc/sys/net/ipv4/ip_forward").write_text("1")   # per network namespace
+
+    def attach(self, sandbox_id: str, netns_path: str) -> Attachment:
+        self.ensure_bridge()
+        address = self.ipam.allocate(sandbox_id)
+        self.ipam.save(self.state_file)
+        host = self.host_veth(sandbox_id)
+        if _run(["ip", "link", "show", host], check=False).returncode != 0:
+            tmp_peer = "p" + host[4:]
+            _run(["ip", "link", "add", host, "type", "veth", "peer", "name", tmp_peer])
+            _run(["ip", "link", "set", tmp_peer, "netns", netns_path])
+            _in(netns_path, "ip", "link", "set", tmp_peer, "name", "eth0")
+            _in(netns_path, "ip", "addr", "add", f"{address}/{self.ipam.prefixlen}", "dev", "eth0")
+            _in(netns_path, "ip", "link", "set", "eth0", "up")
+            _in(netns_path, "ip", "link", "set", "lo", "up")
+            _in(netns_path, "ip", "route", "add", "default", "via", self.ipam.gateway)
+            _run(["ip", "link", "set", host, "master", self.bridge])
+            _run(["ip", "link", "set", host, "up"])
+            # a pod reaching itself through a Service VIP comes back through its own bridge port
+            _run(["bridge", "link", "set", "dev", host, "hairpin", "on"], check=False)
+        return Attachment(sandbox_id, address, self.ipam.gateway, self.ipam.prefixlen, host)
+
+    def detach(self, sandbox_id: str) -> None:
+        _run(["ip", "link", "del", self.host_veth(sandbox_id)], check=False)
+        if self.ipam.release(sandbox_id) is not None:
+            self.ipam.save(self.state_file)
