@@ -1,0 +1,111 @@
+"""The node's DNS server (asyncio, UDP and TCP): cluster names from the current Zone, other names forwarded.
+
+The zone is read through a callable on every query, so whoever watches Services and EndpointSlices swaps in a new
+Zone and the next query sees it. Forwarding goes to the configured upstream resolvers with a bounded timeout; an
+upstream that does not answer gives SERVFAIL (a pod's resolver then tries its next option) rather than a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from collections.abc import Callable
+from typing import cast
+
+from dnslib import RCODE, DNSRecord
+
+from node_agent.dns.answer import answer
+from node_agent.dns.records import Zone
+
+FORWARD_TIMEOUT_S = 2.0
+
+
+class DnsServer:
+    def __init__(self, zone: Callable[[], Zone], upstreams: list[tuple[str, int]]) -> None:
+        self.zone = zone
+        self.upstreams = upstreams
+        self._transports: list[asyncio.BaseTransport] = []
+        self._tcp: asyncio.Server | None = None
+
+    async def resolve(self, data: bytes) -> bytes | None:
+        try:
+            request = DNSRecord.parse(data)
+        except Exception:      # dnslib raises several types for malformed packets; drop them like a resolver does
+            return None
+        reply = answer(self.zone(), request)
+        if reply is not None:
+            return bytes(reply.pack())
+        for host, port in self.upstreams:
+            with contextlib.suppress(OSError, TimeoutError):
+                return await asyncio.wait_for(_udp_query(data, host, port), FORWARD_TIMEOUT_S)
+        failure = request.reply()
+        failure.header.rcode = RCODE.SERVFAIL
+        return bytes(failure.pack())
+
+    async def start(self, host: str, port: int) -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), local_addr=(host, port))
+        self._transports.append(transport)
+        self._tcp = await asyncio.start_server(self._serve_tcp, host, port)
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                (length,) = struct.unpack("!H", await reader.readexactly(2))
+                reply = await self.resolve(await reader.readexactly(length))
+                if reply is None:
+                    break
+                writer.write(struct.pack("!H", len(reply)) + reply)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def close(self) -> None:
+        for t in self._transports:
+            t.close()
+        if self._tcp is not None:
+            self._tcp.close()
+
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, server: DnsServer) -> None:
+        self.server = server
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: set[asyncio.Task[None]] = set()   # keeps in-flight replies referenced until they finish
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)   # asyncio's UDP transport, not a subclass
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        task = asyncio.ensure_future(self._reply(data, addr))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _reply(self, data: bytes, addr: tuple[str, int]) -> None:
+        reply = await self.server.resolve(data)
+        if reply is not None and self.transport is not None:
+            self.transport.sendto(reply, addr)
+
+
+async def _udp_query(data: bytes, host: str, port: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[bytes] = loop.create_future()
+
+    class _Client(asyncio.DatagramProtocol):
+        def datagram_received(self, reply: bytes, addr: tuple[str, int]) -> None:
+            if not done.done():
+                done.set_result(reply)
+
+        def error_received(self, exc: Exception) -> None:   # e.g. ICMP port unreachable: fail now, not at timeout
+            if not done.done():
+                done.set_exception(exc)
+
+    transport, _ = await loop.create_datagram_endpoint(_Client, remote_addr=(host, port))
+    try:
+        transport.sendto(data)
+        return await done
+    finally:
+        transport.close()
