@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 APT_PKGS := etcd-server etcd-client iptables nftables iproute2 busybox-static util-linux procps psmisc
 PYTEST_ARGS ?=
 
-.PHONY: deps-system install proto proto-check lint test test-slow up down status bench-store clean
+.PHONY: deps-system install proto proto-check lint test test-slow up down status bench-store compose-image compose-up compose-down clean
 
 # System packages the tests and the cluster use (real etcd is the reference our store is compared with).
 deps-system:
@@ -53,6 +53,18 @@ status:
 
 bench-store: install
 	$(BIN)/python -m bench.store $(BENCH_ARGS)
+
+# Containers (podman + docker-compose here; Docker on a laptop): see deploy/README.md.
+compose-image: install
+	@for p in podman docker-compose debootstrap; do dpkg -s $$p >/dev/null 2>&1 || \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p >/dev/null; done
+	deploy/build-image.sh
+
+compose-up: compose-image
+	deploy/compose.sh up -d
+
+compose-down:
+	deploy/compose.sh down -v
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
