@@ -159,7 +159,9 @@ def cmd_experiment_quorum(args: argparse.Namespace) -> int:
     print(f"quorum experiment on {'etcd 3.4' if args.real_etcd else 'etcd_raft'}, sizes {sizes}")
     try:
         result = quorum.run(args.state_dir / "experiment-quorum", sizes=sizes, real_etcd=args.real_etcd,
-                            fast=not args.default_timings, request_timeout_s=args.request_timeout)
+                            fast=not args.default_timings, request_timeout_s=args.request_timeout,
+                            netns={"on": True, "off": False, "auto": os.geteuid() == 0}[args.netns],
+                            subnet=args.subnet)
     except (RuntimeError, AssertionError, grpc.RpcError) as exc:
         detail = f"{exc.code().name}: {exc.details()}" if isinstance(exc, grpc.RpcError) else str(exc)
         print(f"experiment aborted: {detail}\nlogs: {args.state_dir / 'experiment-quorum' / 'logs'}",
@@ -204,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--default-timings", action="store_true", help="etcd's 100/1000 ms instead of fast 50/500 ms")
     q.add_argument("--request-timeout", type=float, default=2.0, help="deadline of each probe request (s)")
     q.add_argument("--out", type=Path, default=None, help="report directory (default <state-dir>/reports)")
+    q.add_argument("--netns", choices=["auto", "on", "off"], default="auto",
+                   help="members on their own machines, which adds real partition rows (auto: when root)")
+    q.add_argument("--subnet", default="10.250.200.0/24", help="underlay subnet for the experiment's machines")
     q.set_defaults(func=cmd_experiment_quorum)
     return parser
 

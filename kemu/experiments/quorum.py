@@ -16,16 +16,22 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 
 from etcd_raft.pb import rpc_pb2, rpc_pb2_grpc
-from kemu.experiments.quorum_model import Observation, markdown_table
-from kemu.launcher import supervisor
-from kemu.launcher.plan import ClusterConfig, EtcdMemberPlan, etcd_spec
+from kemu.experiments.quorum_model import Observation, PartitionObservation, markdown_table, partition_table
+from kemu.launcher import machines, supervisor
+from kemu.launcher.plan import ClusterConfig, EtcdMemberPlan, etcd_members, etcd_spec
+from kemu.launcher.plan import machines as plan_machines_for
+from kemu.launcher.plan import underlay as underlay_for
 from kemu.launcher.ports import free_port_pairs
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -36,7 +42,7 @@ class Member:
 
     @property
     def endpoint(self) -> str:
-        return f"127.0.0.1:{self.plan.client_port}"
+        return f"{self.plan.host}:{self.plan.client_port}"
 
 
 @dataclass
@@ -106,20 +112,21 @@ class Experiment:
         leader = self.leader()
         if leader is None:
             raise RuntimeError("no leader to add a member through")
-        resp = self._member_add_retrying(leader, plan.peer_url)
+        resp = self._reconfigure(lambda: rpc_pb2_grpc.ClusterStub(self._channel(leader)).MemberAdd(
+            rpc_pb2.MemberAddRequest(peerURLs=[plan.peer_url]), timeout=10))
         member = Member(plan, member_id=resp.member.ID)
         self.members.append(member)
         self._start(member, "existing")
         self.wait_converged()
 
-    def _member_add_retrying(self, leader: Member, peer_url: str, timeout_s: float = 30.0) -> rpc_pb2.MemberAddResponse:
-        """etcd refuses MemberAdd with "etcdserver: unhealthy cluster" until recently added members have been
-        connected for a while (its strict reconfiguration check); retry that, and nothing else."""
+    def _reconfigure(self, call: Callable[[], T], timeout_s: float = 30.0) -> T:
+        """etcd refuses membership changes with "etcdserver: unhealthy cluster" until every member has been
+        connected for a while (its strict reconfiguration check, e.g. right after a member joined or a partition
+        healed); retry that, and nothing else."""
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                return rpc_pb2_grpc.ClusterStub(self._channel(leader)).MemberAdd(
-                    rpc_pb2.MemberAddRequest(peerURLs=[peer_url]), timeout=10)
+                return call()
             except grpc.RpcError as exc:
                 if "unhealthy cluster" not in (exc.details() or "") or time.monotonic() > deadline:
                     raise
@@ -129,8 +136,9 @@ class Experiment:
         leader = self.leader()
         if leader is None:
             raise RuntimeError("no leader to remove a member through")
-        rpc_pb2_grpc.ClusterStub(self._channel(leader)).MemberRemove(
-            rpc_pb2.MemberRemoveRequest(ID=self._id_of(member)), timeout=10)
+        member_id = self._id_of(member)
+        self._reconfigure(lambda: rpc_pb2_grpc.ClusterStub(self._channel(leader)).MemberRemove(
+            rpc_pb2.MemberRemoveRequest(ID=member_id), timeout=10))
         self.members.remove(member)
         if member.proc is not None:
             supervisor.stop(member.proc, grace_s=2)
@@ -202,6 +210,47 @@ class Experiment:
         self.wait_converged()
         return obs
 
+    def observe_partition(self) -> list[PartitionObservation]:
+        """Cut the leader off from the other members (not from clients), probe both sides, heal, check catch-up."""
+        n = len(self.members)
+        leader = self.leader()
+        assert leader is not None and self.try_write()[0]
+        others = [m for m in self.members if m is not leader]
+        machine = self._machine_of(leader)
+        t_cut = time.monotonic()
+        machines.partition(machine, [m.plan.host for m in others])
+        try:
+            new_leader = self.leader(among=others, timeout_s=3 * self.request_timeout_s + 5)
+            election_s = time.monotonic() - t_cut if new_leader is not None else None
+            maj_writes, _ = self.try_write(others)          # the majority moves on: the minority now lags
+            maj_lin, _ = self.try_read(others, serializable=False)
+            # read the majority's own state from its new leader, which has applied that write
+            maj_ser, maj_value = self.try_read([new_leader] if new_leader else others, serializable=True)
+            min_writes, _ = self.try_write([leader])
+            min_lin, _ = self.try_read([leader], serializable=False)
+            min_ser, min_value = self.try_read([leader], serializable=True)
+            latest = self.last_value      # the last write either side acknowledged during the partition
+        finally:
+            machines.heal(machine)
+        deadline = time.monotonic() + 30
+        caught_up = False
+        while time.monotonic() < deadline and not caught_up:
+            caught_up = self.try_read([leader], serializable=True)[1] == latest
+            time.sleep(0.1)
+        self.wait_converged()
+        return [
+            PartitionObservation(n, "minority", 1, min_writes, min_lin, min_ser,
+                                 min_ser and min_value != latest, None, caught_up),
+            PartitionObservation(n, "majority", n - 1, maj_writes, maj_lin, maj_ser,
+                                 maj_ser and maj_value != latest, election_s, True),
+        ]
+
+    def _machine_of(self, member: Member) -> machines.Machine:
+        found = [m for m in plan_machines_for(self.config) if m.name == member.plan.name]
+        if not found:
+            raise RuntimeError("partitions need machines (run as root with network namespaces)")
+        return found[0]
+
     def close(self) -> None:
         for ch in self.channels.values():
             ch.close()
@@ -215,22 +264,34 @@ class QuorumResult:
     rows: list[Observation]
     shrink_ok: bool
     backend: str
+    partitions: list[PartitionObservation] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return self.shrink_ok and all(r.matches for r in self.rows)
+        return (self.shrink_ok and all(r.matches for r in self.rows) and all(p.matches for p in self.partitions)
+                and all(p.caught_up_after_heal for p in self.partitions))
 
 
 def run(state_dir: Path, sizes: tuple[int, ...] = (1, 3, 5), real_etcd: bool = False, fast: bool = True,
-        request_timeout_s: float = 2.0, log: bool = True) -> QuorumResult:
+        request_timeout_s: float = 2.0, log: bool = True, netns: bool = False,
+        subnet: str = "10.250.200.0/24") -> QuorumResult:
+    """Run the experiment. With netns (root) every member is its own machine and each size > 1 also gets a real
+    partition row pair (the old leader cut off from the others)."""
     biggest = max(sizes)
-    config = ClusterConfig(state_dir=state_dir, etcd_members=1, real_etcd=real_etcd, store_only=True, fast=fast,
-                           etcd_client_ports=free_port_pairs(5), cluster_token="kemu-quorum")
-    plans = [EtcdMemberPlan(f"etcd-{i + 1}", p, p + 1) for i, p in enumerate(config.etcd_client_ports)][:biggest]
+    config = ClusterConfig(state_dir=state_dir, etcd_members=biggest, real_etcd=real_etcd, store_only=True, fast=fast,
+                           etcd_client_ports=free_port_pairs(5), cluster_token="kemu-quorum", netns=netns,
+                           name=f"q{os.getpid() % 100000}", subnet=subnet)
+    plans = etcd_members(config)
     exp = Experiment(config, request_timeout_s)
     rows: list[Observation] = []
+    partitions: list[PartitionObservation] = []
     shrink_ok = False
+    underlay = underlay_for(config)
     try:
+        if netns:
+            machines.create_underlay(underlay)
+            for m in plan_machines_for(config):
+                machines.create_machine(underlay, m)
         exp.start_first(plans[0])
         exp.wait_converged()
         for size in sorted(sizes):
@@ -245,6 +306,12 @@ def run(state_dir: Path, sizes: tuple[int, ...] = (1, 3, 5), real_etcd: bool = F
                     print(f"  n={size} lost={lost} killed={exp.victims_log[-1]}: writes={row.writes} "
                           f"lin={row.linearizable_reads} "
                           f"ser={row.serializable_reads} election={row.election_s}", flush=True)
+            if netns and size > 1:
+                partitions.extend(exp.observe_partition())
+                if log:
+                    print(f"  n={size} partition: " + "; ".join(
+                        f"{p.side} writes={p.writes} ser={p.serializable_reads} stale={p.serializable_stale}"
+                        for p in partitions[-2:]), flush=True)
         while len(exp.members) > 1:
             exp.remove(exp.members[-1])
             if log:
@@ -252,18 +319,26 @@ def run(state_dir: Path, sizes: tuple[int, ...] = (1, 3, 5), real_etcd: bool = F
         shrink_ok = exp.try_write()[0]
     finally:
         exp.close()
-    return QuorumResult(rows, shrink_ok, "etcd 3.4" if real_etcd else "etcd_raft")
+        if netns:
+            for m in plan_machines_for(config):
+                machines.destroy_machine(m)
+            machines.destroy_underlay(underlay)
+    return QuorumResult(rows, shrink_ok, "etcd 3.4" if real_etcd else "etcd_raft", partitions)
 
 
 def write_report(result: QuorumResult, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     md = out_dir / "quorum.md"
-    md.write_text(f"# Quorum experiment ({result.backend})\n\n{markdown_table(result.rows)}\n\n"
+    parts = (f"## Partition: the old leader cut off from the other members\n\n{partition_table(result.partitions)}\n\n"
+             if result.partitions else "")
+    md.write_text(f"# Quorum experiment ({result.backend})\n\n{markdown_table(result.rows)}\n\n{parts}"
                   f"Shrink 5 -> 3 -> 1 with MemberRemove, then a write: {'ok' if result.shrink_ok else 'FAILED'}.\n"
                   f"Verdict: {'PASS' if result.passed else 'FAIL'}\n")
     js = out_dir / "quorum.json"
     js.write_text(json.dumps({"backend": result.backend, "shrink_ok": result.shrink_ok, "passed": result.passed,
-                              "rows": [asdict(r) | {"matches": r.matches} for r in result.rows]}, indent=2))
+                              "rows": [asdict(r) | {"matches": r.matches} for r in result.rows],
+                              "partitions": [asdict(p) | {"matches": p.matches} for p in result.partitions]},
+                             indent=2))
     png = out_dir / "quorum.png"
     _plot(result, png)
     return [md, js, png]

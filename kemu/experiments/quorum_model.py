@@ -66,3 +66,35 @@ def markdown_table(rows: list[Observation]) -> str:
                      f"{_yes(r.linearizable_reads)} | {ser} | {election} | {'PASS' if r.matches else 'FAIL'} | "
                      f"{r.write_error or '-'} |")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PartitionObservation:
+    """One side of a partition that isolates the old leader from the other members."""
+
+    members: int
+    side: str                       # "minority" (the isolated old leader) | "majority"
+    side_size: int
+    writes: bool
+    linearizable_reads: bool
+    serializable_reads: bool
+    serializable_stale: bool        # the side's serializable read missed a write the other side acknowledged
+    election_s: float | None        # majority side: partition -> new leader
+    caught_up_after_heal: bool      # minority side: after healing, its serializable read shows the latest write
+
+    @property
+    def matches(self) -> bool:
+        majority = self.side_size >= quorum(self.members)
+        return (self.writes, self.linearizable_reads, self.serializable_reads) == (majority, majority, True)
+
+
+def partition_table(rows: list[PartitionObservation]) -> str:
+    lines = ["| members | side | size | writes | linearizable reads | serializable reads | election (s) "
+             "| after heal | matches |", "|" + "---|" * 9]
+    for r in rows:
+        ser = _yes(r.serializable_reads) + (" (stale)" if r.serializable_stale else "")
+        election = f"{r.election_s:.2f}" if r.election_s is not None else "-"
+        heal = ("caught up" if r.caught_up_after_heal else "STALE") if r.side == "minority" else "-"
+        lines.append(f"| {r.members} | {r.side} | {r.side_size} | {_yes(r.writes)} | {_yes(r.linearizable_reads)} "
+                     f"| {ser} | {election} | {heal} | {'PASS' if r.matches else 'FAIL'} |")
+    return "\n".join(lines)

@@ -29,7 +29,7 @@ def _capabilities(report: dict[str, object]) -> dict[tuple[int, int], tuple[bool
 
 
 def test_three_members_on_real_etcd_match_the_arithmetic(tmp_path: Path) -> None:
-    proc, report = _run(tmp_path, "--real-etcd", "--sizes", "3")
+    proc, report = _run(tmp_path, "--real-etcd", "--sizes", "3", "--netns", "off")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _capabilities(report) == {(3, 0): (True, True, True), (3, 1): (True, True, True),
                                      (3, 2): (False, False, True)}
@@ -39,7 +39,7 @@ def test_three_members_on_real_etcd_match_the_arithmetic(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_one_three_five_members_on_real_etcd(tmp_path: Path) -> None:
-    proc, report = _run(tmp_path, "--real-etcd")
+    proc, report = _run(tmp_path, "--real-etcd", "--netns", "off")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     caps = _capabilities(report)
     assert caps[(5, 2)] == (True, True, True) and caps[(5, 3)] == (False, False, True)
