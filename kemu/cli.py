@@ -18,7 +18,7 @@ from pathlib import Path
 
 import grpc
 
-from kemu.launcher import supervisor
+from kemu.launcher import store_status, supervisor
 from kemu.launcher.kubeconfig import kubeconfig, write_token_file
 from kemu.launcher.machines import Machine, Underlay, create_machine, create_underlay, destroy_machine, destroy_underlay
 from kemu.launcher.plan import ClusterConfig, apiserver_urls, etcd_endpoints, machines, plan, underlay
@@ -135,11 +135,23 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"no cluster recorded in {args.state_dir}")
         return 1
     down = 0
+    print("processes:")
     for proc in procs:
         ok = supervisor.alive(proc)
         down += not ok
         print(f"  {proc.name:<20} {proc.role:<18} {'running' if ok else 'DOWN':<8} pid {proc.pid}")
+    endpoints = [_arg_value(p.argv, "--advertise-client-urls") for p in procs if p.role == "etcd"]
+    if endpoints:
+        rows = [store_status.member_status(ep) for ep in endpoints if ep]
+        leaders = {r.leader_id for r in rows if not r.error and r.leader_id}
+        verdict = ("one leader" if len(leaders) == 1 else "NO LEADER" if not leaders
+                   else f"members disagree on the leader ({len(leaders)} views)")
+        print(f"store ({verdict}):\n{store_status.table(rows)}")
     return 1 if down else 0
+
+
+def _arg_value(argv: list[str], flag: str) -> str:
+    return argv[argv.index(flag) + 1] if flag in argv else ""
 
 
 def cmd_logs(args: argparse.Namespace) -> int:

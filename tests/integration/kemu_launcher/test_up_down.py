@@ -42,6 +42,8 @@ def test_up_status_down_with_real_etcd_store(tmp_path: Path) -> None:
         assert all(port_open(p) for p in ports)
         status = _kemu(state, "status")
         assert status.returncode == 0 and status.stdout.count("running") == 3
+        assert "store (one leader)" in status.stdout and status.stdout.count("3.4.23") == 3
+        assert sum(line.split()[2:3] == ["*"] for line in status.stdout.splitlines() if "127.0.0.1" in line) == 1
         again = _kemu(state, "up", "--netns", "off", "--real-etcd", "--store-only",
                       "--etcd-ports", ",".join(map(str, ports)))
         assert again.returncode == 1 and "already running" in again.stderr
