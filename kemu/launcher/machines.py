@@ -17,6 +17,8 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kemu.syscmd import run as _run
+
 PARTITION_TABLE = "kemu_partition"
 
 
@@ -62,13 +64,6 @@ def plan_machines(underlay: Underlay, names: Sequence[str], first_host: int = 10
     return [Machine(name=name, netns=f"kemu-{underlay.cluster}-{name}", address=str(net[first_host + i]),
                     veth_host="kv-" + _short(f"{underlay.cluster}/{name}", 10))
             for i, name in enumerate(names)]
-
-
-def _run(argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
-    if check and result.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed: {result.stderr.strip()}")
-    return result
 
 
 def _ns(m: Machine, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -117,10 +112,7 @@ def partition(m: Machine, peers: Sequence[str]) -> None:
                f"  chain input {{ type filter hook input priority -10; ip saddr {{ {addrs} }} drop; }}\n"
                f"  chain output {{ type filter hook output priority -10; ip daddr {{ {addrs} }} drop; }}\n"
                f"}}\n")
-    result = subprocess.run(["ip", "netns", "exec", m.netns, "nft", "-f", "-"], input=ruleset, capture_output=True,
-                            text=True, timeout=30)
-    if result.returncode != 0:
-        raise RuntimeError(f"partition of {m.name} failed: {result.stderr.strip()}")
+    _run(["ip", "netns", "exec", m.netns, "nft", "-f", "-"], input_text=ruleset)
 
 
 def heal(m: Machine) -> None:

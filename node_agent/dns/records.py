@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from node_agent.endpoints import serving, slices_by_service
+
 Obj = Mapping[str, Any]
 DEFAULT_ZONE = "cluster.local"
 TTL_S = 30
@@ -63,19 +65,9 @@ def _dashed(ip: str) -> str:
     return ip.replace(".", "-").replace(":", "-")
 
 
-def _ready(ep: Obj) -> bool:
-    cond = ep.get("conditions") or {}
-    return cond.get("ready", True) is not False
-
-
 def build_zone(services: Iterable[Obj], slices: Iterable[Obj], domain: str = DEFAULT_ZONE) -> Zone:
     zone = Zone(domain)
-    by_service: dict[tuple[str, str], list[Obj]] = {}
-    for sl in slices:
-        meta = sl.get("metadata", {})
-        owner = (meta.get("labels") or {}).get("kubernetes.io/service-name")
-        if owner:
-            by_service.setdefault((meta.get("namespace", "default"), owner), []).append(sl)
+    by_service = slices_by_service(slices)
     for svc in services:
         meta, spec = svc.get("metadata", {}), svc.get("spec", {})
         ns, name = meta.get("namespace", "default"), meta["name"]
@@ -85,7 +77,7 @@ def build_zone(services: Iterable[Obj], slices: Iterable[Obj], domain: str = DEF
             continue
         headless = spec.get("clusterIP") in (None, "", "None")
         ready = [(ep, addr) for sl in by_service.get((ns, name), []) for ep in sl.get("endpoints") or []
-                 if _ready(ep) for addr in ep.get("addresses", [])]
+                 if serving(ep) for addr in ep.get("addresses", [])]
         if headless:
             zone.a[fqdn] = sorted({addr for _, addr in ready})
         else:

@@ -13,14 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from kemu.syscmd import run as _run
 from node_agent.network.ipam import Ipam
-
-
-def _run(argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
-    if check and result.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)}: {result.stderr.strip()}")
-    return result
 
 
 def _in(netns_path: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:

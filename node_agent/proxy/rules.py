@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from node_agent.endpoints import serving, slices_by_service
+
 TABLE = "kemu_proxy"
 MASQ_MARK = 0x4000
 DEFAULT_AFFINITY_TIMEOUT_S = 10800
@@ -62,20 +64,9 @@ def _h(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _ready(ep: Obj) -> bool:
-    cond = ep.get("conditions") or {}
-    # Kubernetes: a nil ready condition means ready; terminating endpoints are not used for new connections.
-    return cond.get("ready", True) is not False and not cond.get("terminating", False)
-
-
 def service_ports(services: Iterable[Obj], slices: Iterable[Obj]) -> list[ServicePort]:
     """Flatten Services and their EndpointSlices into the (service, port) entries the proxy programs."""
-    by_service: dict[tuple[str, str], list[Obj]] = {}
-    for sl in slices:
-        meta = sl.get("metadata", {})
-        owner = (meta.get("labels") or {}).get("kubernetes.io/service-name")
-        if owner:
-            by_service.setdefault((meta.get("namespace", "default"), owner), []).append(sl)
+    by_service = slices_by_service(slices)
     out: list[ServicePort] = []
     for svc in services:
         meta, spec = svc.get("metadata", {}), svc.get("spec", {})
@@ -95,7 +86,7 @@ def service_ports(services: Iterable[Obj], slices: Iterable[Obj]) -> list[Servic
                 numbers = [sp.get("port") for sp in sl.get("ports") or []
                            if sp.get("name", "") == port_name and sp.get("protocol", "TCP").lower() == proto]
                 for ep in sl.get("endpoints") or []:
-                    if _ready(ep):
+                    if serving(ep):
                         eps.update(Endpoint(addr, int(n)) for addr in ep.get("addresses", []) for n in numbers if n)
             node_port = p.get("nodePort") if spec.get("type") in ("NodePort", "LoadBalancer") else None
             out.append(ServicePort(ns, name, port_name, proto, cluster_ip, int(p["port"]), node_port,

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
+from kemu.launcher.plan import EtcdMemberPlan as EtcdMember
 from tests.support.procs import ProcessGroup, free_port, port_open, wait_for
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
-
-
-@dataclass(frozen=True)
-class EtcdMember:
-    name: str
-    client_port: int
-    peer_port: int
-
-    @property
-    def client_url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
-
-    @property
-    def peer_url(self) -> str:
-        return f"http://127.0.0.1:{self.peer_port}"
 
 
 def start_real_etcd(procs: ProcessGroup, data_root: Path, size: int = 3, prefix: str = "etcd") -> list[EtcdMember]:
