@@ -185,6 +185,25 @@ def cmd_experiment_quorum(args: argparse.Namespace) -> int:
     return 0 if result.passed else 1
 
 
+def cmd_drill(args: argparse.Namespace) -> int:
+    from kemu.drills import store_drills
+
+    netns = {"on": True, "off": False, "auto": os.geteuid() == 0}[args.netns]
+    print(f"drill {args.name} on {'etcd 3.4' if args.real_etcd else 'etcd_raft'}: "
+          f"{store_drills.DRILLS[args.name].description}")
+    try:
+        result = store_drills.run(args.name, args.state_dir / f"drill-{args.name}", real_etcd=args.real_etcd,
+                                  netns=netns, subnet=args.subnet)
+    except (RuntimeError, AssertionError, grpc.RpcError) as exc:
+        detail = f"{exc.code().name}: {exc.details()}" if isinstance(exc, grpc.RpcError) else str(exc)
+        print(f"drill aborted: {detail}", file=sys.stderr)
+        return 2
+    paths = store_drills.write_report(result, args.out or args.state_dir / "reports")
+    print(paths[0].read_text())
+    print("report: " + ", ".join(str(p) for p in paths))
+    return 0 if result.passed else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kemu", description="A Kubernetes cluster emulator")
     parser.add_argument("--state-dir", type=Path, default=None,
@@ -211,6 +230,16 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("component")
     logs.add_argument("-n", "--lines", type=int, default=50)
     logs.set_defaults(func=cmd_logs)
+    from kemu.drills.store_drills import DRILLS
+
+    drill = sub.add_parser("drill", help="inject a failure while clients write; report and verdict")
+    drill.add_argument("name", choices=sorted(DRILLS))
+    drill.add_argument("--real-etcd", action="store_true", help="run it on Debian's etcd (the reference)")
+    drill.add_argument("--netns", choices=["auto", "on", "off"], default="auto",
+                       help="members on their own machines (needed for partitions; auto: when root)")
+    drill.add_argument("--subnet", default="10.250.210.0/24", help="underlay subnet for the drill's machines")
+    drill.add_argument("--out", type=Path, default=None, help="report directory (default <state-dir>/reports)")
+    drill.set_defaults(func=cmd_drill)
     experiment = sub.add_parser("experiment", help="run an experiment").add_subparsers(dest="name", required=True)
     q = experiment.add_parser("quorum", help="what 1/3/5-member clusters can do with k members lost")
     q.add_argument("--sizes", default="1,3,5")

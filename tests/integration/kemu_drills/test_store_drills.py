@@ -1,0 +1,36 @@
+"""Store drills as a user runs them, against the reference (Debian etcd): the harness must PASS on real etcd."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.procs import REPO
+
+pytestmark = pytest.mark.integration
+
+
+def run_drill(tmp_path: Path, name: str, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    out = tmp_path / "report"
+    proc = subprocess.run([sys.executable, "-m", "kemu", "--state-dir", str(tmp_path / "state"), "drill", name,
+                           "--out", str(out), *args], capture_output=True, text=True, timeout=300, cwd=REPO)
+    path = out / f"drill-{name}.json"
+    return proc, json.loads(path.read_text()) if path.exists() else {}
+
+
+@pytest.mark.parametrize("name", ["kill-etcd-leader", "quorum-loss"])
+def test_drill_passes_on_real_etcd(tmp_path: Path, name: str) -> None:
+    proc, report = run_drill(tmp_path, name, "--real-etcd", "--netns", "off")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["verdict"] == "PASS" and report["metrics"]["writes lost"] == 0
+    assert report["metrics"]["writes acknowledged"] > 100
+    if name == "kill-etcd-leader":
+        assert 0 < report["metrics"]["time to new leader (s)"] < 5
+        assert report["metrics"]["write unavailability (s)"] < 5
+    else:
+        assert report["metrics"]["write unavailability (s)"] > 3     # no majority for the whole hold time
+    assert (tmp_path / "report" / f"drill-{name}.png").stat().st_size > 1000
