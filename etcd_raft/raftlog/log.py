@@ -1,0 +1,219 @@
+"""The replicated log: pysyncobj's Raft, made safe and fast enough, behind a small asyncio interface.
+
+This is the only module in the project that imports pysyncobj. What it changes in pysyncobj, and why:
+- AppendEntries are rewritten by trim.plan_append before pysyncobj handles them, so a follower never truncates
+  entries that match the leader's (pysyncobj drops them whenever its log is longer: DESIGN.md);
+- durability: the journal (an mmap) is flushed to disk before a follower acknowledges entries and before the leader
+  sends entries (so every acknowledgement counted for a commit is on disk), and term/vote are fsynced before any
+  vote is answered; `fsync=False` (the --unsafe-no-fsync flag) skips both;
+- latency: appendEntriesUseBatch=False, so a new command wakes the Raft thread instead of waiting for a tick;
+- a cut-off leader steps down after ~1.5 election timeouts (leaderFallbackTimeout) instead of 30 s;
+- snapshots are the state machine's own bytes (snapshot()/restore()), taken without fork (gRPC threads + fork do
+  not mix).
+Commands are applied on pysyncobj's thread; results reach asyncio callers through call_soon_threadsafe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pysyncobj.journal
+from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, replicated
+
+from etcd_raft.raftlog.config import NoLeaderError, ProposalTimeout, RaftConfig, RaftStatus
+from etcd_raft.raftlog.trim import plan_append
+
+log = logging.getLogger("etcd_raft.raftlog")
+BARRIER = b""      # the no-op command that read barriers propose
+
+
+def _durable_store_meta(self: Any, meta: dict[str, Any]) -> None:
+    """pysyncobj's MetaStorer.storeMeta plus fsync: term and vote must be on disk before a vote is answered."""
+    path = self.getPath()
+    with open(path + ".tmp", "wb") as f:
+        f.write(pysyncobj.journal.dumps(meta))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(path + ".tmp", path)
+    dir_fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class _Raft(SyncObj):  # type: ignore[misc]
+    def __init__(self, config: RaftConfig, apply: Callable[[bytes], object], snapshot: Callable[[], bytes],
+                 restore: Callable[[bytes], None]) -> None:
+        self._kemu_apply, self._kemu_snapshot, self._kemu_restore = apply, snapshot, restore
+        self._kemu_fsync = config.fsync
+        self._kemu_hold = False
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        et = config.election_timeout_s
+        conf = SyncObjConf(
+            appendEntriesUseBatch=False, dynamicMembershipChange=True,
+            journalFile=str(config.data_dir / "raft.journal"), fullDumpFile=str(config.data_dir / "raft.snapshot"),
+            raftMinTimeout=et, raftMaxTimeout=2 * et, appendEntriesPeriod=config.heartbeat_interval_s,
+            leaderFallbackTimeout=1.5 * et, connectionTimeout=max(1.0, 2 * et), connectionRetryTime=0.2,
+            logCompactionMinEntries=config.snapshot_every_entries, logCompactionMinTime=60, useFork=False,
+            commandsWaitLeader=False,
+        )
+        super().__init__(config.self_addr, list(config.peer_addrs), conf)
+
+    # -- state machine (pysyncobj calls these on its own thread)
+    @replicated  # type: ignore[misc]
+    def _kemu_command(self, command: bytes) -> object:
+        return None if command == BARRIER else self._kemu_apply(command)
+
+    def _serialize(self) -> bytes:
+        return self._kemu_snapshot()
+
+    def _deserialize(self, data: bytes) -> None:
+        self._kemu_restore(data)
+
+    # -- the truncation fix
+    def _SyncObj__onMessageReceived(self, node: Any, message: dict[str, Any]) -> None:
+        if (message.get("type") == "append_entries" and "prevLogIdx" in message and "transmission" not in message
+                and message.get("term", -1) >= self.raftCurrentTerm):
+            local = [(e[1], e[2]) for e in SyncObj._SyncObj__getEntries(self, message["prevLogIdx"])]
+            entries = message.get("entries", [])
+            plan = plan_append(local, message["prevLogIdx"], message["prevLogTerm"],
+                               [(e[1], e[2]) for e in entries])
+            if plan.skip or plan.hold:
+                message = {**message, "prevLogIdx": plan.prev_idx, "prevLogTerm": plan.prev_term,
+                           "entries": entries[plan.skip:]}
+                self._kemu_hold = plan.hold
+        try:
+            SyncObj._SyncObj__onMessageReceived(self, node, message)
+        finally:
+            self._kemu_hold = False
+
+    def _SyncObj__getEntries(self, fromIDx: int, count: int | None = None,
+                             maxSizeBytes: int | None = None) -> list[Any]:
+        if self._kemu_hold:      # show pysyncobj only prevLogIdx: nothing to truncate or roll back
+            count = 1
+        return SyncObj._SyncObj__getEntries(self, fromIDx, count, maxSizeBytes)  # type: ignore[no-any-return]
+
+    # -- durability
+    def _flush_journal(self) -> None:
+        if self._kemu_fsync:
+            self._SyncObj__raftLog.flush()
+
+    def _SyncObj__sendNextNodeIdx(self, node: Any, reset: bool = False, nextNodeIdx: int | None = None,
+                                  success: bool = False) -> None:
+        self._flush_journal()
+        SyncObj._SyncObj__sendNextNodeIdx(self, node, reset, nextNodeIdx, success)
+
+    def _SyncObj__sendAppendEntries(self) -> None:
+        self._flush_journal()
+        SyncObj._SyncObj__sendAppendEntries(self)
+
+
+class ReplicatedLog:
+    """A member's replicated log. apply(command) runs once per committed entry, in log order, on the Raft thread;
+    its return value goes back to the proposer. Call the async methods from one asyncio loop."""
+
+    def __init__(self, config: RaftConfig, apply: Callable[[bytes], object], snapshot: Callable[[], bytes],
+                 restore: Callable[[bytes], None]) -> None:
+        if config.fsync:
+            pysyncobj.journal.MetaStorer.storeMeta = _durable_store_meta
+        self.config = config
+        self._raft = _Raft(config, apply, snapshot, restore)
+        self._barrier_inflight: asyncio.Future[None] | None = None
+        self._barrier_next: asyncio.Future[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def propose(self, command: bytes, timeout_s: float) -> object:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[object] = loop.create_future()
+
+        def on_result(result: object, error: int) -> None:
+            loop.call_soon_threadsafe(_settle, done, result, error)
+
+        self._raft._kemu_command(command, callback=on_result)
+        if self.config.unsafe_ack_before_replication and command != BARRIER:
+            return None      # test-only fault: the caller acknowledges before anything is replicated
+        try:
+            return await asyncio.wait_for(asyncio.shield(done), timeout_s)
+        except TimeoutError:
+            raise ProposalTimeout() from None
+
+    async def read_barrier(self, timeout_s: float) -> None:
+        """Returns once this member has applied every entry committed before the call: a no-op goes through the
+        log. Batched: callers that arrive while one barrier is in flight share the next one (not the in-flight
+        one, which may have been ordered before their call)."""
+        loop = asyncio.get_running_loop()
+        if self._barrier_inflight is None:
+            self._barrier_inflight = loop.create_future()
+            self._spawn(self._run_barrier(self._barrier_inflight, timeout_s))
+            mine = self._barrier_inflight
+        else:
+            if self._barrier_next is None:
+                self._barrier_next = loop.create_future()
+            mine = self._barrier_next
+        await asyncio.wait_for(asyncio.shield(mine), timeout_s + 0.5)
+
+    async def _run_barrier(self, fut: asyncio.Future[None], timeout_s: float) -> None:
+        try:
+            await self.propose(BARRIER, timeout_s)
+            fut.set_result(None)
+        except Exception as exc:
+            fut.set_exception(exc)
+            fut.exception()      # mark retrieved for waiters that already timed out
+        finally:
+            self._barrier_inflight = None
+            if self._barrier_next is not None:
+                nxt, self._barrier_next = self._barrier_next, None
+                self._barrier_inflight = nxt
+                self._spawn(self._run_barrier(nxt, timeout_s))
+
+    def status(self) -> RaftStatus:
+        raft = self._raft
+        leader = raft._getLeader()
+        return RaftStatus(self.config.self_addr, bool(raft._isLeader()), leader.address if leader else None,
+                          int(raft.raftCurrentTerm), int(raft.raftCommitIndex), int(raft.raftLastApplied),
+                          sorted([self.config.self_addr] + [n.address for n in raft.otherNodes]),
+                          bool(raft.hasQuorum))
+
+    async def add_member(self, addr: str, timeout_s: float) -> None:
+        await self._change(self._raft.addNodeToCluster, addr, timeout_s)
+
+    async def remove_member(self, addr: str, timeout_s: float) -> None:
+        await self._change(self._raft.removeNodeFromCluster, addr, timeout_s)
+
+    async def _change(self, method: Callable[..., None], addr: str, timeout_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[object] = loop.create_future()
+        method(addr, callback=lambda result, error: loop.call_soon_threadsafe(_settle, done, result, error))
+        try:
+            await asyncio.wait_for(done, timeout_s)
+        except TimeoutError:
+            raise ProposalTimeout() from None
+
+    def close(self) -> None:
+        self._raft.destroy()
+
+
+def _settle(fut: asyncio.Future[object], result: object, error: int) -> None:
+    if fut.done():
+        return
+    if error == FAIL_REASON.SUCCESS:
+        fut.set_result(result)
+    elif error == FAIL_REASON.MISSING_LEADER:
+        fut.set_exception(NoLeaderError())
+    else:
+        fut.set_exception(ProposalTimeout())
+
+
+def data_files(data_dir: Path) -> list[Path]:
+    return [data_dir / "raft.journal", data_dir / "raft.snapshot"]
