@@ -1,0 +1,109 @@
+"""Container resources: QoS class and the CRI Linux resources the kubelet asks the runtime for.
+
+Quantities are parsed here with exact Fraction arithmetic (the Kubernetes suffixes n u m k M G T P E and
+Ki Mi Gi Ti Pi Ei, plus decimal exponents). If kemu/api grows a shared quantity parser this module should use it;
+until then it carries the small parser the kubelet needs.
+
+CRI conversion (as the kubelet does it with the default 100 ms CFS period):
+- cpu_shares = request millicores * 1024 / 1000, at least 2 (limit used when there is no request);
+- cpu_quota = limit millicores * period / 1000, at least 1000 us; no limit -> 0 (unlimited);
+- memory_limit_in_bytes = the memory limit, 0 when unlimited.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from node_agent.kubelet import model
+
+_SUFFIX: dict[str, Fraction] = {
+    "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1),
+    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
+    "P": Fraction(10**15), "E": Fraction(10**18),
+    "Ki": Fraction(2**10), "Mi": Fraction(2**20), "Gi": Fraction(2**30), "Ti": Fraction(2**40),
+    "Pi": Fraction(2**50), "Ei": Fraction(2**60),
+}
+_QTY = re.compile(r"^([+-]?[0-9]*\.?[0-9]+)(?:([eE][+-]?[0-9]+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$")
+
+_QTY_API_RE = r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
+
+CFS_PERIOD_US = 100_000
+MIN_SHARES = 2
+MIN_QUOTA_US = 1000
+
+
+class QuantityError(ValueError):
+    pass
+
+
+def parse_quantity(q: object) -> Fraction:
+    """A Kubernetes quantity as an exact number ("100m" -> 1/10, "1Gi" -> 1073741824)."""
+    if isinstance(q, bool):
+        raise QuantityError(f"quantities must match the regular expression, got {q!r}")
+    if isinstance(q, int | float):
+        return Fraction(q)
+    m = _QTY.match(str(q).strip())
+    if not m:
+        raise QuantityError(f"quantities must match the regular expression '{_QTY_API_RE}', got {q!r}")
+    number = Fraction(m.group(1))
+    if m.group(2):
+        return number * Fraction(10) ** int(m.group(2)[1:])
+    return number * _SUFFIX[m.group(3) or ""]
+
+
+def _res(c: Mapping[str, Any], kind: str) -> dict[str, Fraction]:
+    raw = (c.get("resources") or {}).get(kind) or {}
+    return {str(k): parse_quantity(v) for k, v in raw.items()}
+
+
+def requests_of(c: Mapping[str, Any]) -> dict[str, Fraction]:
+    """Requests with the API default: a resource with a limit and no request requests its limit."""
+    req = _res(c, "requests")
+    for k, v in _res(c, "limits").items():
+        req.setdefault(k, v)
+    return req
+
+
+def qos_class(pod: model.Pod) -> str:
+    """Guaranteed / Burstable / BestEffort from every container's cpu and memory requests/limits."""
+    all_cs = model.init_containers(pod) + model.containers(pod)
+    any_set = False
+    guaranteed = True
+    for c in all_cs:
+        lim = _res(c, "limits")
+        req = requests_of(c)
+        for r in ("cpu", "memory"):
+            if r in req or r in lim:
+                any_set = any_set or req.get(r, Fraction(0)) != 0 or lim.get(r, Fraction(0)) != 0
+            if r not in lim or req.get(r) != lim.get(r):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+@dataclass(frozen=True)
+class LinuxResources:
+    """Field names follow CRI's LinuxContainerResources."""
+
+    cpu_period: int
+    cpu_quota: int
+    cpu_shares: int
+    memory_limit_in_bytes: int
+
+
+def linux_resources(c: Mapping[str, Any]) -> LinuxResources:
+    lim = _res(c, "limits")
+    req = requests_of(c)
+    cpu_req = req.get("cpu")
+    shares = MIN_SHARES if cpu_req is None else max(MIN_SHARES, math.floor(cpu_req * 1024))
+    quota = 0
+    if "cpu" in lim and lim["cpu"] > 0:
+        quota = max(MIN_QUOTA_US, math.floor(lim["cpu"] * CFS_PERIOD_US))
+    mem = math.ceil(lim["memory"]) if "memory" in lim else 0
+    return LinuxResources(CFS_PERIOD_US, quota, shares, mem)
