@@ -1,0 +1,113 @@
+"""The Node object and its Lease, built purely from the agent's configuration and an injected clock.
+
+``build_node`` gives the object the agent POSTs at registration (labels kubernetes.io/hostname, kubernetes.io/os,
+kubernetes.io/arch; addresses InternalIP + Hostname; podCIDR(s); capacity = allocatable; nodeInfo);
+``node_status`` gives the status it PATCHes on every heartbeat with the four conditions and heartbeat times (a
+condition's lastTransitionTime is kept while its status is unchanged). ``build_lease`` / ``renew_lease`` give the
+``coordination.k8s.io/v1`` Lease in ``kube-node-lease`` named after the node.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from node_agent.kubelet.status import rfc3339
+
+KUBELET_VERSION = "v1.32.0-kemu"
+LEASE_NAMESPACE = "kube-node-lease"
+
+
+def micro_time(ts: float) -> str:
+    """RFC 3339 with microseconds, the format of Lease renewTime/acquireTime."""
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_capacity(text: str) -> dict[str, str]:
+    """``cpu=4,memory=8Gi,pods=110`` -> dict; a clear error for malformed items."""
+    out: dict[str, str] = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        k, sep, v = item.partition("=")
+        if not sep or not k or not v:
+            raise ValueError(f"invalid capacity item {item!r}: want name=quantity")
+        out[k.strip()] = v.strip()
+    return out
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    name: str
+    address: str
+    capacity: Mapping[str, str]
+    pod_cidr: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    kernel: str = ""
+    os_image: str = "kemu"
+    machine_id: str = ""
+    runtime_version: str = "kemu://0.1"
+    arch: str = "amd64"
+    lease_duration_s: int = 40
+
+
+_CONDITIONS = (
+    ("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+    ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+    ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+    ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+)
+
+
+def node_status(cfg: NodeConfig, now: float, previous: Mapping[str, Any] | None = None,
+                ready: bool = True, ready_message: str = "") -> dict[str, Any]:
+    prev = {str(c.get("type")): c for c in ((previous or {}).get("conditions") or [])}
+    conds = []
+    for ctype, status, reason, message in _CONDITIONS:
+        if ctype == "Ready" and not ready:
+            status, reason, message = "False", "KubeletNotReady", ready_message or "container runtime is down"
+        old = prev.get(ctype)
+        ltt = old.get("lastTransitionTime") if old and old.get("status") == status else None
+        conds.append({"type": ctype, "status": status, "reason": reason, "message": message,
+                      "lastHeartbeatTime": rfc3339(now), "lastTransitionTime": ltt or rfc3339(now)})
+    return {
+        "capacity": dict(cfg.capacity),
+        "allocatable": dict(cfg.capacity),
+        "conditions": conds,
+        "addresses": [{"type": "InternalIP", "address": cfg.address}, {"type": "Hostname", "address": cfg.name}],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+        "nodeInfo": {
+            "machineID": cfg.machine_id, "systemUUID": cfg.machine_id, "bootID": "",
+            "kernelVersion": cfg.kernel, "osImage": cfg.os_image, "containerRuntimeVersion": cfg.runtime_version,
+            "kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION,
+            "operatingSystem": "linux", "architecture": cfg.arch,
+        },
+    }
+
+
+def build_node(cfg: NodeConfig, now: float) -> dict[str, Any]:
+    labels = {"kubernetes.io/hostname": cfg.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": cfg.arch,
+              "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": cfg.arch, **cfg.labels}
+    spec: dict[str, Any] = {}
+    if cfg.pod_cidr:
+        spec = {"podCIDR": cfg.pod_cidr, "podCIDRs": [cfg.pod_cidr]}
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": cfg.name, "labels": labels,
+                         "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
+            "spec": spec, "status": node_status(cfg, now)}
+
+
+def build_lease(cfg: NodeConfig, now: float, node_uid: str = "") -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": cfg.name, "namespace": LEASE_NAMESPACE}
+    if node_uid:
+        meta["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": cfg.name, "uid": node_uid}]
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta,
+            "spec": {"holderIdentity": cfg.name, "leaseDurationSeconds": cfg.lease_duration_s,
+                     "renewTime": micro_time(now)}}
+
+
+def renew_lease(lease: Mapping[str, Any], cfg: NodeConfig, now: float) -> dict[str, Any]:
+    out = dict(lease)
+    out["spec"] = {**(lease.get("spec") or {}), "holderIdentity": cfg.name,
+                   "leaseDurationSeconds": cfg.lease_duration_s, "renewTime": micro_time(now)}
+    return out

@@ -1,0 +1,159 @@
+"""Pod volumes as a plan: which host directory backs each volume and which files to write there.
+
+Pure: ``plan_volumes`` maps every ``spec.volumes`` entry to a ``VolumePlan`` under ``<pod_dir>/volumes/<kind>/<name>``
+(the kubelet's layout); the executor creates the directories, mounts tmpfs for ``emptyDir.medium: Memory``, writes
+``files`` (configMap, secret, downwardAPI, projected) and bind-mounts them into containers per ``container_mounts``.
+Secret volumes are always tmpfs, as in Kubernetes. hostPath uses the host path itself. Files of projected kinds are
+read-only in the container. Unsupported kinds raise ``VolumeError`` (reported as FailedMount).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from node_agent.kubelet import model
+from node_agent.kubelet.env import Objects, field_ref
+
+DEFAULT_MODE = 0o644
+
+
+class VolumeError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class VolumeFile:
+    path: str  # relative to the volume directory
+    data: bytes
+    mode: int = DEFAULT_MODE
+
+
+@dataclass(frozen=True)
+class VolumePlan:
+    name: str
+    kind: str
+    host_path: str
+    tmpfs: bool = False
+    size_limit: str = ""
+    files: tuple[VolumeFile, ...] = field(default_factory=tuple)
+    read_only: bool = False  # forced read-only (configMap/secret/downwardAPI/projected)
+
+
+@dataclass(frozen=True)
+class Mount:
+    container_path: str
+    host_path: str
+    read_only: bool
+
+
+def _items(data: Mapping[str, bytes], items: list[Mapping[str, Any]] | None, default_mode: int,
+           what: str, optional: bool) -> list[VolumeFile]:
+    if not items:
+        return [VolumeFile(k, v, default_mode) for k, v in sorted(data.items())]
+    out = []
+    for it in items:
+        key = str(it.get("key"))
+        if key not in data:
+            if optional:
+                continue
+            raise VolumeError(f"configmap/secret {what}: key {key!r} not found")
+        out.append(VolumeFile(str(it.get("path") or key), data[key], int(it.get("mode", default_mode))))
+    return out
+
+
+def _cm_data(obj: Mapping[str, Any]) -> dict[str, bytes]:
+    d = {k: str(v).encode() for k, v in (obj.get("data") or {}).items()}
+    d.update({k: base64.b64decode(v) for k, v in (obj.get("binaryData") or {}).items()})
+    return d
+
+
+def _secret_data(obj: Mapping[str, Any]) -> dict[str, bytes]:
+    d = {k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()}
+    d.update({k: str(v).encode() for k, v in (obj.get("stringData") or {}).items()})
+    return d
+
+
+def _source_files(pod: model.Pod, src: Mapping[str, Any], kind: str, default_mode: int, config_maps: Objects,
+                  secrets: Objects, pod_ip: str, host_ip: str) -> list[VolumeFile]:
+    if kind == "configMap":
+        name = str(src.get("name"))
+        obj = config_maps.get(name)
+        if obj is None:
+            if src.get("optional"):
+                return []
+            raise VolumeError(f'configmap "{name}" not found')
+        return _items(_cm_data(obj), src.get("items"), default_mode, name, bool(src.get("optional")))
+    if kind == "secret":
+        name = str(src.get("secretName") or src.get("name"))
+        obj = secrets.get(name)
+        if obj is None:
+            if src.get("optional"):
+                return []
+            raise VolumeError(f'secret "{name}" not found')
+        return _items(_secret_data(obj), src.get("items"), default_mode, name, bool(src.get("optional")))
+    if kind == "downwardAPI":
+        out = []
+        for it in src.get("items") or []:
+            if "fieldRef" not in it:
+                raise VolumeError("downwardAPI: only fieldRef items are supported")
+            path = str(it["fieldRef"].get("fieldPath"))
+            if path in ("metadata.labels", "metadata.annotations"):
+                kv = model.meta(pod).get(path.split(".")[1]) or {}
+                text = "\n".join(f'{k}="{v}"' for k, v in sorted(kv.items()))
+            else:
+                text = field_ref(pod, path, pod_ip, host_ip)
+            out.append(VolumeFile(str(it.get("path")), text.encode(), int(it.get("mode", default_mode))))
+        return out
+    raise VolumeError(f"unsupported projected source {kind!r}")
+
+
+def plan_volumes(pod: model.Pod, pod_dir: str, *, config_maps: Objects, secrets: Objects, pod_ip: str = "",
+                 host_ip: str = "") -> list[VolumePlan]:
+    plans = []
+    for v in model.spec(pod).get("volumes") or []:
+        name = str(v.get("name"))
+        if "hostPath" in v:
+            plans.append(VolumePlan(name, "hostPath", str(v["hostPath"].get("path"))))
+            continue
+        kind = next((k for k in ("emptyDir", "configMap", "secret", "downwardAPI", "projected") if k in v), None)
+        if kind is None:
+            raise VolumeError(f"volume {name!r}: unsupported volume type {sorted(set(v) - {'name'})}")
+        src = v[kind] or {}
+        host = os.path.join(pod_dir, "volumes", f"kubernetes.io~{kind.lower()}", name)
+        if kind == "emptyDir":
+            plans.append(VolumePlan(name, kind, host, tmpfs=src.get("medium") == "Memory",
+                                    size_limit=str(src.get("sizeLimit") or "")))
+            continue
+        mode = int(src.get("defaultMode", DEFAULT_MODE))
+        if kind == "projected":
+            files: list[VolumeFile] = []
+            for s in src.get("sources") or []:
+                sk = next(iter(s))
+                if sk == "serviceAccountToken":
+                    continue  # needs the TokenRequest API; not provided yet
+                files += _source_files(pod, s[sk], sk, mode, config_maps, secrets, pod_ip, host_ip)
+        else:
+            files = _source_files(pod, src, kind, mode, config_maps, secrets, pod_ip, host_ip)
+        plans.append(VolumePlan(name, kind, host, tmpfs=kind == "secret", files=tuple(files), read_only=True))
+    return plans
+
+
+def container_mounts(container: Mapping[str, Any], plans: list[VolumePlan]) -> list[Mount]:
+    by_name = {p.name: p for p in plans}
+    out = []
+    for m in container.get("volumeMounts") or []:
+        p = by_name.get(str(m.get("name")))
+        if p is None:
+            raise VolumeError(f"volumeMount {m.get('name')!r}: no volume of that name")
+        host = p.host_path
+        if m.get("subPath"):
+            sub = os.path.normpath(str(m["subPath"]))
+            if sub.startswith("..") or os.path.isabs(sub):
+                raise VolumeError(f"subPath {m['subPath']!r} must be a relative path inside the volume")
+            host = os.path.join(host, sub)
+        out.append(Mount(str(m.get("mountPath")), host, bool(m.get("readOnly")) or p.read_only))
+    return out
