@@ -200,6 +200,17 @@ class ReplicatedLog:
         except TimeoutError:
             raise ProposalTimeout() from None
 
+    async def transfer_leadership(self, timeout_s: float) -> None:
+        """Ask this leader to hand over to another member; returns once someone else leads."""
+        self._raft.transferLeadership()
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            status = self.status()
+            if status.leader_addr is not None and status.leader_addr != self.config.self_addr:
+                return
+            await asyncio.sleep(0.05)
+        raise ProposalTimeout()
+
     def close(self) -> None:
         self._raft.destroy()
 

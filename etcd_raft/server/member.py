@@ -11,9 +11,10 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -83,6 +84,7 @@ class Member:
         self._was_leader = False
         self.published = asyncio.Event()      # set once this member's publish is committed: ready to serve
         self._channels: dict[str, grpc.aio.Channel] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # ---------------------------------------------------------------- state machine hook (raft thread)
     def _apply(self, command: bytes) -> object:
@@ -162,6 +164,18 @@ class Member:
                 return fn()
             except EtcdError as exc:
                 raise from_etcd_error(exc) from None
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a background task, keeping a reference until it ends; failures are logged, not lost."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.warning("background task failed: %s", t.exception())
+
+        task.add_done_callback(done)
 
     def new_lease_id(self) -> int:
         return secrets.randbits(62) + 1

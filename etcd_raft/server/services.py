@@ -17,6 +17,7 @@ import grpc
 from etcd_raft.mvcc import EtcdError
 from etcd_raft.mvcc.watch import Watcher
 from etcd_raft.pb import internal_pb2, rpc_pb2, rpc_pb2_grpc
+from etcd_raft.raftlog import ProposalTimeout
 from etcd_raft.server import snapshot_file
 from etcd_raft.server.ids import host_port
 from etcd_raft.server.member import VERSION, Member, MemberInfo, RpcFailure
@@ -285,7 +286,10 @@ class Cluster(rpc_pb2_grpc.ClusterServicer):
                           peer_urls=list(request.peerURLs))
         await self.m.propose(internal_pb2.Proposal(member=internal_pb2.MemberChange(
             op=internal_pb2.MemberChange.ADD, member=info)))
-        await self._raft_change(self.m.raft.add_member, host_port(request.peerURLs[0]))
+        # pysyncobj counts the new member in the quorum as soon as the change is appended, so the change commits
+        # only once the new member runs -- which the caller starts after this reply. etcd answers MemberAdd once
+        # the change is committed under the old configuration; we answer once it is proposed (same client view).
+        self.m.spawn(self._raft_change(self.m.raft.add_member, host_port(request.peerURLs[0])))
         log.info("member added: %x %s", info.id, list(request.peerURLs))
         return rpc_pb2.MemberAddResponse(header=self.m.header(), member=to_member(info), members=self._members())
 
@@ -295,7 +299,23 @@ class Cluster(rpc_pb2_grpc.ClusterServicer):
             info = self.m.state.members.get(request.ID)
         if info is None:
             raise RpcFailure(grpc.StatusCode.NOT_FOUND, "etcdserver: member not found")
-        await self._raft_change(self.m.raft.remove_member, host_port(info.peer_urls[0]))
+        target = host_port(info.peer_urls[0])
+        status = self.m.raft.status()
+        if status.leader_addr == target:
+            # pysyncobj cannot remove its own leader (etcd can): the leader hands over first, and the removal
+            # is then done through the new leader.
+            if status.is_leader:
+                try:
+                    await self.m.raft.transfer_leadership(3 * self.m.election_timeout_s)
+                except ProposalTimeout:
+                    raise RpcFailure(grpc.StatusCode.UNAVAILABLE, "etcdserver: leader changed") from None
+            url = self.m.leader_client_url()
+            if url is None or url == host_port(self.m.cfg.advertise_client_urls[0]):
+                raise RpcFailure(grpc.StatusCode.UNAVAILABLE, "etcdserver: leader changed")
+            async with grpc.aio.insecure_channel(url) as channel:
+                return await rpc_pb2_grpc.ClusterStub(channel).MemberRemove(  # type: ignore[no-any-return]
+                    request, timeout=10)
+        await self._raft_change(self.m.raft.remove_member, target)
         await self.m.propose(internal_pb2.Proposal(member=internal_pb2.MemberChange(
             op=internal_pb2.MemberChange.REMOVE, member=info)))
         log.info("member removed: %x", request.ID)
