@@ -1,0 +1,95 @@
+"""The runtime interface the kubelet executor uses, in the kubelet's own terms (one adapter speaks CRI).
+
+``RuntimeClient`` is implemented by ``cri_client.CriRuntime`` over CRI ``runtime.v1`` gRPC on a unix socket.
+Requests are plain frozen records so the pure code (``containers.py``) can build them and tests can inspect them.
+Labels follow the kubelet's: every sandbox and container carries ``io.kubernetes.pod.uid`` (the adoption key),
+``io.kubernetes.pod.name`` and ``io.kubernetes.pod.namespace``; containers also ``io.kubernetes.container.name``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from node_agent.kubelet.model import ObservedPod
+
+LABEL_POD_UID = "io.kubernetes.pod.uid"
+LABEL_POD_NAME = "io.kubernetes.pod.name"
+LABEL_POD_NAMESPACE = "io.kubernetes.pod.namespace"
+LABEL_CONTAINER_NAME = "io.kubernetes.container.name"
+
+
+class RuntimeError_(Exception):
+    """A runtime call failed; ``reason`` is the kubelet's waiting reason to report (e.g. ErrImagePull)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SandboxRequest:
+    name: str
+    namespace: str
+    uid: str
+    attempt: int
+    hostname: str
+    log_directory: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    dns_servers: tuple[str, ...] = ()
+    dns_searches: tuple[str, ...] = ()
+    cgroup_parent: str = ""
+
+
+@dataclass(frozen=True)
+class MountRequest:
+    container_path: str
+    host_path: str
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class ContainerRequest:
+    name: str
+    attempt: int
+    image: str
+    command: tuple[str, ...]
+    args: tuple[str, ...]
+    working_dir: str
+    envs: tuple[tuple[str, str], ...]
+    mounts: tuple[MountRequest, ...]
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    log_path: str  # relative to the sandbox's log_directory
+    cpu_period: int = 0
+    cpu_quota: int = 0
+    cpu_shares: int = 0
+    memory_limit_in_bytes: int = 0
+    tty: bool = False
+    stdin: bool = False
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+
+
+class RuntimeClient(Protocol):
+    async def version(self) -> str: ...
+    async def list_pods(self) -> dict[str, ObservedPod]: ...  # by pod uid
+    async def observe(self, pod_uid: str) -> ObservedPod: ...
+    async def run_sandbox(self, req: SandboxRequest) -> str: ...
+    async def stop_sandbox(self, sandbox_id: str) -> None: ...
+    async def remove_sandbox(self, sandbox_id: str) -> None: ...
+    async def image_ref(self, image: str) -> str | None: ...  # None = not present
+    async def pull_image(self, image: str) -> str: ...
+    async def create_container(self, sandbox_id: str, req: ContainerRequest, sandbox: SandboxRequest) -> str: ...
+    async def start_container(self, container_id: str) -> None: ...
+    async def stop_container(self, container_id: str, timeout_s: int) -> None: ...
+    async def remove_container(self, container_id: str) -> None: ...
+    async def exec_sync(self, container_id: str, cmd: list[str], timeout_s: float) -> ExecResult: ...

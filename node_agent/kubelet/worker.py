@@ -1,0 +1,367 @@
+"""One pod's worker: observe the runtime, decide with the pure core, act over the runtime, report status and events.
+
+``PodWorker.sync_once`` is one level-triggered pass; ``PodWorker.run`` loops it until the pod is gone, waking on
+``poke()`` (pod updated), when a back-off or probe is due, or at the latest every ``poll_s`` (the runtime is
+polled, not subscribed to). Everything the worker writes goes through the ``Reporter`` (apiserver side) and the
+``RuntimeClient`` (CRI side); the worker keeps only soft state that a restarted agent can lose: probe states,
+CrashLoopBackOff/ImagePullBackOff timers and the last status it sent.
+
+Events use the kubelet's reasons and messages: Pulling, Pulled, Failed (pull/create), BackOff, Created, Started,
+Killing, Unhealthy, SandboxChanged, FailedMount, FailedCreatePodSandBox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from node_agent.kubelet import model
+from node_agent.kubelet.actions import KillContainer, PodActions, StartContainer, compute_pod_actions
+from node_agent.kubelet.backoff import CrashLoopBackOff, backoff_key
+from node_agent.kubelet.containers import container_request, sandbox_request
+from node_agent.kubelet.env import EnvError, container_env
+from node_agent.kubelet.model import CONTAINER_RUNNING, ObservedPod
+from node_agent.kubelet.prober import run_check
+from node_agent.kubelet.probes import ContainerProbes, ProbeSpecError
+from node_agent.kubelet.runtime_api import RuntimeClient, RuntimeError_, SandboxRequest
+from node_agent.kubelet.status import StatusInputs, compute_pod_status
+from node_agent.kubelet.volumes import VolumeError, VolumePlan, container_mounts, plan_volumes
+
+log = logging.getLogger(__name__)
+
+
+class Reporter(Protocol):
+    async def event(self, pod: model.Pod, type_: str, reason: str, message: str) -> None: ...
+    async def patch_status(self, pod: model.Pod, status: dict[str, Any]) -> None: ...
+    async def delete_pod(self, pod: model.Pod) -> None: ...
+    async def get_object(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    pods_dir: str  # per-pod directories (volumes) live under <pods_dir>/<uid>
+    log_root: str  # CRI log directories live under <log_root>/<ns>_<name>_<uid>
+    host_ip: str = ""
+    node_allocatable: Mapping[str, str] = field(default_factory=dict)
+    dns_servers: tuple[str, ...] = ()
+    poll_s: float = 1.0
+    runtime_name: str = "kemu"
+
+
+class PodWorker:
+    def __init__(self, pod: model.Pod, runtime: RuntimeClient, reporter: Reporter, cfg: WorkerConfig,
+                 backoff: CrashLoopBackOff, pull_backoff: CrashLoopBackOff,
+                 clock: Callable[[], float] = time.time,
+                 write_volume: Callable[[VolumePlan], None] | None = None) -> None:
+        self.pod: model.Pod = pod
+        self.runtime = runtime
+        self.reporter = reporter
+        self.cfg = cfg
+        self.backoff = backoff
+        self.pull_backoff = pull_backoff
+        self.clock = clock
+        self.write_volume = write_volume or materialize_volume
+        self.uid = str(model.meta(pod).get("uid"))
+        self.probes: dict[str, ContainerProbes] = {}  # by container id
+        self.waiting: dict[str, tuple[str, str]] = {}  # container name -> (reason, message) for status
+        self.pull_failed_at: dict[str, float] = {}
+        self.last_status: dict[str, Any] | None = None
+        self.done = False  # the pod object was deleted by us (or is gone): stop
+        self._poke = asyncio.Event()
+
+    def update(self, pod: model.Pod) -> None:
+        self.pod = pod
+        self._poke.set()
+
+    def poke(self) -> None:
+        self._poke.set()
+
+    async def run(self) -> None:
+        while not self.done:
+            try:
+                wake = await self.sync_once()
+            except Exception:  # keep the pod's loop alive; the next pass re-reads everything
+                log.exception("sync of pod %s failed", self.uid)
+                wake = self.cfg.poll_s
+            self._poke.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poke.wait(), max(0.05, min(wake, self.cfg.poll_s)))
+
+    # ---- one pass -------------------------------------------------------------------------------------------
+    async def sync_once(self) -> float:
+        """One pass; returns seconds until the worker wants to run again."""
+        now = self.clock()
+        obs = await self.runtime.observe(self.uid)
+        unhealthy = await self._run_probes(obs, now)
+        startup_done = {c.name for c in obs.containers if c.id in self.probes and self.probes[c.id].started}
+        actions = compute_pod_actions(self.pod, obs, now, self.backoff, unhealthy=unhealthy,
+                                      startup_done=startup_done)
+        await self._execute(actions, obs, now)
+        if actions.delete_object:
+            await self._cleanup(obs)
+            await self.reporter.delete_pod(self.pod)
+            self.done = True
+            return 0
+        obs = await self.runtime.observe(self.uid)
+        await self._report_status(obs)
+        wake = [self.cfg.poll_s]
+        if actions.requeue_after_s is not None:
+            wake.append(actions.requeue_after_s)
+        wake += [t - now for p in self.probes.values() if (t := p.next_due()) is not None]
+        return max(0.0, min(wake))
+
+    async def _run_probes(self, obs: ObservedPod, now: float) -> dict[str, str]:
+        specs = {str(c.get("name")): c for c in model.init_containers(self.pod) + model.containers(self.pod)}
+        sandbox = obs.latest_sandbox()
+        pod_ip = sandbox.ip if sandbox else ""
+        live = {c.id: c for c in obs.containers if c.state == CONTAINER_RUNNING and c.name in specs}
+        for cid in [cid for cid in self.probes if cid not in live]:
+            del self.probes[cid]
+        unhealthy: dict[str, str] = {}
+        for cid, c in live.items():
+            if cid not in self.probes:
+                try:
+                    self.probes[cid] = ContainerProbes.for_container(specs[c.name], cid, c.started_at or now, pod_ip)
+                except ProbeSpecError as e:
+                    await self.reporter.event(self.pod, "Warning", "Unhealthy", str(e))
+                    continue
+            cp = self.probes[cid]
+            for st in cp.due(now):
+                ok, msg = await run_check(st.config, self.runtime, cid)
+                st.record(ok, self.clock())
+                if not ok:
+                    kind = st.config.kind.capitalize()
+                    await self.reporter.event(self.pod, "Warning", "Unhealthy", f"{kind} probe failed: {msg}")
+            reason = cp.should_kill()
+            if reason:
+                unhealthy[c.name] = f"Container {c.name} failed {reason.split()[0].lower()} probe, will be restarted"
+        return unhealthy
+
+    async def _execute(self, a: PodActions, obs: ObservedPod, now: float) -> None:
+        for k in a.kill:
+            await self._kill(k)
+        sandbox = obs.latest_sandbox()
+        if a.kill_pod and sandbox is not None:
+            for s in obs.sandboxes:
+                if s.ready:
+                    await self.runtime.stop_sandbox(s.id)
+        for w in a.waiting:
+            if self.waiting.get(w.name, ("",))[0] != "CrashLoopBackOff":
+                await self.reporter.event(self.pod, "Warning", "BackOff",
+                                          f"Back-off restarting failed container {w.name} in pod "
+                                          f"{model.meta(self.pod).get('name')}_{model.meta(self.pod).get('namespace')}"
+                                          f"({self.uid})")
+            self.waiting[w.name] = ("CrashLoopBackOff", w.message)
+        if not (a.create_sandbox or a.start):
+            return
+        try:
+            plans = await self._volumes(sandbox.ip if sandbox and not a.create_sandbox else "")
+        except (VolumeError, OSError) as e:
+            await self.reporter.event(self.pod, "Warning", "FailedMount", f"MountVolume.SetUp failed: {e}")
+            return
+        sreq = sandbox_request(self.pod, a.sandbox_attempt if a.create_sandbox else (sandbox.attempt if sandbox else 0),
+                               self.cfg.log_root, self.cfg.dns_servers)
+        sandbox_id = sandbox.id if sandbox is not None else ""
+        pod_ip = sandbox.ip if sandbox is not None else ""
+        if a.create_sandbox:
+            if sandbox is not None:
+                await self.reporter.event(self.pod, "Normal", "SandboxChanged",
+                                          "Pod sandbox changed, it will be killed and re-created.")
+            try:
+                os.makedirs(sreq.log_directory, exist_ok=True)
+                sandbox_id = await self.runtime.run_sandbox(sreq)
+            except RuntimeError_ as e:
+                await self.reporter.event(self.pod, "Warning", "FailedCreatePodSandBox",
+                                          f"Failed to create pod sandbox: {e.message}")
+                return
+            new = (await self.runtime.observe(self.uid)).latest_sandbox()
+            pod_ip = new.ip if new is not None else ""
+        for start in a.start:
+            if not await self._start(start, sandbox_id, sreq, plans, pod_ip, now):
+                break  # init containers are sequential; app containers retry on the next pass
+
+    async def _kill(self, k: KillContainer) -> None:
+        await self.reporter.event(self.pod, "Normal", "Killing", f"Stopping container {k.name}"
+                                  if k.reason != "Unhealthy" else k.message)
+        grace = k.grace_s
+        if k.pre_stop and "exec" in k.pre_stop:
+            t0 = self.clock()
+            cmd = [str(x) for x in k.pre_stop["exec"].get("command") or []]
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.runtime.exec_sync(k.container_id, cmd, max(1, grace)), max(1, grace))
+            grace = max(0, int(grace - (self.clock() - t0)))
+        await self.runtime.stop_container(k.container_id, grace)
+
+    async def _volumes(self, pod_ip: str) -> list[VolumePlan]:
+        ns = str(model.meta(self.pod).get("namespace"))
+        cms, secrets = await self._referenced_objects(ns)
+        plans = plan_volumes(self.pod, os.path.join(self.cfg.pods_dir, self.uid), config_maps=cms, secrets=secrets,
+                             pod_ip=pod_ip, host_ip=self.cfg.host_ip)
+        for p in plans:
+            self.write_volume(p)
+        return plans
+
+    async def _referenced_objects(self, ns: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        cm_names, secret_names = referenced_names(self.pod)
+        cms: dict[str, dict[str, Any]] = {}
+        secrets: dict[str, dict[str, Any]] = {}
+        for n in cm_names:
+            if (o := await self.reporter.get_object("configmaps", ns, n)) is not None:
+                cms[n] = o
+        for n in secret_names:
+            if (o := await self.reporter.get_object("secrets", ns, n)) is not None:
+                secrets[n] = o
+        return cms, secrets
+
+    async def _pull(self, spec: Mapping[str, Any], name: str) -> str | None:
+        image = str(spec.get("image"))
+        present = await self.runtime.image_ref(image)
+        if not model.needs_pull(spec, present is not None):
+            if present is None:
+                self.waiting[name] = ("ErrImageNeverPull",
+                                      f'Container image "{image}" is not present with pull policy of Never')
+                return None
+            return present
+        key = backoff_key(self.uid, "pull/" + name)
+        failed_at = self.pull_failed_at.get(name)
+        now = self.clock()
+        if failed_at is not None and self.pull_backoff.remaining_s(key, failed_at, now) > 0:
+            self.waiting[name] = ("ImagePullBackOff", f'Back-off pulling image "{image}"')
+            return None
+        await self.reporter.event(self.pod, "Normal", "Pulling", f'Pulling image "{image}"')
+        t0 = self.clock()
+        try:
+            ref = await self.runtime.pull_image(image)
+        except RuntimeError_ as e:
+            self.pull_failed_at[name] = self.clock()
+            self.pull_backoff.record_restart(key, self.clock(), self.clock())
+            msg = f'Failed to pull image "{image}": {e.message}'
+            self.waiting[name] = ("ErrImagePull", msg)
+            await self.reporter.event(self.pod, "Warning", "Failed", msg)
+            return None
+        self.pull_failed_at.pop(name, None)
+        await self.reporter.event(self.pod, "Normal", "Pulled",
+                                  f'Successfully pulled image "{image}" in {self.clock() - t0:.3f}s')
+        return ref
+
+    async def _start(self, s: StartContainer, sandbox_id: str, sreq: SandboxRequest, plans: list[VolumePlan],
+                     pod_ip: str, now: float) -> bool:
+        ref = await self._pull(s.spec, s.name)
+        if ref is None:
+            return False
+        ns = str(model.meta(self.pod).get("namespace"))
+        try:
+            cms, secrets = await self._referenced_objects(ns)
+            env = container_env(self.pod, s.spec, config_maps=cms, secrets=secrets, pod_ip=pod_ip,
+                                host_ip=self.cfg.host_ip, node_allocatable=self.cfg.node_allocatable)
+            mounts = container_mounts(s.spec, plans)
+        except (EnvError, VolumeError) as e:
+            self.waiting[s.name] = ("CreateContainerConfigError", str(e))
+            await self.reporter.event(self.pod, "Warning", "Failed", f"Error: {e}")
+            return False
+        req = container_request(self.pod, s.spec, s.attempt, env, mounts, image_ref="")
+        try:
+            cid = await self.runtime.create_container(sandbox_id, req, sreq)
+        except RuntimeError_ as e:
+            self.waiting[s.name] = ("CreateContainerError", e.message)
+            await self.reporter.event(self.pod, "Warning", "Failed", f"Error: {e.message}")
+            return False
+        await self.reporter.event(self.pod, "Normal", "Created", f"Created container {s.name}")
+        if s.restart_of is not None:
+            self.backoff.record_restart(backoff_key(self.uid, s.name), s.restart_of.finished_at, now)
+        try:
+            await self.runtime.start_container(cid)
+        except RuntimeError_ as e:
+            self.waiting[s.name] = ("RunContainerError", e.message)
+            await self.reporter.event(self.pod, "Warning", "Failed", f"Error: {e.message}")
+            return False
+        self.waiting.pop(s.name, None)
+        await self.reporter.event(self.pod, "Normal", "Started", f"Started container {s.name}")
+        return True
+
+    async def _report_status(self, obs: ObservedPod) -> None:
+        # A waiting reason is only meaningful while no newer container of that name runs.
+        for name in list(self.waiting):
+            latest = obs.latest(name)
+            if latest is not None and latest.state == CONTAINER_RUNNING:
+                del self.waiting[name]
+        by_name = {c.name: c.id for c in obs.containers if c.state == CONTAINER_RUNNING}
+        ready = {n: self.probes[cid].ready for n, cid in by_name.items() if cid in self.probes}
+        started = {n: self.probes[cid].started for n, cid in by_name.items() if cid in self.probes}
+        inp = StatusInputs(now=self.clock(), host_ip=self.cfg.host_ip, runtime_name=self.cfg.runtime_name,
+                           waiting=dict(self.waiting), ready=ready, started=started)
+        # The status we last wrote is the newest "previous" (transition times, sticky terminal phase).
+        basis = self.pod if self.last_status is None else {**self.pod, "status": self.last_status}
+        status = compute_pod_status(basis, obs, inp)
+        if _comparable(status) != _comparable(self.last_status):
+            await self.reporter.patch_status(self.pod, status)
+            self.last_status = status
+
+    async def _cleanup(self, obs: ObservedPod) -> None:
+        for c in obs.containers:
+            with contextlib.suppress(RuntimeError_):
+                await self.runtime.remove_container(c.id)
+        for s in obs.sandboxes:
+            with contextlib.suppress(RuntimeError_):
+                await self.runtime.remove_sandbox(s.id)
+        self.backoff.forget(self.uid + "/")
+        self.pull_backoff.forget(self.uid + "/")
+
+
+def _comparable(status: dict[str, Any] | None) -> Any:
+    """Status without heartbeat-like noise, to avoid PATCHing when nothing changed."""
+    if status is None:
+        return None
+    return {k: v for k, v in status.items() if k != "startTime"}
+
+
+def referenced_names(pod: model.Pod) -> tuple[set[str], set[str]]:
+    """ConfigMap and Secret names the pod's env, envFrom and volumes refer to."""
+    cms: set[str] = set()
+    secrets: set[str] = set()
+    for c in model.init_containers(pod) + model.containers(pod):
+        for src in c.get("envFrom") or []:
+            if "configMapRef" in src:
+                cms.add(str(src["configMapRef"].get("name")))
+            if "secretRef" in src:
+                secrets.add(str(src["secretRef"].get("name")))
+        for e in c.get("env") or []:
+            vf = e.get("valueFrom") or {}
+            if "configMapKeyRef" in vf:
+                cms.add(str(vf["configMapKeyRef"].get("name")))
+            if "secretKeyRef" in vf:
+                secrets.add(str(vf["secretKeyRef"].get("name")))
+    for v in model.spec(pod).get("volumes") or []:
+        sources = [v] + [s for s in ((v.get("projected") or {}).get("sources") or [])]
+        for s in sources:
+            if "configMap" in s:
+                cms.add(str(s["configMap"].get("name")))
+            if "secret" in s:
+                secrets.add(str(s["secret"].get("secretName") or s["secret"].get("name")))
+    return cms, secrets
+
+
+def materialize_volume(p: VolumePlan) -> None:
+    """Create the volume directory and write its files (tmpfs mounting is the runtime's job on Linux hosts)."""
+    if p.kind == "hostPath":
+        return
+    os.makedirs(p.host_path, exist_ok=True)
+    if p.tmpfs and not os.path.ismount(p.host_path) and os.geteuid() == 0:
+        import subprocess
+
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", p.host_path], check=False,
+                       capture_output=True, timeout=10)
+    for f in p.files:
+        path = os.path.join(p.host_path, f.path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(f.data)
+        os.chmod(tmp, f.mode)
+        os.replace(tmp, path)

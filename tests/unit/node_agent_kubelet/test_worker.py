@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import base64
+import itertools
+from typing import Any
+
+import pytest
+
+from node_agent.kubelet.backoff import CrashLoopBackOff
+from node_agent.kubelet.volumes import VolumePlan
+from node_agent.kubelet.worker import PodWorker, WorkerConfig, materialize_volume
+
+from .fakes import Behaviour, Clock, FakeReporter, FakeRuntime
+from .helpers import T0, c, pod
+
+pytestmark = pytest.mark.unit
+
+
+def _worker(p: dict[str, Any], rt: FakeRuntime, rep: FakeReporter, clock: Clock, tmp: str) -> PodWorker:
+    cfg = WorkerConfig(pods_dir=f"{tmp}/pods", log_root=f"{tmp}/logs", host_ip="172.30.0.11")
+    return PodWorker(p, rt, rep, cfg, CrashLoopBackOff(), CrashLoopBackOff(), clock=clock)
+
+
+def _state(st: dict[str, Any], i: int = 0) -> tuple[str, str, int]:
+    cs = st["containerStatuses"][i]
+    (kind, body), = cs["state"].items()
+    return kind, body.get("reason", ""), cs["restartCount"]
+
+
+async def test_pod_starts_and_runs(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt, rep = FakeRuntime(clock), FakeReporter()
+    w = _worker(pod([c("app", env=[{"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}])]),
+                rt, rep, clock, str(tmp_path))
+    await w.sync_once()
+    assert rt.calls == ["run_sandbox 0", "pull busybox:1.36", "create app 0"]
+    assert rep.reasons() == ["Pulling", "Pulled", "Created", "Started"]
+    st = rep.statuses[-1]
+    assert st["phase"] == "Running" and st["podIP"] == "10.244.1.7" and _state(st) == ("running", "", 0)
+    assert dict(rt.last_request.envs) == {"IP": "10.244.1.7"}
+    assert rt.last_request.log_path == "app/0.log"
+    n = len(rep.statuses)
+    clock.t += 5
+    await w.sync_once()
+    assert len(rep.statuses) == n  # nothing changed: no PATCH
+
+
+async def test_crash_loop_backoff(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt, rep = FakeRuntime(clock, {"app": Behaviour(exit_code=1, run_s=1)}), FakeReporter()
+    w = _worker(pod(), rt, rep, clock, str(tmp_path))
+    creates: list[float] = []
+    for _ in range(400):
+        n = sum(x.startswith("create") for x in rt.calls)
+        await w.sync_once()
+        if sum(x.startswith("create") for x in rt.calls) > n:
+            creates.append(clock.t - T0)
+        clock.t += 0.5
+        if len(creates) == 5:
+            break
+    # exits 1 s after each start; restarts wait 0, 10, 20, 40 s after the exit
+    assert [round(b - a - 1) for a, b in itertools.pairwise(creates)] == [0, 10, 20, 40]
+    assert "BackOff" in rep.reasons()
+    clock.t += 1.5
+    await w.sync_once()
+    st = rep.statuses[-1]
+    assert _state(st) == ("waiting", "CrashLoopBackOff", 4)
+    assert st["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] == 1
+    assert st["phase"] == "Running"
+
+
+async def test_init_containers_in_order_then_app(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt = FakeRuntime(clock, {"i1": Behaviour(0, 1), "i2": Behaviour(0, 1)})
+    rep = FakeReporter()
+    w = _worker(pod([c("app")], init=[c("i1"), c("i2")]), rt, rep, clock, str(tmp_path))
+    for _ in range(6):
+        await w.sync_once()
+        clock.t += 1
+    assert [x for x in rt.calls if x.startswith("create")] == ["create i1 0", "create i2 0", "create app 0"]
+    st = rep.statuses[-1]
+    assert st["phase"] == "Running"
+    assert [k["status"] for k in st["conditions"] if k["type"] == "Initialized"] == ["True"]
+
+
+async def test_deletion_kills_then_deletes_object(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt, rep = FakeRuntime(clock), FakeReporter()
+    p = pod([c("app", lifecycle={"preStop": {"exec": {"command": ["sh", "-c", "echo bye"]}}})])
+    w = _worker(p, rt, rep, clock, str(tmp_path))
+    await w.sync_once()
+    deleting = {**p, "metadata": {**p["metadata"], "deletionTimestamp": "2027-01-01T00:00:00Z",
+                                  "deletionGracePeriodSeconds": 3}}
+    w.update(deleting)
+    await w.sync_once()
+    assert "exec sh -c echo bye" in rt.calls and "stop app 3" in rt.calls and "stop_sandbox" in rt.calls
+    assert "Killing" in rep.reasons()
+    await w.sync_once()
+    assert rep.deleted and w.done and not rt.containers and not rt.sandboxes
+
+
+async def test_image_pull_failure_backs_off(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt, rep = FakeRuntime(clock, missing_images={"nope:1"}), FakeReporter()
+    w = _worker(pod([c("app", image="nope:1")]), rt, rep, clock, str(tmp_path))
+    await w.sync_once()
+    assert _state(rep.statuses[-1]) == ("waiting", "ErrImagePull", 0)
+    clock.t += 1
+    await w.sync_once()
+    assert _state(rep.statuses[-1]) == ("waiting", "ImagePullBackOff", 0)
+    assert rt.calls.count("pull nope:1") == 1
+    clock.t += 10
+    await w.sync_once()
+    assert rt.calls.count("pull nope:1") == 2
+    assert rep.statuses[-1]["phase"] == "Pending"
+
+
+async def test_liveness_failure_restarts_container(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt, rep = FakeRuntime(clock), FakeReporter()
+    rt.exec_result = lambda cid, cmd: 1
+    probe = {"exec": {"command": ["check"]}, "periodSeconds": 1, "failureThreshold": 2}
+    w = _worker(pod([c("app", livenessProbe=probe)]), rt, rep, clock, str(tmp_path))
+    for _ in range(6):
+        await w.sync_once()
+        clock.t += 1
+    assert [x for x in rt.calls if x.startswith(("create", "stop "))][:3] == ["create app 0", "stop app 30",
+                                                                             "create app 1"]
+    assert "Unhealthy" in rep.reasons()
+    assert any("failed liveness probe, will be restarted" in m for _, _, m in rep.events)
+
+
+async def test_readiness_probe_gates_ready(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt, rep = FakeRuntime(clock), FakeReporter()
+    ok = {"v": 1}
+    rt.exec_result = lambda cid, cmd: ok["v"]
+    probe = {"exec": {"command": ["ready"]}, "periodSeconds": 1, "failureThreshold": 1}
+    w = _worker(pod([c("app", readinessProbe=probe)]), rt, rep, clock, str(tmp_path))
+    await w.sync_once()
+    clock.t += 1
+    await w.sync_once()
+    assert rep.statuses[-1]["containerStatuses"][0]["ready"] is False
+    ok["v"] = 0
+    clock.t += 1
+    await w.sync_once()
+    st = rep.statuses[-1]
+    assert st["containerStatuses"][0]["ready"] is True
+    assert [k["status"] for k in st["conditions"] if k["type"] == "Ready"] == ["True"]
+
+
+async def test_missing_configmap_is_config_error(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt = FakeRuntime(clock)
+    sec = {"data": {"k": base64.b64encode(b"v").decode()}}
+    rep = FakeReporter({("secrets", "default", "s"): sec})
+    env = [{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "gone", "key": "x"}}},
+           {"name": "B", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]
+    w = _worker(pod([c("app", env=env)]), rt, rep, clock, str(tmp_path))
+    await w.sync_once()
+    assert _state(rep.statuses[-1]) == ("waiting", "CreateContainerConfigError", 0)
+    rep.objects[("configmaps", "default", "gone")] = {"data": {"x": "1"}}
+    await w.sync_once()
+    assert _state(rep.statuses[-1]) == ("running", "", 0)
+    assert dict(rt.last_request.envs) == {"A": "1", "B": "v"}
+
+
+def test_materialize_volume_writes_files(tmp_path: Any) -> None:
+    from node_agent.kubelet.volumes import VolumeFile
+
+    p = VolumePlan("conf", "configMap", str(tmp_path / "v"), files=(VolumeFile("a/b.txt", b"hi", 0o600),),
+                   read_only=True)
+    materialize_volume(p)
+    f = tmp_path / "v" / "a" / "b.txt"
+    assert f.read_bytes() == b"hi" and (f.stat().st_mode & 0o777) == 0o600
