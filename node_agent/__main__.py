@@ -1,0 +1,120 @@
+"""``python -m node_agent``: the node agent process (kubelet) for one node.
+
+    python -m node_agent --node-name N --apiserver URL --token-file F [--ca-file F] --cri-socket S
+        [--node-lease-duration 40] [--lease-renew-interval 10] [--pod-cidr 10.244.1.0/24] [--address IP]
+        [--capacity cpu=4,memory=8Gi,pods=110] [--root-dir DIR] [--port 10250] [--cluster-dns IP]
+
+Capacity defaults to the host's (CPU count, MemTotal, 110 pods). The kubelet HTTP endpoint listens on
+``--address:--port``. SIGTERM/SIGINT stop the agent; pods keep running (a restarted agent adopts them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import platform
+import signal
+import socket
+import sys
+
+from aiohttp import web
+
+from node_agent.kubelet.agent import AgentConfig, NodeAgent
+from node_agent.kubelet.apiclient import ApiClient
+from node_agent.kubelet.cri_client import CriRuntime
+from node_agent.kubelet.node import NodeConfig, parse_capacity
+from node_agent.kubelet.server import make_app
+
+
+def host_capacity() -> dict[str, str]:
+    mem_ki = 0
+    with contextlib.suppress(OSError), open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_ki = int(line.split()[1])
+    return {"cpu": str(os.cpu_count() or 1), "memory": f"{mem_ki}Ki", "pods": "110",
+            "ephemeral-storage": "10Gi"}
+
+
+def default_address() -> str:
+    with contextlib.suppress(OSError):
+        return socket.gethostbyname(socket.gethostname())
+    return "127.0.0.1"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m node_agent", description="kemu node agent (kubelet)")
+    p.add_argument("--node-name", required=True)
+    p.add_argument("--apiserver", required=True, help="apiserver URL, e.g. http://127.0.0.1:6443")
+    p.add_argument("--token-file", default="")
+    p.add_argument("--ca-file", default=None)
+    p.add_argument("--cri-socket", required=True)
+    p.add_argument("--node-lease-duration", type=int, default=40)
+    p.add_argument("--lease-renew-interval", type=float, default=10.0)
+    p.add_argument("--node-status-interval", type=float, default=10.0)
+    p.add_argument("--pod-cidr", default="")
+    p.add_argument("--address", default="")
+    p.add_argument("--capacity", default="")
+    p.add_argument("--root-dir", default="")
+    p.add_argument("--port", type=int, default=10250)
+    p.add_argument("--cluster-dns", action="append", default=[])
+    p.add_argument("--node-labels", default="", help="k=v,k2=v2")
+    p.add_argument("--log-level", default="INFO")
+    return p.parse_args(argv)
+
+
+async def amain(a: argparse.Namespace) -> None:
+    token = ""
+    if a.token_file:
+        with open(a.token_file) as f:
+            token = f.read().strip().split(",")[0]
+    capacity = parse_capacity(a.capacity) if a.capacity else host_capacity()
+    address = a.address or default_address()
+    labels = parse_capacity(a.node_labels) if a.node_labels else {}
+    node = NodeConfig(name=a.node_name, address=address, capacity=capacity, pod_cidr=a.pod_cidr, labels=labels,
+                      kernel=platform.release(), lease_duration_s=a.node_lease_duration,
+                      machine_id=a.node_name)
+    root = a.root_dir or os.path.join("/var/lib/kemu/kubelet", a.node_name)
+    cfg = AgentConfig(node=node, root_dir=root, lease_renew_interval_s=a.lease_renew_interval,
+                      status_interval_s=a.node_status_interval, dns_servers=tuple(a.cluster_dns))
+    api = ApiClient(a.apiserver, token, a.ca_file)
+    runtime = CriRuntime(a.cri_socket)
+    agent = NodeAgent(cfg, api, runtime)
+    app = make_app(agent.wcfg.log_root, lambda: [w.pod for w in agent.workers.values()])  # type: ignore[misc]
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, address, a.port).start()
+    logging.info("node agent %s: api %s, cri %s, http %s:%d", a.node_name, a.apiserver, a.cri_socket, address,
+                 a.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    task = asyncio.create_task(agent.run())
+    await asyncio.wait([task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    task.cancel()
+    for t in list(agent.tasks.values()):
+        t.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    await runner.cleanup()
+    await api.close()
+    await runtime.close()
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        raise SystemExit(f"node agent failed: {task.exception()}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    a = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=a.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        asyncio.run(amain(a))
+    except (ValueError, OSError) as e:
+        raise SystemExit(f"node_agent: {e}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+"""The node agent: registers the Node, keeps its Lease and status fresh, and runs one PodWorker per bound pod.
+
+Loops (each bounded, each retrying with capped back-off, none sharing state except through the API):
+- lease: GET-or-CREATE ``kube-node-lease/<node>``, then PUT renewTime every ``lease_renew_interval_s``;
+- node status: PATCH ``nodes/<node>/status`` (conditions with heartbeat, capacity) every ``status_interval_s``;
+  Ready is False while the runtime does not answer;
+- pods: LIST ``pods?fieldSelector=spec.nodeName=<node>`` then WATCH from the list's resourceVersion, relisting on
+  410 Gone or a closed stream. A new uid gets a worker; updates poke it; a pod that disappeared from the API is
+  killed with grace 0. On start, runtime pods (by the pod-uid label) whose uid the API no longer has are
+  stopped and removed, and pods the API still has are adopted as they are: their workers observe the running
+  containers, so nothing is started twice.
+Events are aggregated per (pod uid, reason, message): the first is POSTed, repeats PATCH count/lastTimestamp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from node_agent.kubelet import model
+from node_agent.kubelet.apiclient import ApiClient, ApiError
+from node_agent.kubelet.backoff import CrashLoopBackOff
+from node_agent.kubelet.node import LEASE_NAMESPACE, NodeConfig, build_lease, build_node, node_status, renew_lease
+from node_agent.kubelet.runtime_api import RuntimeClient, RuntimeError_
+from node_agent.kubelet.status import rfc3339
+from node_agent.kubelet.worker import PodWorker, WorkerConfig
+
+log = logging.getLogger(__name__)
+
+# Failures a loop survives by retrying; anything else is a bug and should surface.
+_TRANSIENT = (TimeoutError, ApiError, RuntimeError_, OSError, aiohttp.ClientError)
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    node: NodeConfig
+    root_dir: str
+    lease_renew_interval_s: float = 10.0
+    status_interval_s: float = 10.0
+    dns_servers: tuple[str, ...] = ()
+    poll_s: float = 1.0
+    max_event_keys: int = 4096
+
+
+@dataclass
+class _EventRecord:
+    name: str
+    count: int
+    first: str
+
+
+@dataclass
+class ApiReporter:
+    """The Reporter the workers use, backed by the apiserver."""
+
+    api: ApiClient
+    node_name: str
+    clock: Callable[[], float] = time.time
+    max_keys: int = 4096
+    _events: dict[tuple[str, str, str], _EventRecord] = field(default_factory=dict)
+
+    async def event(self, pod: model.Pod, type_: str, reason: str, message: str) -> None:
+        m = model.meta(pod)
+        ns = str(m.get("namespace"))
+        key = (str(m.get("uid")), reason, message)
+        now = rfc3339(self.clock())
+        rec = self._events.get(key)
+        try:
+            if rec is not None:
+                rec.count += 1
+                await self.api.patch(f"/api/v1/namespaces/{ns}/events/{rec.name}",
+                                     {"count": rec.count, "lastTimestamp": now})
+                return
+            name = f"{m.get('name')}.{uuid.uuid4().hex[:16]}"
+            await self.api.create(f"/api/v1/namespaces/{ns}/events", {
+                "apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": ns},
+                "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": m.get("name"), "namespace": ns,
+                                   "uid": m.get("uid"), "resourceVersion": m.get("resourceVersion")},
+                "reason": reason, "message": message, "type": type_, "count": 1,
+                "firstTimestamp": now, "lastTimestamp": now, "eventTime": None,
+                "source": {"component": "kubelet", "host": self.node_name},
+                "reportingComponent": "kubelet", "reportingInstance": self.node_name,
+            })
+            if len(self._events) >= self.max_keys:
+                self._events.pop(next(iter(self._events)))
+            self._events[key] = _EventRecord(name, 1, now)
+        except _TRANSIENT as e:  # events are best effort, like the kubelet's
+            log.warning("event %s for %s failed: %s", reason, m.get("name"), e)
+
+    async def patch_status(self, pod: model.Pod, status: dict[str, Any]) -> None:
+        m = model.meta(pod)
+        try:
+            await self.api.patch(f"/api/v1/namespaces/{m.get('namespace')}/pods/{m.get('name')}/status",
+                                 {"metadata": {"uid": m.get("uid")}, "status": status})
+        except ApiError as e:
+            if e.code != 404:
+                raise
+
+    async def delete_pod(self, pod: model.Pod) -> None:
+        m = model.meta(pod)
+        try:
+            await self.api.delete(f"/api/v1/namespaces/{m.get('namespace')}/pods/{m.get('name')}",
+                                  grace_period_s=0, uid=str(m.get("uid")))
+        except ApiError as e:
+            if e.code not in (404, 409):
+                raise
+
+    async def get_object(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        obj = await self.api.get_or_none(f"/api/v1/namespaces/{namespace}/{kind}/{name}")
+        return obj if isinstance(obj, dict) else None
+
+
+class NodeAgent:
+    def __init__(self, cfg: AgentConfig, api: ApiClient, runtime: RuntimeClient,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.cfg = cfg
+        self.api = api
+        self.runtime = runtime
+        self.clock = clock
+        self.reporter = ApiReporter(api, cfg.node.name, clock, cfg.max_event_keys)
+        self.workers: dict[str, PodWorker] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.backoff = CrashLoopBackOff()
+        self.pull_backoff = CrashLoopBackOff()
+        self.runtime_ok = False
+        self.node_uid = ""
+        self._last_status: dict[str, Any] | None = None
+        self.wcfg = WorkerConfig(pods_dir=os.path.join(cfg.root_dir, "pods"),
+                                 log_root=os.path.join(cfg.root_dir, "logs"), host_ip=cfg.node.address,
+                                 node_allocatable=dict(cfg.node.capacity), dns_servers=cfg.dns_servers,
+                                 poll_s=cfg.poll_s)
+
+    async def run(self) -> None:
+        os.makedirs(self.wcfg.pods_dir, exist_ok=True)
+        os.makedirs(self.wcfg.log_root, exist_ok=True)
+        await self._retry("runtime", self._check_runtime)
+        await self._retry("register node", self.register)
+        loops = [self._forever("lease", self.renew_lease, self.cfg.lease_renew_interval_s),
+                 self._forever("node status", self.update_node_status, self.cfg.status_interval_s),
+                 self._pods_loop()]
+        await asyncio.gather(*loops)
+
+    async def _retry(self, what: str, fn: Callable[[], Any]) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await fn()
+                return
+            except _TRANSIENT as e:
+                log.warning("%s failed: %s; retrying in %.1fs", what, e, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _forever(self, what: str, fn: Callable[[], Any], interval_s: float) -> None:
+        while True:
+            try:
+                await fn()
+            except _TRANSIENT as e:
+                log.warning("%s failed: %s", what, e)
+            await asyncio.sleep(interval_s)
+
+    async def _check_runtime(self) -> None:
+        try:
+            await self.runtime.version()
+            self.runtime_ok = True
+        except Exception:
+            self.runtime_ok = False
+            raise
+
+    async def register(self) -> None:
+        now = self.clock()
+        node = build_node(self.cfg.node, now)
+        try:
+            created = await self.api.create("/api/v1/nodes", node)
+        except ApiError as e:
+            if e.code != 409:
+                raise
+            created = await self.api.get(f"/api/v1/nodes/{self.cfg.node.name}")
+            await self.api.patch(f"/api/v1/nodes/{self.cfg.node.name}",
+                                 {"metadata": {"labels": node["metadata"]["labels"]}, "spec": node["spec"]})
+        self.node_uid = str((created.get("metadata") or {}).get("uid") or "")
+        self._last_status = created.get("status")
+        await self.update_node_status()
+
+    async def update_node_status(self) -> None:
+        try:
+            await self.runtime.version()
+            self.runtime_ok = True
+        except Exception:
+            self.runtime_ok = False
+        st = node_status(self.cfg.node, self.clock(), self._last_status, ready=self.runtime_ok,
+                         ready_message="container runtime is not responding")
+        await self.api.patch(f"/api/v1/nodes/{self.cfg.node.name}/status", {"status": st})
+        self._last_status = st
+
+    async def renew_lease(self) -> None:
+        path = f"/apis/coordination.k8s.io/v1/namespaces/{LEASE_NAMESPACE}/leases/{self.cfg.node.name}"
+        lease = await self.api.get_or_none(path)
+        if lease is None:
+            await self.api.create(f"/apis/coordination.k8s.io/v1/namespaces/{LEASE_NAMESPACE}/leases",
+                                  build_lease(self.cfg.node, self.clock(), self.node_uid))
+            return
+        await self.api.update(path, renew_lease(lease, self.cfg.node, self.clock()))
+
+    # ---- pods -----------------------------------------------------------------------------------------------
+    async def _pods_loop(self) -> None:
+        path = "/api/v1/pods"
+        selector = f"spec.nodeName={self.cfg.node.name}"
+        first = True
+        while True:
+            try:
+                lst = await self.api.get(path, {"fieldSelector": selector})
+                pods = {str(p["metadata"]["uid"]): p for p in lst.get("items") or []}
+                if first:
+                    await self._cleanup_orphans(set(pods))
+                    first = False
+                for uid in [u for u in self.workers if u not in pods]:
+                    self._gone(uid)
+                for p in pods.values():
+                    self._upsert(p)
+                rv = (lst.get("metadata") or {}).get("resourceVersion")
+                async for typ, obj in self.api.watch(path, {"fieldSelector": selector, "resourceVersion": rv,
+                                                            "timeoutSeconds": 300}):
+                    if typ == "BOOKMARK":
+                        continue
+                    uid = str((obj.get("metadata") or {}).get("uid"))
+                    if typ == "DELETED":
+                        self._gone(uid)
+                    else:
+                        self._upsert(obj)
+            except (*_TRANSIENT, ValueError) as e:
+                log.warning("pod watch ended: %s; relisting", e)
+                await asyncio.sleep(1.0)
+
+    def _upsert(self, pod: dict[str, Any]) -> None:
+        uid = str(pod["metadata"]["uid"])
+        w = self.workers.get(uid)
+        if w is not None:
+            if not w.done:
+                w.update(pod)
+            return
+        w = PodWorker(pod, self.runtime, self.reporter, self.wcfg, self.backoff, self.pull_backoff, self.clock)
+        self.workers[uid] = w
+        self.tasks[uid] = asyncio.create_task(self._run_worker(uid, w), name=f"pod-{uid}")
+
+    async def _run_worker(self, uid: str, w: PodWorker) -> None:
+        try:
+            await w.run()
+        finally:
+            self.workers.pop(uid, None)
+            self.tasks.pop(uid, None)
+
+    def _gone(self, uid: str) -> None:
+        """The API object is gone (force-deleted or deleted by us): kill what remains, immediately."""
+        w = self.workers.get(uid)
+        if w is None:
+            return
+        m = dict(model.meta(w.pod))
+        m.setdefault("deletionTimestamp", rfc3339(self.clock()))
+        m["deletionGracePeriodSeconds"] = 0
+        w.update({**w.pod, "metadata": m})
+
+    async def _cleanup_orphans(self, known: set[str]) -> None:
+        for uid, obs in (await self.runtime.list_pods()).items():
+            if uid in known:
+                continue
+            log.info("removing orphaned pod %s", uid)
+            for c in obs.containers:
+                with contextlib.suppress(RuntimeError_):
+                    await self.runtime.stop_container(c.id, 0)
+                    await self.runtime.remove_container(c.id)
+            for s in obs.sandboxes:
+                with contextlib.suppress(RuntimeError_):
+                    await self.runtime.stop_sandbox(s.id)
+                    await self.runtime.remove_sandbox(s.id)
