@@ -93,6 +93,7 @@ class _Builder:
     now: float
     backoff: CrashLoopBackOff
     unhealthy: Mapping[str, str]
+    all_obs: ObservedPod = field(default_factory=ObservedPod)  # every sandbox's containers (attempt numbers)
     kill: list[KillContainer] = field(default_factory=list)
     start: list[StartContainer] = field(default_factory=list)
     waiting: list[BackOffWait] = field(default_factory=list)
@@ -111,8 +112,10 @@ class _Builder:
     def start_or_backoff(self, spec: Mapping[str, Any], init: bool) -> None:
         name = str(spec.get("name"))
         latest = self.obs.latest(name)
+        newest = self.all_obs.latest(name)
+        attempt = 0 if newest is None else newest.attempt + 1
         if latest is None or latest.state != CONTAINER_EXITED:
-            self.start.append(StartContainer(name, init, 0 if latest is None else latest.attempt + 1, spec))
+            self.start.append(StartContainer(name, init, attempt, spec))
             return
         uid = str(model.meta(self.pod).get("uid") or "")
         key = backoff_key(uid, name)
@@ -124,7 +127,7 @@ class _Builder:
             msg = f"back-off {delay}s restarting failed container={name} pod={pod_ref}"
             self.waiting.append(BackOffWait(name, remaining, msg))
             return
-        self.start.append(StartContainer(name, init, latest.attempt + 1, spec, restart_of=latest))
+        self.start.append(StartContainer(name, init, attempt, spec, restart_of=latest))
 
     def build(self, **kw: Any) -> PodActions:
         return PodActions(kill=tuple(self.kill), start=tuple(self.start), waiting=tuple(self.waiting), **kw)
@@ -156,7 +159,9 @@ def init_failed(pod: Pod, obs: ObservedPod) -> bool:
 
 
 def init_complete(pod: Pod, obs: ObservedPod) -> bool:
-    """Every non-sidecar init container succeeded (or an app container already exists, so init ran before)."""
+    """Every non-sidecar init container succeeded in the current sandbox (or an app container exists there,
+    so init ran before)."""
+    obs = obs.current()
     if any(obs.latest(n) is not None for n in model.names(model.containers(pod))):
         return True
     for c in model.init_containers(pod):
@@ -203,7 +208,7 @@ def compute_pod_actions(
     (for their current container id); ``startup_done`` names running containers whose startup probe has
     succeeded (containers without a startup probe need not be listed).
     """
-    b = _Builder(pod, obs, now, backoff, unhealthy or {})
+    b = _Builder(pod, obs, now, backoff, unhealthy or {}, all_obs=obs)
     sandbox = obs.latest_sandbox()
     _kill_strays(b)
 
@@ -222,6 +227,7 @@ def compute_pod_actions(
         return _recreate_sandbox(b, sandbox)
 
     if not init_complete(pod, obs):
+        b.obs = obs.current()
         _init_phase(b, startup_done)
         return b.build()
 

@@ -97,7 +97,7 @@ class CriRuntime:
                 state=_STATES.get(st.state, "unknown"),  # type: ignore[arg-type]
                 created_at=st.created_at * _NS, started_at=st.started_at * _NS, finished_at=st.finished_at * _NS,
                 exit_code=st.exit_code, reason=st.reason if st.reason == "OOMKilled" else "", message=st.message,
-                image=st.image.image, image_ref=st.image_ref))
+                image=st.image.image, image_ref=st.image_ref, sandbox_id=c.pod_sandbox_id))
         return ObservedPod(tuple(sandboxes), tuple(containers))
 
     def _sandbox_config(self, req: SandboxRequest) -> Any:

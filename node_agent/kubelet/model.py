@@ -42,6 +42,7 @@ class ObservedContainer:
     message: str = ""
     image: str = ""
     image_ref: str = ""
+    sandbox_id: str = ""  # "" = unknown (treated as belonging to the current sandbox)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,14 @@ class ObservedPod:
             if best is None or (c.attempt, c.created_at) > (best.attempt, best.created_at):
                 best = c
         return best
+
+    def current(self) -> ObservedPod:
+        """Only the containers of the newest sandbox: init progress restarts with a new sandbox."""
+        sb = self.latest_sandbox()
+        if sb is None:
+            return self
+        return ObservedPod(self.sandboxes,
+                           tuple(c for c in self.containers if not c.sandbox_id or c.sandbox_id == sb.id))
 
     def running(self) -> tuple[ObservedContainer, ...]:
         return tuple(c for c in self.containers if c.state in (CONTAINER_RUNNING, CONTAINER_CREATED, CONTAINER_UNKNOWN))

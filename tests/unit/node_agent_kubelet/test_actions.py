@@ -159,3 +159,14 @@ def test_pull_policy(image: str, policy: str | None, want: str, present: bool, p
         spec["imagePullPolicy"] = policy
     assert image_pull_policy(spec) == want
     assert needs_pull(spec, present) == pull
+
+
+def test_new_sandbox_reruns_every_init_container() -> None:
+    """Init progress is per sandbox: after a sandbox change, i2 runs again even though an old i2 succeeded."""
+    from dataclasses import replace
+
+    old = [replace(x, sandbox_id="sb0") for x in (exited("i1"), exited("i2"), exited("a", 137))]
+    new_i1 = replace(exited("i1", attempt=1), sandbox_id="sb1")
+    o = ObservedPod((sb(ready=False, attempt=0), sb(attempt=1)), (*old, new_i1))
+    a = compute_pod_actions(pod([c("a")], init=[c("i1"), c("i2")]), o, T0 + 5, CrashLoopBackOff())
+    assert [(s.name, s.attempt) for s in a.start] == [("i2", 1)]
