@@ -193,8 +193,8 @@ def cmd_drill(args: argparse.Namespace) -> int:
           f"{store_drills.DRILLS[args.name].description}")
     try:
         result = store_drills.run(args.name, args.state_dir / f"drill-{args.name}", real_etcd=args.real_etcd,
-                                  netns=netns, subnet=args.subnet)
-    except (RuntimeError, AssertionError, grpc.RpcError) as exc:
+                                  netns=netns, subnet=args.subnet, broken_store=args.broken_store)
+    except (RuntimeError, AssertionError, ValueError, grpc.RpcError) as exc:
         detail = f"{exc.code().name}: {exc.details()}" if isinstance(exc, grpc.RpcError) else str(exc)
         print(f"drill aborted: {detail}", file=sys.stderr)
         return 2
@@ -239,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="members on their own machines (needed for partitions; auto: when root)")
     drill.add_argument("--subnet", default="10.250.210.0/24", help="underlay subnet for the drill's machines")
     drill.add_argument("--out", type=Path, default=None, help="report directory (default <state-dir>/reports)")
+    drill.add_argument("--broken-store", action="store_true",
+                       help="TEST ONLY: members ack writes before replicating them; the drill must FAIL")
     drill.set_defaults(func=cmd_drill)
     experiment = sub.add_parser("experiment", help="run an experiment").add_subparsers(dest="name", required=True)
     q = experiment.add_parser("quorum", help="what 1/3/5-member clusters can do with k members lost")

@@ -30,6 +30,7 @@ from etcd_raft.raftlog.trim import plan_append
 
 log = logging.getLogger("etcd_raft.raftlog")
 BARRIER = b""      # the no-op command that read barriers propose
+UNSAFE_BUFFER_S = 0.3
 
 
 def _durable_store_meta(self: Any, meta: dict[str, Any]) -> None:
@@ -140,9 +141,12 @@ class ReplicatedLog:
         def on_result(result: object, error: int) -> None:
             loop.call_soon_threadsafe(_settle, done, result, error)
 
-        self._raft._kemu_command(command, callback=on_result)
         if self.config.unsafe_ack_before_replication and command != BARRIER:
-            return None      # test-only fault: the caller acknowledges before anything is replicated
+            # Test-only fault (the drills' broken store): acknowledge now, hand the command to Raft only later,
+            # as a store that buffers writes before replicating them would. A leader crash loses what is buffered.
+            loop.call_later(UNSAFE_BUFFER_S, lambda: self._raft._kemu_command(command, callback=lambda r, e: None))
+            return None
+        self._raft._kemu_command(command, callback=on_result)
         try:
             return await asyncio.wait_for(asyncio.shield(done), timeout_s)
         except TimeoutError:

@@ -220,11 +220,16 @@ def _read_back(cluster: _Cluster, deadline_s: float = 30.0) -> set[str] | None:
 
 
 def run(name: str, state_dir: Path, real_etcd: bool = False, netns: bool = False,
-        subnet: str = "10.250.210.0/24", log: bool = True) -> DrillResult:
+        subnet: str = "10.250.210.0/24", log: bool = True, broken_store: bool = False) -> DrillResult:
+    """broken_store (etcd_raft only, test-only): members acknowledge writes before replicating them, so the drill's
+    checks must catch the loss -- the negative control that shows the drill can fail."""
     spec = DRILLS[name]
+    if broken_store and real_etcd:
+        raise ValueError("--broken-store needs etcd_raft")
     config = ClusterConfig(state_dir=state_dir, etcd_members=3, real_etcd=real_etcd, store_only=True, fast=True,
                            etcd_client_ports=free_port_pairs(3), cluster_token=f"kemu-drill-{name}", netns=netns,
-                           name=f"d{os.getpid() % 100000}", subnet=subnet)
+                           name=f"d{os.getpid() % 100000}", subnet=subnet,
+                           extra_etcd_args=("--unsafe-ack-before-replication",) if broken_store else ())
     cluster = _Cluster(config)
     tl = Timeline()
     try:
@@ -273,7 +278,9 @@ def run(name: str, state_dir: Path, real_etcd: bool = False, netns: bool = False
         ("writes continued with a majority" if spec.majority_survives else "no writes without a majority"):
             bool(ok_during) if spec.majority_survives else not ok_during,
     }
-    return DrillResult(name, "etcd 3.4" if real_etcd else "etcd_raft", metrics, checks, lost, tl)
+    backend = ("etcd 3.4" if real_etcd else
+               "etcd_raft (BROKEN: acks before replicating)" if broken_store else "etcd_raft")
+    return DrillResult(name, backend, metrics, checks, lost, tl)
 
 
 def write_report(result: DrillResult, out_dir: Path) -> list[Path]:

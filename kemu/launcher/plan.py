@@ -45,6 +45,7 @@ class ClusterConfig:
     netns: bool = False                     # one network namespace per machine (root)
     name: str = "default"                   # cluster name: netns and bridge names derive from it
     subnet: str = "10.250.0.0/24"
+    extra_etcd_args: tuple[str, ...] = ()   # appended to every member's flags (e.g. test-only fault flags)
 
     def __post_init__(self) -> None:
         if self.etcd_members < 1 or self.etcd_members > len(self.etcd_client_ports):
@@ -150,7 +151,7 @@ def etcd_spec(config: ClusterConfig, member: EtcdMemberPlan, initial_cluster: st
     )
     head: tuple[str, ...] = (config.etcd_binary,) if config.real_etcd else (config.python, "-m", "etcd_raft")
     machine = member.name if config.netns else None
-    return ComponentSpec(member.name, "etcd", _on(config, machine, head + common),
+    return ComponentSpec(member.name, "etcd", _on(config, machine, head + common + config.extra_etcd_args),
                          Health("etcd", member.client_port, host=member.host), machine=machine)
 
 

@@ -15,12 +15,14 @@ from tests.integration.kemu_drills.test_store_drills import run_drill
 pytestmark = pytest.mark.e2e
 
 
-def test_partition_etcd_leader_on_real_etcd(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["etcd", "etcd_raft"])
+def test_partition_etcd_leader(tmp_path: Path, backend: str) -> None:
     require_root()
     used = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
     subnet = next(f"10.250.{x}.0/24" for x in random.sample(range(1, 250), 50) if f"10.250.{x}." not in used)
     before = machines.existing_netns()
-    proc, report = run_drill(tmp_path, "partition-etcd-leader", "--real-etcd", "--netns", "on", "--subnet", subnet)
+    proc, report = run_drill(tmp_path, "partition-etcd-leader", "--netns", "on", "--subnet", subnet,
+                             *(["--real-etcd"] if backend == "etcd" else []))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert report["verdict"] == "PASS" and report["metrics"]["writes lost"] == 0
     assert report["metrics"]["time to new leader (s)"] is not None

@@ -17,15 +17,17 @@ from tests.support.procs import REPO
 pytestmark = pytest.mark.e2e
 
 
-def test_partitioned_leader_is_a_minority_that_only_serves_stale_reads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["etcd", "etcd_raft"])
+def test_partitioned_leader_is_a_minority_that_only_serves_stale_reads(tmp_path: Path, backend: str) -> None:
     require_root()
     used = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
     subnet = next(f"10.250.{x}.0/24" for x in random.sample(range(1, 250), 50) if f"10.250.{x}." not in used)
     before = machines.existing_netns()
     out = tmp_path / "report"
     proc = subprocess.run([sys.executable, "-m", "kemu", "--state-dir", str(tmp_path / "state"), "experiment",
-                           "quorum", "--real-etcd", "--sizes", "3", "--netns", "on", "--subnet", subnet,
-                           "--out", str(out)], capture_output=True, text=True, timeout=300, cwd=REPO)
+                           "quorum", "--sizes", "3", "--netns", "on", "--subnet", subnet, "--out", str(out),
+                           *(["--real-etcd"] if backend == "etcd" else [])],
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads((out / "quorum.json").read_text())
     sides = {p["side"]: p for p in report["partitions"]}

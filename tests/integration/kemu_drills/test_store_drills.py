@@ -22,9 +22,10 @@ def run_drill(tmp_path: Path, name: str, *args: str) -> tuple[subprocess.Complet
     return proc, json.loads(path.read_text()) if path.exists() else {}
 
 
+@pytest.mark.parametrize("backend", ["etcd", "etcd_raft"])
 @pytest.mark.parametrize("name", ["kill-etcd-leader", "quorum-loss"])
-def test_drill_passes_on_real_etcd(tmp_path: Path, name: str) -> None:
-    proc, report = run_drill(tmp_path, name, "--real-etcd", "--netns", "off")
+def test_drill_passes(tmp_path: Path, name: str, backend: str) -> None:
+    proc, report = run_drill(tmp_path, name, "--netns", "off", *(["--real-etcd"] if backend == "etcd" else []))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert report["verdict"] == "PASS" and report["metrics"]["writes lost"] == 0
     assert report["metrics"]["writes acknowledged"] > 100
@@ -34,3 +35,10 @@ def test_drill_passes_on_real_etcd(tmp_path: Path, name: str) -> None:
     else:
         assert report["metrics"]["write unavailability (s)"] > 3     # no majority for the whole hold time
     assert (tmp_path / "report" / f"drill-{name}.png").stat().st_size > 1000
+
+
+def test_a_store_that_acks_before_replicating_fails_the_leader_kill_drill(tmp_path: Path) -> None:
+    proc, report = run_drill(tmp_path, "kill-etcd-leader", "--netns", "off", "--broken-store")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert report["verdict"] == "FAIL" and report["metrics"]["writes lost"] > 0
+    assert report["checks"]["no acknowledged write lost"] is False

@@ -28,8 +28,9 @@ def _capabilities(report: dict[str, object]) -> dict[tuple[int, int], tuple[bool
     return {(r["members"], r["lost"]): (r["writes"], r["linearizable_reads"], r["serializable_reads"]) for r in rows}
 
 
-def test_three_members_on_real_etcd_match_the_arithmetic(tmp_path: Path) -> None:
-    proc, report = _run(tmp_path, "--real-etcd", "--sizes", "3", "--netns", "off")
+@pytest.mark.parametrize("backend", ["etcd", "etcd_raft"])
+def test_three_members_match_the_arithmetic(tmp_path: Path, backend: str) -> None:
+    proc, report = _run(tmp_path, "--sizes", "3", "--netns", "off", *(["--real-etcd"] if backend == "etcd" else []))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _capabilities(report) == {(3, 0): (True, True, True), (3, 1): (True, True, True),
                                      (3, 2): (False, False, True)}
@@ -38,8 +39,9 @@ def test_three_members_on_real_etcd_match_the_arithmetic(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
-def test_one_three_five_members_on_real_etcd(tmp_path: Path) -> None:
-    proc, report = _run(tmp_path, "--real-etcd", "--netns", "off")
+@pytest.mark.parametrize("backend", ["etcd", "etcd_raft"])
+def test_one_three_five_members(tmp_path: Path, backend: str) -> None:
+    proc, report = _run(tmp_path, "--netns", "off", *(["--real-etcd"] if backend == "etcd" else []))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     caps = _capabilities(report)
     assert caps[(5, 2)] == (True, True, True) and caps[(5, 3)] == (False, False, True)
