@@ -21,8 +21,9 @@ from pathlib import Path
 
 import grpc
 
+from etcd_raft.server import snapshot_file
 from etcd_raft.server.ids import host_port, parse_initial_cluster
-from etcd_raft.server.member import Member, MemberConfig
+from etcd_raft.server.member import RESTORE_FILE, Member, MemberConfig
 from etcd_raft.server.services import add_services
 
 MAX_MESSAGE_BYTES = 2 * 1024 * 1024 + 512 * 1024   # above etcd's 1.5 MiB request limit, so we answer it ourselves
@@ -99,8 +100,33 @@ async def serve(cfg: MemberConfig) -> None:
     await member.close()
 
 
+def restore(argv: list[str]) -> int:
+    """`python -m etcd_raft snapshot restore FILE --data-dir D`: seed a new member's data dir from a snapshot
+    taken with `etcdctl snapshot save`. Run it for every member of the new cluster (same FILE), then start each
+    member with the new cluster's flags; membership comes from --initial-cluster, keys/revisions/leases from FILE."""
+    p = argparse.ArgumentParser(prog="python -m etcd_raft snapshot restore")
+    p.add_argument("file", type=Path)
+    p.add_argument("--data-dir", type=Path, required=True)
+    a = p.parse_args(argv)
+    try:
+        state = snapshot_file.decode(a.file.read_bytes())
+    except (OSError, ValueError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    if a.data_dir.exists() and any(a.data_dir.iterdir()):
+        print(f"Error: data-dir {a.data_dir} exists and is not empty", file=sys.stderr)
+        return 1
+    a.data_dir.mkdir(parents=True, exist_ok=True)
+    (a.data_dir / RESTORE_FILE).write_bytes(state)
+    print(f"restored snapshot into {a.data_dir}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    cfg = parse_args(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    if args[:2] == ["snapshot", "restore"]:
+        return restore(args[2:])
+    cfg = parse_args(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname).1s %(name)s: %(message)s")
     logging.getLogger("pysyncobj").setLevel(logging.WARNING)
     asyncio.run(serve(cfg))

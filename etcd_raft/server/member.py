@@ -28,6 +28,7 @@ from etcd_raft.server.state import MemberInfo, MemberState
 log = logging.getLogger("etcd_raft")
 VERSION = "3.4.0"          # the etcd API level we serve (etcdctl shows it in `endpoint status`)
 REQUEST_TIMEOUT_S = 5.0
+RESTORE_FILE = "restore.state"
 
 
 class RpcFailure(Exception):
@@ -70,6 +71,12 @@ class Member:
         self.id = member_id(list(cfg.initial_advertise_peer_urls), cfg.initial_cluster_token)
         self.cluster_id = cluster_id([m.id for m in infos])
         self.state = MemberState(infos)
+        restore_file = cfg.data_dir / RESTORE_FILE
+        if restore_file.exists() and not (cfg.data_dir / "raft").exists():
+            # a data dir made by `snapshot restore`: start from that state, with the new cluster's membership
+            self.state.restore(restore_file.read_bytes())
+            self.state.members = {m.id: m for m in infos}
+            log.info("restored state at revision %d from %s", self.state.store.revision, restore_file)
         self.leases = LeaseClock(clock)
         self.election_timeout_s = cfg.election_timeout_ms / 1000
         self.min_ttl_s = min_ttl_s(self.election_timeout_s)
