@@ -83,7 +83,8 @@ async def amain(a: argparse.Namespace) -> None:
     api = ApiClient(a.apiserver, token, a.ca_file)
     runtime = CriRuntime(a.cri_socket)
     agent = NodeAgent(cfg, api, runtime)
-    app = make_app(agent.wcfg.log_root, lambda: [w.pod for w in agent.workers.values()])  # type: ignore[misc]
+    app = make_app(agent.wcfg.log_root, lambda: [dict(w.pod) for w in agent.workers.values()],
+                   stats=agent.stats_summary)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, address, a.port).start()

@@ -31,6 +31,7 @@ from node_agent.kubelet.apiclient import ApiClient, ApiError
 from node_agent.kubelet.backoff import CrashLoopBackOff
 from node_agent.kubelet.node import LEASE_NAMESPACE, NodeConfig, build_lease, build_node, node_status, renew_lease
 from node_agent.kubelet.runtime_api import RuntimeClient, RuntimeError_
+from node_agent.kubelet.stats import Sample, read_node_sample, summary
 from node_agent.kubelet.status import rfc3339
 from node_agent.kubelet.worker import PodWorker, WorkerConfig
 
@@ -134,6 +135,8 @@ class NodeAgent:
         self.runtime_ok = False
         self.node_uid = ""
         self._last_status: dict[str, Any] | None = None
+        self._node_sample: Sample | None = None
+        self._container_samples: dict[str, Sample] = {}
         self.wcfg = WorkerConfig(pods_dir=os.path.join(cfg.root_dir, "pods"),
                                  log_root=os.path.join(cfg.root_dir, "logs"), host_ip=cfg.node.address,
                                  node_allocatable=dict(cfg.node.capacity), dns_servers=cfg.dns_servers,
@@ -210,6 +213,19 @@ class NodeAgent:
                                   build_lease(self.cfg.node, self.clock(), self.node_uid))
             return
         await self.api.update(path, renew_lease(lease, self.cfg.node, self.clock()))
+
+    async def stats_summary(self) -> dict[str, Any]:
+        """The Summary API document; CPU rates come from the previous call's samples."""
+        now = self.clock()
+        node = read_node_sample(now)
+        get = getattr(self.runtime, "container_stats", None)
+        containers = list(await get()) if get is not None else []
+        starts = {u: str((w.last_status or {}).get("startTime") or "") for u, w in self.workers.items()}
+        doc = summary(self.cfg.node.name, self._node_sample, node, containers, self._container_samples,
+                      {u: t for u, t in starts.items() if t})
+        self._node_sample = node
+        self._container_samples = {c.container_id: c.sample for c in containers}
+        return doc
 
     # ---- pods -----------------------------------------------------------------------------------------------
     async def _pods_loop(self) -> None:

@@ -168,3 +168,16 @@ class CriRuntime:
         r = await self._call(self.rt.ExecSync, self.pb.ExecSyncRequest(
             container_id=container_id, cmd=cmd, timeout=max(1, int(timeout_s))), "ExecSyncError", timeout_s + 5)
         return ExecResult(int(r.exit_code), bytes(r.stdout), bytes(r.stderr))
+
+    async def container_stats(self) -> list[Any]:
+        from node_agent.kubelet.stats import ContainerSample, Sample
+
+        r = await self._call(self.rt.ListContainerStats, self.pb.ListContainerStatsRequest(), "RuntimeError")
+        out = []
+        for s in r.stats:
+            a = s.attributes
+            t = (s.cpu.timestamp or s.memory.timestamp) * _NS
+            out.append(ContainerSample(a.id, a.metadata.name, dict(a.labels), Sample(
+                t, int(s.cpu.usage_core_nano_seconds.value), int(s.memory.working_set_bytes.value),
+                int(s.memory.usage_bytes.value))))
+        return out

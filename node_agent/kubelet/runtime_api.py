@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from node_agent.kubelet.model import ObservedPod
 
@@ -93,3 +93,9 @@ class RuntimeClient(Protocol):
     async def stop_container(self, container_id: str, timeout_s: int) -> None: ...
     async def remove_container(self, container_id: str) -> None: ...
     async def exec_sync(self, container_id: str, cmd: list[str], timeout_s: float) -> ExecResult: ...
+
+
+class StatsClient(Protocol):
+    """Optional runtime capability: per-container cumulative CPU/memory (CRI ListContainerStats)."""
+
+    async def container_stats(self) -> list[Any]: ...  # list of stats.ContainerSample
