@@ -1,4 +1,5 @@
-"""Runs one probe check (the I/O half of probes.py): exec through the runtime, HTTP GET, TCP connect, gRPC health.
+"""Runs one probe check (the I/O half of probes.py): exec through the runtime, HTTP GET, TCP connect, gRPC health;
+and lifecycle hooks (postStart/preStop) with the same handlers plus ``sleep``.
 
 Every check is bounded by the probe's timeoutSeconds and returns (ok, message); the message is what the kubelet puts
 in the Unhealthy event ("Liveness probe failed: <message>"). HTTP: 200 <= status < 400 is success, like the kubelet.
@@ -7,10 +8,12 @@ in the Unhealthy event ("Liveness probe failed: <message>"). HTTP: 200 <= status
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 
-from node_agent.kubelet.probes import ProbeConfig
+from node_agent.kubelet.probes import ProbeConfig, ProbeSpecError, resolve_handler
 from node_agent.kubelet.runtime_api import RuntimeClient
 
 
@@ -46,3 +49,18 @@ async def _http(cfg: ProbeConfig) -> tuple[bool, str]:
         if 200 <= r.status < 400:
             return True, ""
         return False, f"HTTP probe failed with statuscode: {r.status} {body[:200]}".strip()
+
+
+async def run_hook(hook: Mapping[str, Any], container: Mapping[str, Any], runtime: RuntimeClient,
+                   container_id: str, pod_ip: str, timeout_s: float) -> tuple[bool, str]:
+    """A lifecycle hook (postStart/preStop): exec, httpGet or sleep, bounded by ``timeout_s``."""
+    if "sleep" in hook:
+        await asyncio.sleep(min(float(hook["sleep"].get("seconds") or 0), timeout_s))
+        return True, ""
+    try:
+        handler = resolve_handler(hook, container, pod_ip)
+    except ProbeSpecError as e:
+        return False, str(e)
+    cfg = ProbeConfig("liveness", handler, timeout_s=max(1.0, timeout_s))
+    ok, msg = await run_check(cfg, runtime, container_id)
+    return ok, msg

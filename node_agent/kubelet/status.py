@@ -31,6 +31,8 @@ from node_agent.kubelet.model import CONTAINER_CREATED, CONTAINER_EXITED, CONTAI
 from node_agent.kubelet.resources import qos_class
 
 TERMINAL = ("Succeeded", "Failed")
+KUBELET_CONDITIONS = frozenset({"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady",
+                                "PodScheduled"})
 
 
 def rfc3339(ts: float) -> str:
@@ -175,14 +177,23 @@ def compute_pod_status(pod: model.Pod, obs: model.ObservedPod, inp: StatusInputs
     else:
         ready_reason, not_ready_msg = "ContainersNotReady", f"containers with unready status: [{' '.join(unready)}]"
 
+    gates = [str(g.get("conditionType")) for g in model.spec(pod).get("readinessGates") or []]
+    unmet = [g for g in gates if (prev.get(g) or {}).get("status") != "True"]
+    pod_ready = containers_ready and not unmet
+    pod_reason, pod_msg = ready_reason, not_ready_msg
+    if containers_ready and unmet:
+        pod_reason = "ReadinessGatesNotReady"
+        pod_msg = f'corresponding condition of pod readiness gate "{unmet[0]}" does not exist.'
     conditions = [
         _condition(prev, "PodReadyToStartContainers", sandbox is not None and sandbox.ready, now),
         _condition(prev, "Initialized", initialized, now, "ContainersNotInitialized",
                    f"containers with incomplete status: [{' '.join(incomplete)}]"),
-        _condition(prev, "Ready", containers_ready, now, ready_reason, not_ready_msg),
+        _condition(prev, "Ready", pod_ready, now, pod_reason, pod_msg),
         _condition(prev, "ContainersReady", containers_ready, now, ready_reason, not_ready_msg),
         _condition(prev, "PodScheduled", True, now),
     ]
+    # Conditions other writers own (readiness gates, DisruptionTarget ...) survive our status PATCH.
+    conditions += [dict(c) for t, c in prev.items() if t not in KUBELET_CONDITIONS]
     status: dict[str, Any] = {"phase": phase, "conditions": conditions, "qosClass": qos_class(pod)}
     if inp.host_ip:
         status["hostIP"] = inp.host_ip

@@ -27,7 +27,7 @@ from node_agent.kubelet.backoff import CrashLoopBackOff, backoff_key
 from node_agent.kubelet.containers import container_request, sandbox_request
 from node_agent.kubelet.env import EnvError, container_env
 from node_agent.kubelet.model import CONTAINER_RUNNING, ObservedPod
-from node_agent.kubelet.prober import run_check
+from node_agent.kubelet.prober import run_check, run_hook
 from node_agent.kubelet.probes import ContainerProbes, ProbeSpecError
 from node_agent.kubelet.runtime_api import RuntimeClient, RuntimeError_, SandboxRequest
 from node_agent.kubelet.status import StatusInputs, compute_pod_status
@@ -190,13 +190,27 @@ class PodWorker:
         await self.reporter.event(self.pod, "Normal", "Killing", f"Stopping container {k.name}"
                                   if k.reason != "Unhealthy" else k.message)
         grace = k.grace_s
-        if k.pre_stop and "exec" in k.pre_stop:
+        if k.pre_stop and grace > 0:
+            # preStop runs inside the grace period; whatever it leaves (at least 2 s, as the kubelet) goes to
+            # the runtime's SIGTERM-then-SIGKILL.
             t0 = self.clock()
-            cmd = [str(x) for x in k.pre_stop["exec"].get("command") or []]
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.runtime.exec_sync(k.container_id, cmd, max(1, grace)), max(1, grace))
-            grace = max(0, int(grace - (self.clock() - t0)))
+            spec = _spec_of(self.pod, k.name)
+            ok, msg = await self._hook(k.pre_stop, spec, k.container_id, grace)
+            if not ok:
+                await self.reporter.event(self.pod, "Warning", "FailedPreStopHook",
+                                          f"PreStopHook failed: {msg}")
+            grace = max(2, int(grace - (self.clock() - t0)))
         await self.runtime.stop_container(k.container_id, grace)
+
+    async def _hook(self, hook: Mapping[str, Any], spec: Mapping[str, Any], cid: str, timeout_s: float
+                    ) -> tuple[bool, str]:
+        obs = await self.runtime.observe(self.uid)
+        sb = obs.latest_sandbox()
+        try:
+            return await asyncio.wait_for(run_hook(hook, spec, self.runtime, cid, sb.ip if sb else "", timeout_s),
+                                          max(1.0, timeout_s))
+        except TimeoutError:
+            return False, f"hook timed out after {timeout_s:g}s"
 
     async def _volumes(self, pod_ip: str) -> list[VolumePlan]:
         ns = str(model.meta(self.pod).get("namespace"))
@@ -283,6 +297,14 @@ class PodWorker:
             return False
         self.waiting.pop(s.name, None)
         await self.reporter.event(self.pod, "Normal", "Started", f"Started container {s.name}")
+        post_start = (s.spec.get("lifecycle") or {}).get("postStart")
+        if post_start:
+            ok, msg = await self._hook(post_start, s.spec, cid, model.grace_period_s(self.pod))
+            if not ok:
+                # As the kubelet: a failed postStart kills the container; the restart policy decides the rest.
+                await self.reporter.event(self.pod, "Warning", "FailedPostStartHook", f"PostStartHook failed: {msg}")
+                await self.runtime.stop_container(cid, model.grace_period_s(self.pod))
+                return False
         return True
 
     async def _report_status(self, obs: ObservedPod) -> None:
@@ -312,6 +334,13 @@ class PodWorker:
                 await self.runtime.remove_sandbox(s.id)
         self.backoff.forget(self.uid + "/")
         self.pull_backoff.forget(self.uid + "/")
+
+
+def _spec_of(pod: model.Pod, name: str) -> Mapping[str, Any]:
+    for c in model.init_containers(pod) + model.containers(pod):
+        if c.get("name") == name:
+            return c
+    return {"name": name}
 
 
 def _comparable(status: dict[str, Any] | None) -> Any:

@@ -112,3 +112,15 @@ def test_pod_ip_kept_when_sandbox_gone() -> None:
     p = pod(policy="Never", status={"podIP": "10.244.1.9", "phase": "Running"})
     st = compute_pod_status(p, obs(exited("app", 0), sandbox=sb(ready=False)), INP)
     assert st["podIP"] == "10.244.1.9" and st["phase"] == "Succeeded"
+
+
+def test_readiness_gates_and_foreign_conditions() -> None:
+    p = pod(spec={"readinessGates": [{"conditionType": "example.com/lb"}]})
+    st = compute_pod_status(p, obs(run("app")), INP)
+    ready = next(k for k in st["conditions"] if k["type"] == "Ready")
+    assert ready["status"] == "False" and ready["reason"] == "ReadinessGatesNotReady"
+    assert _cond(st)["ContainersReady"] == "True"
+    gate = {"type": "example.com/lb", "status": "True", "lastTransitionTime": rfc3339(T0)}
+    p["status"] = {**st, "conditions": [*st["conditions"], gate]}
+    st2 = compute_pod_status(p, obs(run("app")), INP)
+    assert _cond(st2)["Ready"] == "True" and gate in st2["conditions"]

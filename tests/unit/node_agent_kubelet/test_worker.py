@@ -173,3 +173,30 @@ def test_materialize_volume_writes_files(tmp_path: Any) -> None:
     materialize_volume(p)
     f = tmp_path / "v" / "a" / "b.txt"
     assert f.read_bytes() == b"hi" and (f.stat().st_mode & 0o777) == 0o600
+
+
+async def test_failed_post_start_hook_kills_container(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt, rep = FakeRuntime(clock), FakeReporter()
+    rt.exec_result = lambda cid, cmd: 1 if cmd == ["setup"] else 0
+    w = _worker(pod([c("app", lifecycle={"postStart": {"exec": {"command": ["setup"]}}})]), rt, rep, clock,
+                str(tmp_path))
+    await w.sync_once()
+    assert "exec setup" in rt.calls and "stop app 30" in rt.calls
+    assert "FailedPostStartHook" in rep.reasons()
+    clock.t += 1
+    await w.sync_once()  # restartPolicy Always: restarted (first restart is immediate)
+    assert "create app 1" in rt.calls
+
+
+async def test_failed_pre_stop_hook_is_reported_and_stop_continues(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt, rep = FakeRuntime(clock), FakeReporter()
+    rt.exec_result = lambda cid, cmd: 7
+    p = pod([c("app", lifecycle={"preStop": {"exec": {"command": ["drain"]}}})])
+    w = _worker(p, rt, rep, clock, str(tmp_path))
+    await w.sync_once()
+    w.update({**p, "metadata": {**p["metadata"], "deletionTimestamp": "2027-01-01T00:00:00Z",
+                                "deletionGracePeriodSeconds": 30}})
+    await w.sync_once()
+    assert "FailedPreStopHook" in rep.reasons() and "stop app 30" in rt.calls
