@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from node_agent.kubelet import model
-from node_agent.kubelet.actions import KillContainer, PodActions, StartContainer, compute_pod_actions
+from node_agent.kubelet.actions import (
+    KillContainer,
+    PodActions,
+    StartContainer,
+    compute_pod_actions,
+    pod_is_terminal,
+)
 from node_agent.kubelet.backoff import CrashLoopBackOff, backoff_key
 from node_agent.kubelet.containers import container_request, sandbox_request
 from node_agent.kubelet.env import EnvError, container_env
@@ -34,6 +40,8 @@ from node_agent.kubelet.status import StatusInputs, compute_pod_status
 from node_agent.kubelet.volumes import VolumeError, VolumePlan, container_mounts, plan_volumes
 
 log = logging.getLogger(__name__)
+
+TERMINAL_POLL_S = 30.0
 
 
 class Reporter(Protocol):
@@ -91,7 +99,7 @@ class PodWorker:
                 wake = self.cfg.poll_s
             self._poke.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), max(0.05, min(wake, self.cfg.poll_s)))
+                await asyncio.wait_for(self._poke.wait(), max(0.05, wake))
 
     # ---- one pass -------------------------------------------------------------------------------------------
     async def sync_once(self) -> float:
@@ -109,7 +117,12 @@ class PodWorker:
             self.done = True
             return 0
         obs = await self.runtime.observe(self.uid)
-        await self._report_status(obs)
+        api_phase = (self.pod.get("status") or {}).get("phase")
+        if not (api_phase in ("Succeeded", "Failed") and self.last_status is None):
+            # A pod already terminal before this worker existed keeps the status its kubelet wrote.
+            await self._report_status(obs)
+        if pod_is_terminal(self.pod, obs) and actions.idle and not obs.running():
+            return TERMINAL_POLL_S  # nothing will change; only deletion (a poke) matters
         wake = [self.cfg.poll_s]
         if actions.requeue_after_s is not None:
             wake.append(actions.requeue_after_s)

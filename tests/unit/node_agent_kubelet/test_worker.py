@@ -200,3 +200,26 @@ async def test_failed_pre_stop_hook_is_reported_and_stop_continues(tmp_path: Any
                                 "deletionGracePeriodSeconds": 30}})
     await w.sync_once()
     assert "FailedPreStopHook" in rep.reasons() and "stop app 30" in rt.calls
+
+
+async def test_terminal_pod_adopted_keeps_its_status_and_sleeps(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt, rep = FakeRuntime(clock), FakeReporter()
+    p = pod([c("app")], policy="Never", status={"phase": "Succeeded", "containerStatuses": [{"name": "app"}]})
+    w = _worker(p, rt, rep, clock, str(tmp_path))
+    wake = await w.sync_once()
+    assert rep.statuses == [] and rt.calls == [] and wake == 30.0
+
+
+async def test_job_like_pod_completes_and_stops_sandbox(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt, rep = FakeRuntime(clock, {"app": Behaviour(exit_code=0, run_s=1)}), FakeReporter()
+    w = _worker(pod([c("app")], policy="OnFailure"), rt, rep, clock, str(tmp_path))
+    await w.sync_once()
+    clock.t += 2
+    await w.sync_once()
+    assert "stop_sandbox" in rt.calls
+    assert rep.statuses[-1]["phase"] == "Succeeded"
+    assert _state(rep.statuses[-1]) == ("terminated", "Completed", 0)
+    assert await w.sync_once() == 30.0
+    assert sum(x.startswith("create") for x in rt.calls) == 1
