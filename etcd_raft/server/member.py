@@ -133,8 +133,16 @@ class Member:
                     return host_port(m.client_urls[0])
         return None
 
-    def leader_stub(self) -> rpc_pb2_grpc.LeaseStub | None:
-        target = self.leader_client_url()
+    async def wait_leader_client_url(self, timeout_s: float = REQUEST_TIMEOUT_S) -> str | None:
+        """The leader's client URL, waiting (like etcd's waitLeader) while an election is under way."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while (url := self.leader_client_url()) is None and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        return url
+
+    async def leader_stub(self) -> rpc_pb2_grpc.LeaseStub | None:
+        target = await self.wait_leader_client_url()
         if target is None:
             return None
         if target not in self._channels:
@@ -146,12 +154,19 @@ class Member:
         data = proposal.SerializeToString()
         if len(data) > errors.MAX_REQUEST_BYTES:
             raise from_etcd_error(errors.ErrRequestTooLarge())
-        try:
-            result = await self.raft.propose(data, REQUEST_TIMEOUT_S)
-        except NoLeaderError as exc:
-            raise RpcFailure(grpc.StatusCode.UNAVAILABLE, exc.message) from None
-        except ProposalTimeout as exc:
-            raise RpcFailure(grpc.StatusCode.UNAVAILABLE, exc.message) from None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REQUEST_TIMEOUT_S
+        while True:
+            try:
+                result = await self.raft.propose(data, max(0.1, deadline - loop.time()))
+                break
+            except NoLeaderError as exc:
+                # Not sent anywhere, so safe to retry: like etcd, wait for a leader until the request times out.
+                if loop.time() + 0.05 >= deadline:
+                    raise RpcFailure(grpc.StatusCode.UNAVAILABLE, exc.message) from None
+                await asyncio.sleep(0.05)
+            except ProposalTimeout as exc:
+                raise RpcFailure(grpc.StatusCode.UNAVAILABLE, exc.message) from None
         if result is None and self.cfg.unsafe_ack_before_replication:
             return None
         if isinstance(result, EtcdError):

@@ -209,7 +209,7 @@ class Lease(rpc_pb2_grpc.LeaseServicer):
 
     async def _keep_alive_once(self, lease_id: int) -> rpc_pb2.LeaseKeepAliveResponse:
         if not self.m.raft.status().is_leader:
-            stub = self.m.leader_stub()
+            stub = await self.m.leader_stub()
             if stub is None:
                 raise RpcFailure(grpc.StatusCode.UNAVAILABLE, "etcdserver: no leader")
 
@@ -238,7 +238,7 @@ class Lease(rpc_pb2_grpc.LeaseServicer):
     @rpc
     async def LeaseTimeToLive(self, request: rpc_pb2.LeaseTimeToLiveRequest,
                               context: Any) -> rpc_pb2.LeaseTimeToLiveResponse:
-        if not self.m.raft.status().is_leader and (stub := self.m.leader_stub()) is not None:
+        if not self.m.raft.status().is_leader and (stub := await self.m.leader_stub()) is not None:
             return await stub.LeaseTimeToLive(request, timeout=5)  # type: ignore[no-any-return]
         with self.m.state.lock:
             try:

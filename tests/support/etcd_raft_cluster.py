@@ -16,7 +16,7 @@ def member_argv(m: EtcdMember, data_root: Path, initial: str, state: str = "new"
             "--listen-client-urls", m.client_url, "--advertise-client-urls", m.client_url,
             "--listen-peer-urls", m.peer_url, "--initial-advertise-peer-urls", m.peer_url,
             "--initial-cluster", initial, "--initial-cluster-state", state, "--initial-cluster-token", "kemu-test",
-            "--heartbeat-interval", "50", "--election-timeout", "500", *extra_args]
+            "--heartbeat-interval", "100", "--election-timeout", "1000", *extra_args]
 
 
 def start_etcd_raft(procs: ProcessGroup, data_root: Path, size: int = 3, extra_args: Sequence[str] = (),
