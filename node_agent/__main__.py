@@ -84,7 +84,7 @@ async def amain(a: argparse.Namespace) -> None:
     runtime = CriRuntime(a.cri_socket)
     agent = NodeAgent(cfg, api, runtime)
     app = make_app(agent.wcfg.log_root, lambda: [dict(w.pod) for w in agent.workers.values()],
-                   stats=agent.stats_summary)
+                   stats=agent.stats_summary, resolve=agent.resolve_container, streaming=runtime)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, address, a.port).start()

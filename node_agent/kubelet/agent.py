@@ -227,6 +227,16 @@ class NodeAgent:
         self._container_samples = {c.container_id: c.sample for c in containers}
         return doc
 
+    async def resolve_container(self, ns: str, name: str, container: str) -> str | None:
+        """The running container id for (namespace, pod name, container name), for exec/attach."""
+        for uid, w in list(self.workers.items()):
+            m = model.meta(w.pod)
+            if m.get("namespace") == ns and m.get("name") == name:
+                latest = (await self.runtime.observe(uid)).latest(container)
+                if latest is not None and latest.state == "running":
+                    return latest.id
+        return None
+
     # ---- pods -----------------------------------------------------------------------------------------------
     async def _pods_loop(self) -> None:
         path = "/api/v1/pods"

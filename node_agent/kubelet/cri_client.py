@@ -181,3 +181,15 @@ class CriRuntime:
                 t, int(s.cpu.usage_core_nano_seconds.value), int(s.memory.working_set_bytes.value),
                 int(s.memory.usage_bytes.value))))
         return out
+
+    async def exec_url(self, container_id: str, cmd: list[str], *, tty: bool, stdin: bool, stdout: bool,
+                       stderr: bool) -> str:
+        r = await self._call(self.rt.Exec, self.pb.ExecRequest(container_id=container_id, cmd=cmd, tty=tty,
+                                                                stdin=stdin, stdout=stdout, stderr=stderr),
+                             "ExecError")
+        return str(r.url)
+
+    async def attach_url(self, container_id: str, *, tty: bool, stdin: bool, stdout: bool, stderr: bool) -> str:
+        r = await self._call(self.rt.Attach, self.pb.AttachRequest(container_id=container_id, tty=tty, stdin=stdin,
+                                                                    stdout=stdout, stderr=stderr), "AttachError")
+        return str(r.url)

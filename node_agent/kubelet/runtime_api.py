@@ -99,3 +99,11 @@ class StatsClient(Protocol):
     """Optional runtime capability: per-container cumulative CPU/memory (CRI ListContainerStats)."""
 
     async def container_stats(self) -> list[Any]: ...  # list of stats.ContainerSample
+
+
+class StreamingClient(Protocol):
+    """Optional runtime capability: CRI Exec/Attach streaming URLs (the kubelet relays the client to them)."""
+
+    async def exec_url(self, container_id: str, cmd: list[str], *, tty: bool, stdin: bool, stdout: bool,
+                       stderr: bool) -> str: ...
+    async def attach_url(self, container_id: str, *, tty: bool, stdin: bool, stdout: bool, stderr: bool) -> str: ...

@@ -11,16 +11,20 @@ an unknown pod/container a Status 404. The pure parts (parsing/selecting lines) 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import glob
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
+
+from node_agent.kubelet.runtime_api import RuntimeError_, StreamingClient
 
 _LINE = re.compile(r"^(\S+) (stdout|stderr) ([PF]) ?(.*)$", re.S)
 
@@ -111,8 +115,12 @@ def _read_lines(path: str) -> list[LogLine]:
         return [x for x in (parse_cri_line(ln) for ln in f) if x is not None]
 
 
+Resolver = Callable[[str, str, str], Awaitable[str | None]]  # (ns, pod, container) -> running container id
+
+
 def make_app(log_root: str, pods: Callable[[], list[dict[str, Any]]], stats: Callable[[], Any] | None = None,
-             clock: Callable[[], float] | None = None, follow_limit_s: float = 3600.0) -> web.Application:
+             clock: Callable[[], float] | None = None, follow_limit_s: float = 3600.0,
+             resolve: Resolver | None = None, streaming: StreamingClient | None = None) -> web.Application:
     import time
 
     now = clock or time.time
@@ -184,9 +192,73 @@ def make_app(log_root: str, pods: Callable[[], list[dict[str, Any]]], stats: Cal
             return _status(404, "NotFound", "stats are not available")
         return web.Response(text=json.dumps(await stats()), content_type="application/json")
 
+    async def stream(req: web.Request) -> web.StreamResponse:
+        ns, pod, container = req.match_info["ns"], req.match_info["pod"], req.match_info["container"]
+        verb = req.match_info["verb"]
+        if resolve is None or streaming is None:
+            return _status(501, "NotImplemented", f"{verb} is not supported by this node's runtime")
+        cid = await resolve(ns, pod, container)
+        if cid is None:
+            return _status(404, "NotFound", f'container "{container}" in pod "{pod}" is not running')
+        if req.headers.get("Upgrade", "").lower() != "websocket":
+            return _status(400, "BadRequest", "Upgrade request required (websocket)")
+        q = req.query
+        flags = {k: _bool_param(q, k) for k in ("tty", "stdin", "stdout", "stderr")}
+        try:
+            if verb == "exec":
+                cmd = q.getall("command", [])
+                if not cmd:
+                    return _status(400, "BadRequest", "you must specify at least 1 command")
+                url = await streaming.exec_url(cid, cmd, **flags)
+            else:
+                url = await streaming.attach_url(cid, **flags)
+        except RuntimeError_ as e:
+            return _status(500, "InternalError", e.message)
+        return await relay_websocket(req, url)
+
     app = web.Application()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/pods", list_pods)
     app.router.add_get("/containerLogs/{ns}/{pod}/{container}", logs)
     app.router.add_get("/stats/summary", summary)
+    app.router.add_get("/{verb:exec|attach}/{ns}/{pod}/{container}", stream)
     return app
+
+
+async def relay_websocket(req: web.Request, url: str) -> web.StreamResponse:
+    """Connect to the runtime's streaming URL with the client's subprotocols, accept the client with the one the
+    runtime chose, and copy frames both ways until either side closes."""
+    offered = [p.strip() for p in req.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
+    session = aiohttp.ClientSession()
+    try:
+        upstream = await session.ws_connect(url, protocols=offered, timeout=aiohttp.ClientWSTimeout(ws_close=5))
+    except (aiohttp.ClientError, OSError) as e:
+        await session.close()
+        return _status(502, "ServiceUnavailable", f"runtime streaming endpoint: {e}")
+    client = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else ())
+    await client.prepare(req)
+
+    async def pump(src: Any, dst: Any) -> None:
+        async for msg in src:
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                await dst.send_bytes(msg.data)
+            elif msg.type == aiohttp.WSMsgType.TEXT:
+                await dst.send_str(msg.data)
+            else:
+                break
+
+    try:
+        down = asyncio.create_task(pump(upstream, client))
+        up = asyncio.create_task(pump(client, upstream))
+        await asyncio.wait([down, up], return_when=asyncio.FIRST_COMPLETED)
+        if not down.done():
+            # stdin closed by the client: give the command a moment to finish its output
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(down), 5)
+        for t in (down, up):
+            t.cancel()
+    finally:
+        await upstream.close()
+        await client.close()
+        await session.close()
+    return client

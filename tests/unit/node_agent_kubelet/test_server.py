@@ -85,3 +85,58 @@ async def test_follow_streams_new_lines_until_container_restarts(tmp_path: Any) 
             assert await r.content.read() == b""
     finally:
         await runner.cleanup()
+
+
+class _Streams:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.calls: list[tuple[str, list[str], dict[str, bool]]] = []
+
+    async def exec_url(self, container_id: str, cmd: list[str], **flags: bool) -> str:
+        self.calls.append((container_id, cmd, flags))
+        return self.url
+
+    async def attach_url(self, container_id: str, **flags: bool) -> str:
+        self.calls.append((container_id, [], flags))
+        return self.url
+
+
+async def test_exec_relays_websocket_frames_and_subprotocol(tmp_path: Any) -> None:
+    # Stand-in for the runtime's streaming server: answers stdin frames on stdout, then closes.
+    async def runtime_ws(req: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(protocols=["v5.channel.k8s.io"])
+        await ws.prepare(req)
+        await ws.send_bytes(b"\x01hello\n")
+        msg = await ws.receive()
+        await ws.send_bytes(b"\x01got " + msg.data[1:])
+        await ws.close()
+        return ws
+
+    rt_app = web.Application()
+    rt_app.router.add_get("/exec/abc", runtime_ws)
+    rt_runner, rt_base = await _serve(rt_app)
+    streams = _Streams(rt_base + "/exec/abc")
+
+    async def resolve(ns: str, pod: str, container: str) -> str | None:
+        return "cid-1" if (ns, pod, container) == ("default", "web", "app") else None
+
+    runner, base = await _serve(make_app(str(tmp_path), lambda: [], resolve=resolve, streaming=streams))
+    try:
+        async with aiohttp.ClientSession() as s:
+            url = base + "/exec/default/web/app?command=sh&command=-c&command=cat&stdin=true&stdout=true"
+            async with s.ws_connect(url, protocols=["v5.channel.k8s.io", "v4.channel.k8s.io"]) as ws:
+                assert ws.protocol == "v5.channel.k8s.io"
+                assert (await ws.receive()).data == b"\x01hello\n"
+                await ws.send_bytes(b"\x00ping")
+                assert (await ws.receive()).data == b"\x01got ping"
+                assert (await ws.receive()).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                                                     aiohttp.WSMsgType.CLOSING)
+            assert streams.calls[0][:2] == ("cid-1", ["sh", "-c", "cat"])
+            assert streams.calls[0][2] == {"tty": False, "stdin": True, "stdout": True, "stderr": False}
+            async with s.get(base + "/exec/default/web/nope?command=ls") as r:
+                assert r.status == 404
+            async with s.get(base + "/exec/default/web/app?command=ls") as r:
+                assert r.status == 400  # not an upgrade request
+    finally:
+        await runner.cleanup()
+        await rt_runner.cleanup()
