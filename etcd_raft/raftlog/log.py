@@ -71,6 +71,10 @@ class _Raft(SyncObj):  # type: ignore[misc]
     def _kemu_command(self, command: bytes) -> object:
         return None if command == BARRIER else self._kemu_apply(command)
 
+    @replicated  # type: ignore[misc]
+    def _kemu_batch(self, commands: list[bytes]) -> list[object]:
+        return [None if c == BARRIER else self._kemu_apply(c) for c in commands]
+
     def _serialize(self) -> bytes:
         return self._kemu_snapshot()
 
@@ -128,6 +132,7 @@ class ReplicatedLog:
         self._barrier_inflight: asyncio.Future[None] | None = None
         self._barrier_next: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._queue: list[tuple[bytes, asyncio.Future[object]]] = []
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -137,20 +142,37 @@ class ReplicatedLog:
     async def propose(self, command: bytes, timeout_s: float) -> object:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[object] = loop.create_future()
-
-        def on_result(result: object, error: int) -> None:
-            loop.call_soon_threadsafe(_settle, done, result, error)
-
         if self.config.unsafe_ack_before_replication and command != BARRIER:
             # Test-only fault (the drills' broken store): acknowledge now, hand the command to Raft only later,
             # as a store that buffers writes before replicating them would. A leader crash loses what is buffered.
             loop.call_later(UNSAFE_BUFFER_S, lambda: self._raft._kemu_command(command, callback=lambda r, e: None))
             return None
-        self._raft._kemu_command(command, callback=on_result)
+        # Proposals made in the same event-loop turn share one Raft entry: one journal write and one replication
+        # round for all of them (throughput under many concurrent clients); a lone proposal goes out at once.
+        self._queue.append((command, done))
+        if len(self._queue) == 1:
+            loop.call_soon(self._flush, loop)
         try:
             return await asyncio.wait_for(asyncio.shield(done), timeout_s)
         except TimeoutError:
             raise ProposalTimeout() from None
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch, self._queue = self._queue, []
+        if not batch:
+            return
+        if len(batch) == 1:
+            (command, done), = batch
+            self._raft._kemu_command(command, callback=lambda result, error: loop.call_soon_threadsafe(
+                _settle, done, result, error))
+            return
+        futures = [done for _, done in batch]
+
+        def on_results(results: list[object] | None, error: int) -> None:
+            for i, fut in enumerate(futures):
+                loop.call_soon_threadsafe(_settle, fut, results[i] if results is not None else None, error)
+
+        self._raft._kemu_batch([command for command, _ in batch], callback=on_results)
 
     async def read_barrier(self, timeout_s: float) -> None:
         """Returns once this member has applied every entry committed before the call: a no-op goes through the
