@@ -85,7 +85,7 @@ async def amain(a: argparse.Namespace) -> None:
     agent = NodeAgent(cfg, api, runtime)
     app = make_app(agent.wcfg.log_root, lambda: [dict(w.pod) for w in agent.workers.values()],
                    stats=agent.stats_summary, resolve=agent.resolve_container, streaming=runtime)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, address, a.port).start()
     logging.info("node agent %s: api %s, cri %s, http %s:%d", a.node_name, a.apiserver, a.cri_socket, address,
@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(amain(a))
     except (ValueError, OSError) as e:
         raise SystemExit(f"node_agent: {e}") from None
+    except ImportError as e:
+        raise SystemExit(f"node_agent: CRI client stubs are not available ({e})") from None
 
 
 if __name__ == "__main__":
