@@ -203,6 +203,10 @@ class ReplicatedLog:
                 self._barrier_inflight = nxt
                 self._spawn(self._run_barrier(nxt, timeout_s))
 
+    def term(self) -> int:
+        """The current term alone (cheap: every response header carries it)."""
+        return int(self._raft.raftCurrentTerm)
+
     def status(self) -> RaftStatus:
         raft = self._raft
         leader = raft._getLeader()

@@ -109,7 +109,7 @@ class Member:
         with self.state.lock:
             rev = self.state.store.revision if revision is None else revision
         return rpc_pb2.ResponseHeader(cluster_id=self.cluster_id, member_id=self.id, revision=rev,
-                                      raft_term=self.raft.status().term)
+                                      raft_term=self.raft.term())
 
     def stamp(self, resp: object, revision: int | None = None) -> None:
         h = self.header(revision if revision is not None else resp.header.revision or None)  # type: ignore[attr-defined]
