@@ -309,3 +309,16 @@ def _keep_running(b: _Builder, c: Mapping[str, Any], init: bool) -> None:
             b.kill_container(latest, REASON_KILL_UNHEALTHY, b.unhealthy[name])
         return
     b.start_or_backoff(c, init=init)
+
+
+def containers_to_remove(obs: ObservedPod, keep_per_name: int = 2) -> list[ObservedContainer]:
+    """Exited containers beyond the newest ``keep_per_name`` of each name (the newest and the previous one,
+    which ``lastState`` and ``logs --previous`` need): garbage for the runtime, as the kubelet's container GC."""
+    by_name: dict[str, list[ObservedContainer]] = {}
+    for c in obs.containers:
+        by_name.setdefault(c.name, []).append(c)
+    out: list[ObservedContainer] = []
+    for cs in by_name.values():
+        cs.sort(key=lambda c: (c.attempt, c.created_at), reverse=True)
+        out += [c for c in cs[keep_per_name:] if c.state == CONTAINER_EXITED]
+    return out

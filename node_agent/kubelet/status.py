@@ -199,6 +199,8 @@ def compute_pod_status(pod: model.Pod, obs: model.ObservedPod, inp: StatusInputs
         status["hostIP"] = inp.host_ip
         status["hostIPs"] = [{"ip": inp.host_ip}]
     ip = sandbox.ip if sandbox is not None and sandbox.ready else old_status.get("podIP", "")
+    if model.spec(pod).get("hostNetwork"):
+        ip = inp.host_ip or ip  # host-network pods share the node's address
     if ip:
         status["podIP"] = ip
         status["podIPs"] = [{"ip": ip}]

@@ -27,6 +27,7 @@ from node_agent.kubelet.actions import (
     PodActions,
     StartContainer,
     compute_pod_actions,
+    containers_to_remove,
     pod_is_terminal,
 )
 from node_agent.kubelet.backoff import CrashLoopBackOff, backoff_key
@@ -117,6 +118,9 @@ class PodWorker:
             self.done = True
             return 0
         obs = await self.runtime.observe(self.uid)
+        for dead in containers_to_remove(obs):
+            with contextlib.suppress(RuntimeError_):
+                await self.runtime.remove_container(dead.id)
         api_phase = (self.pod.get("status") or {}).get("phase")
         if not (api_phase in ("Succeeded", "Failed") and self.last_status is None):
             # A pod already terminal before this worker existed keeps the status its kubelet wrote.

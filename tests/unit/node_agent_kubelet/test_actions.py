@@ -170,3 +170,11 @@ def test_new_sandbox_reruns_every_init_container() -> None:
     o = ObservedPod((sb(ready=False, attempt=0), sb(attempt=1)), (*old, new_i1))
     a = compute_pod_actions(pod([c("a")], init=[c("i1"), c("i2")]), o, T0 + 5, CrashLoopBackOff())
     assert [(s.name, s.attempt) for s in a.start] == [("i2", 1)]
+
+
+def test_containers_to_remove_keeps_two_newest_per_name() -> None:
+    from node_agent.kubelet.actions import containers_to_remove
+
+    o = obs(exited("a", 1, 0), exited("a", 1, 1), exited("a", 1, 2), run("a", 3), exited("b", 0, 0),
+            exited("b", 0, 1), exited("b", 0, 2))
+    assert sorted(c.id for c in containers_to_remove(o)) == ["a-0", "a-1", "b-0"]

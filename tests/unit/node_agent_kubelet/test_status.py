@@ -124,3 +124,8 @@ def test_readiness_gates_and_foreign_conditions() -> None:
     p["status"] = {**st, "conditions": [*st["conditions"], gate]}
     st2 = compute_pod_status(p, obs(run("app")), INP)
     assert _cond(st2)["Ready"] == "True" and gate in st2["conditions"]
+
+
+def test_host_network_pod_ip_is_host_ip() -> None:
+    st = compute_pod_status(pod(spec={"hostNetwork": True}), obs(run("app"), sandbox=sb(ip="")), INP)
+    assert st["podIP"] == "172.30.0.11"
