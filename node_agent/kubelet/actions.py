@@ -19,7 +19,8 @@ Rules (the kubelet's, in this order):
    restartPolicy allows (Always; OnFailure on a non-zero exit) once its CrashLoopBackOff delay has elapsed; a
    running container whose liveness/startup probe failed is killed (it is restarted on a later pass). Sidecars
    that die are restarted in this phase too.
-6. Containers the spec does not name, and older duplicates of a name, are killed.
+6. Containers the spec does not name, and older duplicates of a name, are killed. A container an earlier pass
+   created but never got running is stopped and replaced (through back-off).
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ from typing import Any
 
 from node_agent.kubelet import model
 from node_agent.kubelet.backoff import CrashLoopBackOff, backoff_key
-from node_agent.kubelet.model import CONTAINER_EXITED, CONTAINER_RUNNING, ObservedContainer, ObservedPod, Pod
+from node_agent.kubelet.model import (
+    CONTAINER_CREATED,
+    CONTAINER_EXITED,
+    CONTAINER_RUNNING,
+    ObservedContainer,
+    ObservedPod,
+    Pod,
+)
 
 REASON_KILL_DELETE = "Killing"
 REASON_KILL_UNHEALTHY = "Unhealthy"
@@ -38,6 +46,7 @@ REASON_KILL_UNKNOWN = "NotInSpec"
 REASON_KILL_TERMINAL = "PodTerminated"
 REASON_KILL_SANDBOX = "SandboxChanged"
 REASON_KILL_INIT_FAILED = "InitFailed"
+REASON_KILL_NEVER_STARTED = "NeverStarted"
 
 
 @dataclass(frozen=True)
@@ -114,12 +123,17 @@ class _Builder:
         latest = self.obs.latest(name)
         newest = self.all_obs.latest(name)
         attempt = 0 if newest is None else newest.attempt + 1
-        if latest is None or latest.state != CONTAINER_EXITED:
+        if latest is None or latest.state not in (CONTAINER_EXITED, CONTAINER_CREATED):
             self.start.append(StartContainer(name, init, attempt, spec))
             return
+        # A container left "created" by an earlier pass never started (start failed, agent died): it is
+        # replaced like a failed one, through back-off, and stopped first.
+        finished = latest.finished_at if latest.state == CONTAINER_EXITED else latest.created_at
+        if latest.state == CONTAINER_CREATED:
+            self.kill_container(latest, REASON_KILL_NEVER_STARTED, f"Container {name} was created but never started")
         uid = str(model.meta(self.pod).get("uid") or "")
         key = backoff_key(uid, name)
-        remaining = self.backoff.remaining_s(key, latest.finished_at, self.now)
+        remaining = self.backoff.remaining_s(key, finished, self.now)
         if remaining > 0:
             m = model.meta(self.pod)
             delay = int(self.backoff.delay_s(key))
@@ -283,11 +297,11 @@ def _init_phase(b: _Builder, startup_done: frozenset[str] | set[str]) -> None:
                 if c.get("startupProbe") and name not in startup_done:
                     return  # the next init container waits for the sidecar to have started
                 continue
-            if latest is not None and latest.state != CONTAINER_EXITED:
-                return  # created/unknown: wait for the runtime
+            if latest is not None and latest.state not in (CONTAINER_EXITED, CONTAINER_CREATED):
+                return  # unknown: wait for the runtime
             b.start_or_backoff(c, init=True)
             return
-        if latest is None:
+        if latest is None or latest.state == CONTAINER_CREATED:
             b.start_or_backoff(c, init=True)
             return
         if latest.state != CONTAINER_EXITED:
@@ -304,7 +318,7 @@ def _init_phase(b: _Builder, startup_done: frozenset[str] | set[str]) -> None:
 def _keep_running(b: _Builder, c: Mapping[str, Any], init: bool) -> None:
     name = str(c.get("name"))
     latest = b.obs.latest(name)
-    if latest is not None and latest.state != CONTAINER_EXITED:
+    if latest is not None and latest.state not in (CONTAINER_EXITED, CONTAINER_CREATED):
         if latest.state == CONTAINER_RUNNING and name in b.unhealthy:
             b.kill_container(latest, REASON_KILL_UNHEALTHY, b.unhealthy[name])
         return
