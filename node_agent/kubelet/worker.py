@@ -351,6 +351,8 @@ class PodWorker:
                 await self.runtime.remove_sandbox(s.id)
         self.backoff.forget(self.uid + "/")
         self.pull_backoff.forget(self.uid + "/")
+        remove_pod_dirs(os.path.join(self.cfg.pods_dir, self.uid),
+                        sandbox_request(self.pod, 0, self.cfg.log_root).log_directory)
 
 
 def _spec_of(pod: model.Pod, name: str) -> Mapping[str, Any]:
@@ -391,6 +393,20 @@ def referenced_names(pod: model.Pod) -> tuple[set[str], set[str]]:
             if "secret" in s:
                 secrets.add(str(s["secret"].get("secretName") or s["secret"].get("name")))
     return cms, secrets
+
+
+def remove_pod_dirs(pod_dir: str, log_dir: str) -> None:
+    """Unmount tmpfs volumes under the pod directory (deepest first), then delete it and the pod's log dir."""
+    import shutil
+    import subprocess
+
+    if os.path.isdir(pod_dir):
+        mounts = [root for root, _, _ in os.walk(pod_dir) if os.path.ismount(root)]
+        for m in sorted(mounts, key=len, reverse=True):
+            subprocess.run(["umount", "-l", m], check=False, capture_output=True, timeout=10)
+        if not any(os.path.ismount(m) for m in mounts):
+            shutil.rmtree(pod_dir, ignore_errors=True)
+    shutil.rmtree(log_dir, ignore_errors=True)
 
 
 def materialize_volume(p: VolumePlan) -> None:

@@ -86,9 +86,13 @@ async def test_init_containers_in_order_then_app(tmp_path: Any) -> None:
 async def test_deletion_kills_then_deletes_object(tmp_path: Any) -> None:
     clock = Clock(T0)
     rt, rep = FakeRuntime(clock), FakeReporter()
-    p = pod([c("app", lifecycle={"preStop": {"exec": {"command": ["sh", "-c", "echo bye"]}}})])
+    p = pod([c("app", lifecycle={"preStop": {"exec": {"command": ["sh", "-c", "echo bye"]}}},
+               volumeMounts=[{"name": "scratch", "mountPath": "/data"}])],
+            spec={"volumes": [{"name": "scratch", "emptyDir": {}}]})
     w = _worker(p, rt, rep, clock, str(tmp_path))
     await w.sync_once()
+    assert (tmp_path / "pods" / "u1" / "volumes" / "kubernetes.io~emptydir" / "scratch").is_dir()
+    assert (tmp_path / "logs" / "default_web_u1").is_dir()
     deleting = {**p, "metadata": {**p["metadata"], "deletionTimestamp": "2027-01-01T00:00:00Z",
                                   "deletionGracePeriodSeconds": 3}}
     w.update(deleting)
@@ -97,6 +101,7 @@ async def test_deletion_kills_then_deletes_object(tmp_path: Any) -> None:
     assert "Killing" in rep.reasons()
     await w.sync_once()
     assert rep.deleted and w.done and not rt.containers and not rt.sandboxes
+    assert not (tmp_path / "pods" / "u1").exists() and not (tmp_path / "logs" / "default_web_u1").exists()
 
 
 async def test_image_pull_failure_backs_off(tmp_path: Any) -> None:
