@@ -78,9 +78,14 @@ class ApiReporter:
         try:
             if rec is not None:
                 rec.count += 1
-                await self.api.patch(f"/api/v1/namespaces/{ns}/events/{rec.name}",
-                                     {"count": rec.count, "lastTimestamp": now})
-                return
+                try:
+                    await self.api.patch(f"/api/v1/namespaces/{ns}/events/{rec.name}",
+                                         {"count": rec.count, "lastTimestamp": now})
+                    return
+                except ApiError as e:
+                    if e.code != 404:
+                        raise
+                    del self._events[key]  # the event expired (TTL): start a new series below
             name = f"{m.get('name')}.{uuid.uuid4().hex[:16]}"
             await self.api.create(f"/api/v1/namespaces/{ns}/events", {
                 "apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": ns},
