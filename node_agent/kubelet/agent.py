@@ -120,6 +120,21 @@ class ApiReporter:
             if e.code not in (404, 409):
                 raise
 
+    async def list_services(self, namespace: str) -> list[dict[str, Any]]:
+        try:
+            lst = await self.api.get(f"/api/v1/namespaces/{namespace}/services")
+        except ApiError as e:
+            if e.code not in (403, 404):
+                raise
+            lst = {}  # no service API (or not allowed): containers start without service variables
+        items = [dict(x, metadata={**(x.get("metadata") or {}), "namespace": namespace})
+                 for x in (lst or {}).get("items") or []]
+        if namespace != "default":
+            master = await self.api.get_or_none("/api/v1/namespaces/default/services/kubernetes")
+            if isinstance(master, dict):
+                items.append(master)
+        return items
+
     async def get_object(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         obj = await self.api.get_or_none(f"/api/v1/namespaces/{namespace}/{kind}/{name}")
         return obj if isinstance(obj, dict) else None

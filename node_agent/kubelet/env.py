@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from node_agent.kubelet import model
@@ -87,10 +87,55 @@ def resource_ref(pod: model.Pod, container: Mapping[str, Any], ref: Mapping[str,
     return str(math.ceil(value / divisor))
 
 
+def _svc_name(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
+def service_env(services: Sequence[Mapping[str, Any]], namespace: str,
+                enable_links: bool = True) -> list[tuple[str, str]]:
+    """Service environment variables, as the kubelet injects them: the ``kubernetes`` service of ``default``
+    always (unless the pod's namespace has its own service of that name), every service of the pod's namespace
+    when ``enableServiceLinks`` is true. Each gives ``<NAME>_SERVICE_HOST/_PORT[_<PORTNAME>]`` and the Docker-link
+    style ``<NAME>_PORT[_<port>_<PROTO>[_PROTO|_PORT|_ADDR]]``. Headless and ExternalName services have none."""
+    chosen: dict[str, Mapping[str, Any]] = {}
+    for svc in services:
+        m = svc.get("metadata") or {}
+        ns, name = m.get("namespace"), str(m.get("name"))
+        ip = (svc.get("spec") or {}).get("clusterIP")
+        if not ip or ip == "None":
+            continue
+        if ns == namespace and (enable_links or (ns == "default" and name == "kubernetes")):
+            chosen[name] = svc
+        elif ns == "default" and name == "kubernetes" and name not in chosen:
+            chosen.setdefault(name, svc)
+    out: list[tuple[str, str]] = []
+    for name in sorted(chosen):
+        spec = chosen[name].get("spec") or {}
+        ip = str(spec.get("clusterIP"))
+        ports = spec.get("ports") or []
+        n = _svc_name(name)
+        out.append((f"{n}_SERVICE_HOST", ip))
+        if not ports:
+            continue
+        out.append((f"{n}_SERVICE_PORT", str(ports[0].get("port"))))
+        for p in ports:
+            if p.get("name"):
+                out.append((f"{n}_SERVICE_PORT_{_svc_name(str(p['name']))}", str(p.get("port"))))
+        first = ports[0]
+        out.append((f"{n}_PORT", f"{str(first.get('protocol') or 'TCP').lower()}://{ip}:{first.get('port')}"))
+        for p in ports:
+            proto = str(p.get("protocol") or "TCP")
+            prefix = f"{n}_PORT_{p.get('port')}_{proto.upper()}"
+            out += [(prefix, f"{proto.lower()}://{ip}:{p.get('port')}"), (f"{prefix}_PROTO", proto.lower()),
+                    (f"{prefix}_PORT", str(p.get("port"))), (f"{prefix}_ADDR", ip)]
+    return out
+
+
 def container_env(pod: model.Pod, container: Mapping[str, Any], *, config_maps: Objects, secrets: Objects,
-                  pod_ip: str = "", host_ip: str = "", node_allocatable: Mapping[str, str] | None = None
-                  ) -> list[tuple[str, str]]:
-    env: dict[str, str] = {}
+                  pod_ip: str = "", host_ip: str = "", node_allocatable: Mapping[str, str] | None = None,
+                  services: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    # Service variables come first so that the container's own env and envFrom override them.
+    env: dict[str, str] = dict(services or [])
     for src in container.get("envFrom") or []:
         prefix = str(src.get("prefix") or "")
         ref = src.get("configMapRef") or src.get("secretRef")

@@ -32,7 +32,7 @@ from node_agent.kubelet.actions import (
 )
 from node_agent.kubelet.backoff import CrashLoopBackOff, backoff_key
 from node_agent.kubelet.containers import container_request, sandbox_request
-from node_agent.kubelet.env import EnvError, container_env
+from node_agent.kubelet.env import EnvError, container_env, service_env
 from node_agent.kubelet.model import CONTAINER_RUNNING, ObservedPod
 from node_agent.kubelet.prober import run_check, run_hook
 from node_agent.kubelet.probes import ContainerProbes, ProbeSpecError
@@ -50,6 +50,7 @@ class Reporter(Protocol):
     async def patch_status(self, pod: model.Pod, status: dict[str, Any]) -> None: ...
     async def delete_pod(self, pod: model.Pod) -> None: ...
     async def get_object(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None: ...
+    async def list_services(self, namespace: str) -> list[dict[str, Any]]: ...  # namespace's + default/kubernetes
 
 
 @dataclass(frozen=True)
@@ -289,8 +290,11 @@ class PodWorker:
         ns = str(model.meta(self.pod).get("namespace"))
         try:
             cms, secrets = await self._referenced_objects(ns)
+            links = model.spec(self.pod).get("enableServiceLinks")
+            svc_env = service_env(await self.reporter.list_services(ns), ns, links is None or bool(links))
             env = container_env(self.pod, s.spec, config_maps=cms, secrets=secrets, pod_ip=pod_ip,
-                                host_ip=self.cfg.host_ip, node_allocatable=self.cfg.node_allocatable)
+                                host_ip=self.cfg.host_ip, node_allocatable=self.cfg.node_allocatable,
+                                services=svc_env)
             mounts = container_mounts(s.spec, plans)
         except (EnvError, VolumeError) as e:
             self.waiting[s.name] = ("CreateContainerConfigError", str(e))

@@ -142,5 +142,8 @@ class FakeReporter:
     async def get_object(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self.objects.get((kind, namespace, name))
 
+    async def list_services(self, namespace: str) -> list[dict[str, Any]]:
+        return [o for (kind, ns, _), o in self.objects.items() if kind == "services" and ns in (namespace, "default")]
+
     def reasons(self) -> list[str]:
         return [r for _, r, _ in self.events]

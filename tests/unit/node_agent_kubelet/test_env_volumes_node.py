@@ -123,3 +123,29 @@ def test_node_object_and_lease() -> None:
     assert renew_lease(lease, cfg, T0 + 10)["spec"]["renewTime"].endswith(".000000Z")
     with pytest.raises(ValueError, match="invalid capacity item"):
         parse_capacity("cpu")
+
+
+def _svc(ns: str, name: str, ip: str, ports: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"metadata": {"namespace": ns, "name": name}, "spec": {"clusterIP": ip, "ports": ports}}
+
+
+def test_service_env() -> None:
+    from node_agent.kubelet.env import service_env
+
+    svcs = [_svc("default", "kubernetes", "10.96.0.1", [{"name": "https", "port": 443, "protocol": "TCP"}]),
+            _svc("shop", "web-api", "10.96.0.15", [{"name": "http", "port": 80}, {"name": "m", "port": 9090,
+                                                                                 "protocol": "UDP"}]),
+            _svc("shop", "db", "None", [{"port": 5432}]), _svc("other", "x", "10.96.0.9", [{"port": 1}])]
+    env = dict(service_env(svcs, "shop"))
+    assert env["KUBERNETES_SERVICE_HOST"] == "10.96.0.1" and env["KUBERNETES_SERVICE_PORT"] == "443"
+    assert env["KUBERNETES_SERVICE_PORT_HTTPS"] == "443" and env["KUBERNETES_PORT"] == "tcp://10.96.0.1:443"
+    assert env["WEB_API_SERVICE_HOST"] == "10.96.0.15" and env["WEB_API_SERVICE_PORT"] == "80"
+    assert env["WEB_API_PORT_9090_UDP"] == "udp://10.96.0.15:9090" and env["WEB_API_PORT_9090_UDP_PROTO"] == "udp"
+    assert env["WEB_API_PORT_80_TCP_ADDR"] == "10.96.0.15" and env["WEB_API_PORT_80_TCP_PORT"] == "80"
+    assert not any(k.startswith(("DB_", "X_")) for k in env)
+    no_links = dict(service_env(svcs, "shop", enable_links=False))
+    assert "KUBERNETES_SERVICE_HOST" in no_links and "WEB_API_SERVICE_HOST" not in no_links
+    ct = c("app", env=[{"name": "KUBERNETES_SERVICE_HOST", "value": "override"},
+                       {"name": "U", "value": "$(WEB_API_SERVICE_HOST)"}])
+    got = dict(container_env(pod([ct]), ct, config_maps={}, secrets={}, services=service_env(svcs, "shop")))
+    assert got["KUBERNETES_SERVICE_HOST"] == "override" and got["U"] == "10.96.0.15"
