@@ -7,8 +7,8 @@ assumes an earlier action succeeded; it only looks at what the runtime reports.
 Rules (the kubelet's, in this order):
 1. Deleting pod (deletionTimestamp): kill every live container with the deletion grace (preStop first), stop the
    sandbox; once nothing lives, ask for the API object to be deleted with grace 0.
-2. Terminal pod (phase Succeeded/Failed, or every app container finished and may not restart): kill what still lives
-   (sidecars) and stop the sandbox; never start anything again.
+2. Terminal pod (phase Succeeded/Failed, every app container finished and may not restart, or
+   activeDeadlineSeconds passed since startTime): kill what still lives and stop the sandbox; never start again.
 3. No ready sandbox: kill what lives, create a new sandbox (attempt + 1) and start the first init container (or all
    app containers). With restartPolicy Never a pod whose sandbox died after it ran is not recreated.
 4. Init phase, in spec order: a completed init container (exit 0) is skipped; a running one is waited for; a failed
@@ -202,9 +202,11 @@ def apps_finished(pod: Pod, obs: ObservedPod) -> bool:
     return True
 
 
-def pod_is_terminal(pod: Pod, obs: ObservedPod) -> bool:
+def pod_is_terminal(pod: Pod, obs: ObservedPod, now: float | None = None) -> bool:
     phase = (pod.get("status") or {}).get("phase")
-    return phase in ("Succeeded", "Failed") or init_failed(pod, obs) or apps_finished(pod, obs)
+    if phase in ("Succeeded", "Failed") or init_failed(pod, obs) or apps_finished(pod, obs):
+        return True
+    return now is not None and model.deadline_exceeded(pod, now)
 
 
 def compute_pod_actions(
@@ -231,7 +233,7 @@ def compute_pod_actions(
         nothing_left = not obs.running() and (sandbox is None or not sandbox.ready)
         return b.build(kill_pod=sandbox is not None and sandbox.ready, delete_object=nothing_left)
 
-    if pod_is_terminal(pod, obs):
+    if pod_is_terminal(pod, obs, now):
         b.kill_all_live(REASON_KILL_TERMINAL, "Pod has finished")
         failed = init_failed(pod, obs)
         return b.build(kill_pod=sandbox is not None and sandbox.ready, init_failed=failed)

@@ -160,3 +160,22 @@ def needs_pull(c: ContainerSpec, present: bool) -> bool:
 
 def names(cs: Iterable[ContainerSpec]) -> list[str]:
     return [str(c.get("name")) for c in cs]
+
+
+def parse_rfc3339(ts: str) -> float | None:
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def deadline_exceeded(pod: Pod, now: float) -> bool:
+    """spec.activeDeadlineSeconds has passed since status.startTime: the kubelet fails the pod."""
+    deadline = spec(pod).get("activeDeadlineSeconds")
+    start = (pod.get("status") or {}).get("startTime")
+    if deadline is None or not start:
+        return False
+    t0 = parse_rfc3339(str(start))
+    return t0 is not None and now >= t0 + int(deadline)

@@ -103,11 +103,12 @@ def container_status(
     return st
 
 
-def pod_phase(pod: model.Pod, statuses: list[dict[str, Any]], init_done: bool, obs: model.ObservedPod) -> str:
+def pod_phase(pod: model.Pod, statuses: list[dict[str, Any]], init_done: bool, obs: model.ObservedPod,
+              now: float | None = None) -> str:
     previous = (pod.get("status") or {}).get("phase")
     if previous in TERMINAL:
         return str(previous)
-    if init_failed(pod, obs):
+    if init_failed(pod, obs) or (now is not None and model.deadline_exceeded(pod, now)):
         return "Failed"
     if not init_done:
         return "Pending"
@@ -160,7 +161,7 @@ def compute_pod_status(pod: model.Pod, obs: model.ObservedPod, inp: StatusInputs
     done = init_complete(pod, obs)
     init_st = [container_status(pod, c, obs, inp, before_init_done=False) for c in model.init_containers(pod)]
     app_st = [container_status(pod, c, obs, inp, before_init_done=not done) for c in model.containers(pod)]
-    phase = pod_phase(pod, app_st, done, obs)
+    phase = pod_phase(pod, app_st, done, obs, inp.now)
 
     sandbox = obs.latest_sandbox()
     now = inp.now
@@ -195,6 +196,9 @@ def compute_pod_status(pod: model.Pod, obs: model.ObservedPod, inp: StatusInputs
     # Conditions other writers own (readiness gates, DisruptionTarget ...) survive our status PATCH.
     conditions += [dict(c) for t, c in prev.items() if t not in KUBELET_CONDITIONS]
     status: dict[str, Any] = {"phase": phase, "conditions": conditions, "qosClass": qos_class(pod)}
+    if old_status.get("reason") == "DeadlineExceeded" or (phase == "Failed" and model.deadline_exceeded(pod, now)):
+        status["reason"] = "DeadlineExceeded"
+        status["message"] = "Pod was active on the node longer than the specified deadline"
     if inp.host_ip:
         status["hostIP"] = inp.host_ip
         status["hostIPs"] = [{"ip": inp.host_ip}]

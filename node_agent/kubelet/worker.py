@@ -37,7 +37,7 @@ from node_agent.kubelet.model import CONTAINER_RUNNING, ObservedPod
 from node_agent.kubelet.prober import run_check, run_hook
 from node_agent.kubelet.probes import ContainerProbes, ProbeSpecError
 from node_agent.kubelet.runtime_api import RuntimeClient, RuntimeError_, SandboxRequest
-from node_agent.kubelet.status import StatusInputs, compute_pod_status
+from node_agent.kubelet.status import KUBELET_CONDITIONS, StatusInputs, compute_pod_status
 from node_agent.kubelet.volumes import VolumeError, VolumePlan, container_mounts, plan_volumes
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class PodWorker:
         obs = await self.runtime.observe(self.uid)
         unhealthy = await self._run_probes(obs, now)
         startup_done = {c.name for c in obs.containers if c.id in self.probes and self.probes[c.id].started}
-        actions = compute_pod_actions(self.pod, obs, now, self.backoff, unhealthy=unhealthy,
+        actions = compute_pod_actions(self._basis(), obs, now, self.backoff, unhealthy=unhealthy,
                                       startup_done=startup_done)
         await self._execute(actions, obs, now)
         if actions.delete_object:
@@ -126,13 +126,24 @@ class PodWorker:
         if not (api_phase in ("Succeeded", "Failed") and self.last_status is None):
             # A pod already terminal before this worker existed keeps the status its kubelet wrote.
             await self._report_status(obs)
-        if pod_is_terminal(self.pod, obs) and actions.idle and not obs.running():
+        if pod_is_terminal(self._basis(), obs, now) and actions.idle and not obs.running():
             return TERMINAL_POLL_S  # nothing will change; only deletion (a poke) matters
         wake = [self.cfg.poll_s]
         if actions.requeue_after_s is not None:
             wake.append(actions.requeue_after_s)
         wake += [t - now for p in self.probes.values() if (t := p.next_due()) is not None]
         return max(0.0, min(wake))
+
+    def _basis(self) -> model.Pod:
+        """The pod with the status we last wrote: the newest "previous" status (startTime, transition times,
+        a sticky terminal phase), even before the watch echoes our PATCH back."""
+        if self.last_status is None:
+            return self.pod
+        # Conditions other writers own (readiness gates ...) come from the API copy, ours from what we wrote.
+        api_conds = (self.pod.get("status") or {}).get("conditions") or []
+        ours = [c for c in self.last_status.get("conditions") or [] if c.get("type") in KUBELET_CONDITIONS]
+        foreign = [c for c in api_conds if c.get("type") not in KUBELET_CONDITIONS]
+        return {**self.pod, "status": {**self.last_status, "conditions": ours + foreign}}
 
     async def _run_probes(self, obs: ObservedPod, now: float) -> dict[str, str]:
         specs = {str(c.get("name")): c for c in model.init_containers(self.pod) + model.containers(self.pod)}
@@ -339,9 +350,7 @@ class PodWorker:
         started = {n: self.probes[cid].started for n, cid in by_name.items() if cid in self.probes}
         inp = StatusInputs(now=self.clock(), host_ip=self.cfg.host_ip, runtime_name=self.cfg.runtime_name,
                            waiting=dict(self.waiting), ready=ready, started=started)
-        # The status we last wrote is the newest "previous" (transition times, sticky terminal phase).
-        basis = self.pod if self.last_status is None else {**self.pod, "status": self.last_status}
-        status = compute_pod_status(basis, obs, inp)
+        status = compute_pod_status(self._basis(), obs, inp)
         if _comparable(status) != _comparable(self.last_status):
             await self.reporter.patch_status(self.pod, status)
             self.last_status = status

@@ -228,3 +228,33 @@ async def test_job_like_pod_completes_and_stops_sandbox(tmp_path: Any) -> None:
     assert _state(rep.statuses[-1]) == ("terminated", "Completed", 0)
     assert await w.sync_once() == 30.0
     assert sum(x.startswith("create") for x in rt.calls) == 1
+
+
+async def test_active_deadline_fails_the_pod(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt, rep = FakeRuntime(clock), FakeReporter()
+    w = _worker(pod([c("app")], spec={"activeDeadlineSeconds": 5}), rt, rep, clock, str(tmp_path))
+    await w.sync_once()
+    assert rep.statuses[-1]["phase"] == "Running"
+    clock.t += 6
+    await w.sync_once()
+    st = rep.statuses[-1]
+    assert "stop app 30" in rt.calls and "stop_sandbox" in rt.calls
+    assert st["phase"] == "Failed" and st["reason"] == "DeadlineExceeded"
+    clock.t += 1
+    await w.sync_once()
+    assert sum(x.startswith("create") for x in rt.calls) == 1
+
+
+async def test_readiness_gate_set_by_another_writer_is_seen(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt, rep = FakeRuntime(clock), FakeReporter()
+    p = pod([c("app")], spec={"readinessGates": [{"conditionType": "example.com/lb"}]})
+    w = _worker(p, rt, rep, clock, str(tmp_path))
+    await w.sync_once()
+    assert [k["status"] for k in rep.statuses[-1]["conditions"] if k["type"] == "Ready"] == ["False"]
+    gate = {"type": "example.com/lb", "status": "True", "lastTransitionTime": "2027-01-15T08:00:01Z"}
+    w.update({**p, "status": {**rep.statuses[-1], "conditions": [*rep.statuses[-1]["conditions"], gate]}})
+    await w.sync_once()
+    assert [k["status"] for k in rep.statuses[-1]["conditions"] if k["type"] == "Ready"] == ["True"]
+    assert gate in rep.statuses[-1]["conditions"]
