@@ -76,7 +76,7 @@ async def amain(a: argparse.Namespace) -> None:
     labels = parse_capacity(a.node_labels) if a.node_labels else {}
     node = NodeConfig(name=a.node_name, address=address, capacity=capacity, pod_cidr=a.pod_cidr, labels=labels,
                       kernel=platform.release(), lease_duration_s=a.node_lease_duration,
-                      machine_id=a.node_name)
+                      machine_id=a.node_name, kubelet_port=a.port)
     root = a.root_dir or os.path.join("/var/lib/kemu/kubelet", a.node_name)
     cfg = AgentConfig(node=node, root_dir=root, lease_renew_interval_s=a.lease_renew_interval,
                       status_interval_s=a.node_status_interval, dns_servers=tuple(a.cluster_dns))

@@ -112,7 +112,15 @@ class _Builder:
             return
         spec = _spec_by_name(self.pod).get(c.name, {})
         pre_stop = (spec.get("lifecycle") or {}).get("preStop")
-        self.kill.append(KillContainer(c.id, c.name, reason, message, model.grace_period_s(self.pod), pre_stop))
+        grace = model.grace_period_s(self.pod)
+        if reason == REASON_KILL_UNHEALTHY and not model.is_deleting(self.pod):
+            # a probe may carry its own grace for the kill it causes
+            for key in ("startupProbe", "livenessProbe"):
+                g = (spec.get(key) or {}).get("terminationGracePeriodSeconds")
+                if g is not None:
+                    grace = max(0, int(g))
+                    break
+        self.kill.append(KillContainer(c.id, c.name, reason, message, grace, pre_stop))
 
     def kill_all_live(self, reason: str, message: str) -> None:
         for c in self.obs.running():

@@ -49,6 +49,7 @@ class NodeConfig:
     runtime_version: str = "kemu://0.1"
     arch: str = "amd64"
     lease_duration_s: int = 40
+    kubelet_port: int = 10250
 
 
 _CONDITIONS = (
@@ -75,7 +76,7 @@ def node_status(cfg: NodeConfig, now: float, previous: Mapping[str, Any] | None 
         "allocatable": dict(cfg.capacity),
         "conditions": conds,
         "addresses": [{"type": "InternalIP", "address": cfg.address}, {"type": "Hostname", "address": cfg.name}],
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": cfg.kubelet_port}},
         "nodeInfo": {
             "machineID": cfg.machine_id, "systemUUID": cfg.machine_id, "bootID": "",
             "kernelVersion": cfg.kernel, "osImage": cfg.os_image, "containerRuntimeVersion": cfg.runtime_version,

@@ -180,3 +180,9 @@ def test_containers_to_remove_keeps_two_newest_per_name() -> None:
     o = obs(exited("a", 1, 0), exited("a", 1, 1), exited("a", 1, 2), run("a", 3), exited("b", 0, 0),
             exited("b", 0, 1), exited("b", 0, 2))
     assert sorted(c.id for c in containers_to_remove(o)) == ["a-0", "a-1", "b-0"]
+
+
+def test_probe_grace_period_applies_to_probe_kills() -> None:
+    spec = c("a", livenessProbe={"exec": {"command": ["x"]}, "terminationGracePeriodSeconds": 3})
+    a = compute_pod_actions(pod([spec]), obs(run("a")), T0, CrashLoopBackOff(), unhealthy={"a": "failed"})
+    assert a.kill[0].grace_s == 3

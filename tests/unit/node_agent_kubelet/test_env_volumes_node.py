@@ -121,6 +121,9 @@ def test_node_object_and_lease() -> None:
     assert lease["metadata"]["namespace"] == "kube-node-lease" and lease["spec"]["leaseDurationSeconds"] == 40
     assert lease["metadata"]["ownerReferences"][0]["uid"] == "nu"
     assert renew_lease(lease, cfg, T0 + 10)["spec"]["renewTime"].endswith(".000000Z")
+    assert st["daemonEndpoints"] == {"kubeletEndpoint": {"Port": 10250}}
+    other = NodeConfig("node-2", "127.0.0.1", {}, kubelet_port=18250)
+    assert build_node(other, T0)["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] == 18250
     with pytest.raises(ValueError, match="invalid capacity item"):
         parse_capacity("cpu")
 
