@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import itertools
 import json
 import os
@@ -21,7 +22,15 @@ import grpc
 from kemu.launcher import store_status, supervisor
 from kemu.launcher.kubeconfig import kubeconfig, write_token_file
 from kemu.launcher.machines import Machine, Underlay, create_machine, create_underlay, destroy_machine, destroy_underlay
-from kemu.launcher.plan import ClusterConfig, apiserver_urls, etcd_endpoints, machines, plan, underlay
+from kemu.launcher.plan import (
+    ClusterConfig,
+    ComponentSpec,
+    apiserver_urls,
+    etcd_endpoints,
+    machines,
+    plan,
+    underlay,
+)
 
 DEFAULT_STATE_ROOT = Path(os.environ.get("KEMU_HOME", Path.home() / ".kemu"))
 
@@ -42,6 +51,18 @@ def _config(args: argparse.Namespace) -> ClusterConfig:
         apiservers=args.apiservers, fast=args.fast, store_only=args.store_only, netns=netns, name=args.cluster,
         subnet=args.subnet, **extra,  # type: ignore[arg-type]
     )
+
+
+def _available(specs: list[ComponentSpec]) -> tuple[list[ComponentSpec], list[str]]:
+    """The specs whose program exists in this build (`python -m <package>` needs <package>/__main__.py)."""
+    ok, missing = [], []
+    for spec in specs:
+        module = spec.argv[spec.argv.index("-m") + 1] if "-m" in spec.argv else None
+        if module is None or importlib.util.find_spec(f"{module}.__main__") is not None:
+            ok.append(spec)
+        else:
+            missing.append(spec.name)
+    return ok, missing
 
 
 def _machines_file(state_dir: Path) -> Path:
@@ -84,10 +105,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     token = write_token_file(state_dir / "tokens.csv")
     running: list[supervisor.Running] = []
     started = time.monotonic()
+    specs, missing = _available(plan(config))
+    for name in missing:
+        print(f"  {name}: not part of this build yet, not started")
     try:
         _create_machines(config)
         # Members of a role start together (an etcd member only serves once a quorum of its peers is up).
-        for _role, group in itertools.groupby(plan(config), key=lambda spec: spec.role):
+        for _role, group in itertools.groupby(specs, key=lambda spec: spec.role):
             batch = [(spec, supervisor.start(spec, state_dir)) for spec in group]
             running.extend(proc for _, proc in batch)
             supervisor.save_state(state_dir, running)
@@ -100,7 +124,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             supervisor.stop(proc)
         _destroy_machines(state_dir)
         return 1
-    if config.store_only:
+    if config.store_only or not any(spec.role == "apiserver" for spec in specs):
         endpoints = ",".join(etcd_endpoints(config))
         print(f"\nstore is up ({time.monotonic() - started:.1f}s): ETCDCTL_API=3 etcdctl --endpoints={endpoints} "
               f"endpoint status -w table\nstop with: kemu down --state-dir {state_dir}")
