@@ -5,10 +5,11 @@ Loops (each bounded, each retrying with capped back-off, none sharing state exce
 - node status: PATCH ``nodes/<node>/status`` (conditions with heartbeat, capacity) every ``status_interval_s``;
   Ready is False while the runtime does not answer;
 - pods: LIST ``pods?fieldSelector=spec.nodeName=<node>`` then WATCH from the list's resourceVersion, relisting on
-  410 Gone or a closed stream. A new uid gets a worker; updates poke it; a pod that disappeared from the API is
-  killed with grace 0. On start, runtime pods (by the pod-uid label) whose uid the API no longer has are
-  stopped and removed, and pods the API still has are adopted as they are: their workers observe the running
-  containers, so nothing is started twice.
+  410 Gone or a closed stream. A new uid is admitted against allocatable (requests of the pods it runs; rejected
+  pods become Failed with OutOfcpu/OutOfmemory/OutOfpods) and gets a worker; updates poke it; a pod that
+  disappeared from the API is killed with grace 0. On start, runtime pods (by the pod-uid label) whose uid the
+  API no longer has are stopped and removed, and pods the API still has are adopted as they are: their workers
+  observe the running containers, so nothing is started twice.
 Events are aggregated per (pod uid, reason, message): the first is POSTed, repeats PATCH count/lastTimestamp.
 """
 
@@ -30,6 +31,7 @@ from node_agent.kubelet import model
 from node_agent.kubelet.apiclient import ApiClient, ApiError
 from node_agent.kubelet.backoff import CrashLoopBackOff
 from node_agent.kubelet.node import LEASE_NAMESPACE, NodeConfig, build_lease, build_node, node_status, renew_lease
+from node_agent.kubelet.resources import admit
 from node_agent.kubelet.runtime_api import RuntimeClient, RuntimeError_
 from node_agent.kubelet.stats import Sample, read_node_sample, summary
 from node_agent.kubelet.status import rfc3339
@@ -150,6 +152,8 @@ class NodeAgent:
         self.reporter = ApiReporter(api, cfg.node.name, clock, cfg.max_event_keys)
         self.workers: dict[str, PodWorker] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.rejected: set[str] = set()  # uids refused at admission (bounded by the pods bound to this node)
+        self._side_tasks: set[asyncio.Task[None]] = set()
         self.backoff = CrashLoopBackOff()
         self.pull_backoff = CrashLoopBackOff()
         self.runtime_ok = False
@@ -294,6 +298,21 @@ class NodeAgent:
             if not w.done:
                 w.update(pod)
             return
+        if uid in self.rejected:
+            return
+        status = pod.get("status") or {}
+        if not status.get("startTime") and status.get("phase") not in ("Succeeded", "Failed") \
+                and not model.is_deleting(pod):
+            # A pod no kubelet has started yet is admitted against what this node already runs.
+            running = [w.pod for w in self.workers.values()
+                       if (w.last_status or {}).get("phase") not in ("Succeeded", "Failed")]
+            verdict = admit(pod, running, dict(self.cfg.node.capacity))
+            if verdict is not None:
+                self.rejected.add(uid)
+                t = asyncio.create_task(self._reject(pod, *verdict))
+                self._side_tasks.add(t)
+                t.add_done_callback(self._side_tasks.discard)
+                return
         w = PodWorker(pod, self.runtime, self.reporter, self.wcfg, self.backoff, self.pull_backoff, self.clock)
         self.workers[uid] = w
         self.tasks[uid] = asyncio.create_task(self._run_worker(uid, w), name=f"pod-{uid}")
@@ -304,6 +323,15 @@ class NodeAgent:
         finally:
             self.workers.pop(uid, None)
             self.tasks.pop(uid, None)
+
+    async def _reject(self, pod: dict[str, Any], reason: str, message: str) -> None:
+        await self.reporter.event(pod, "Warning", reason, message)
+        try:
+            await self.reporter.patch_status(pod, {"phase": "Failed", "reason": reason, "message": message,
+                                                   "startTime": rfc3339(self.clock())})
+        except _TRANSIENT as e:
+            log.warning("rejecting pod %s: %s", model.meta(pod).get("name"), e)
+            self.rejected.discard(str(model.meta(pod).get("uid")))  # retried on the next relist
 
     def _gone(self, uid: str) -> None:
         """The API object is gone (force-deleted or deleted by us): kill what remains, immediately."""

@@ -107,3 +107,48 @@ def linux_resources(c: Mapping[str, Any]) -> LinuxResources:
         quota = max(MIN_QUOTA_US, math.floor(lim["cpu"] * CFS_PERIOD_US))
     mem = math.ceil(lim["memory"]) if "memory" in lim else 0
     return LinuxResources(CFS_PERIOD_US, quota, shares, mem)
+
+
+def pod_requests(pod: model.Pod) -> dict[str, Fraction]:
+    """Effective pod requests, as Kubernetes computes them: the larger of (app containers + every sidecar) and,
+    for each regular init container, (its requests + the sidecars started before it)."""
+    def add(a: dict[str, Fraction], b: dict[str, Fraction]) -> dict[str, Fraction]:
+        return {k: a.get(k, Fraction(0)) + b.get(k, Fraction(0)) for k in set(a) | set(b)}
+
+    apps: dict[str, Fraction] = {}
+    for c in model.containers(pod):
+        apps = add(apps, requests_of(c))
+    sidecars: dict[str, Fraction] = {}
+    peaks: list[dict[str, Fraction]] = []
+    for c in model.init_containers(pod):
+        if model.is_sidecar(c):
+            sidecars = add(sidecars, requests_of(c))
+        else:
+            peaks.append(add(sidecars, requests_of(c)))
+    total = add(apps, sidecars)
+    for p in peaks:
+        total = {k: max(total.get(k, Fraction(0)), p.get(k, Fraction(0))) for k in set(total) | set(p)}
+    return total
+
+
+def _fmt(r: str, v: Fraction) -> str:
+    return str(math.ceil(v * 1000)) if r == "cpu" else str(math.ceil(v))
+
+
+def admit(pod: model.Pod, admitted: list[model.Pod], allocatable: dict[str, str]) -> tuple[str, str] | None:
+    """The kubelet's admission of a new pod against the node's allocatable and the pods it already runs.
+    None = admitted; else (reason, message) such as ("OutOfcpu", "Pod was rejected: Node didn't have enough
+    resource: cpu, requested: 3000, used: 500, capacity: 2000")."""
+    alloc = {k: parse_quantity(v) for k, v in allocatable.items()}
+    if "pods" in alloc and len(admitted) + 1 > alloc["pods"]:
+        return "OutOfpods", f"Pod was rejected: Node didn't have enough resource: pods, requested: 1, used: " \
+                            f"{len(admitted)}, capacity: {alloc['pods']}"
+    want = pod_requests(pod)
+    for r in ("cpu", "memory", "ephemeral-storage"):
+        if r not in alloc or not want.get(r):
+            continue
+        used = sum((pod_requests(p).get(r, Fraction(0)) for p in admitted), Fraction(0))
+        if used + want[r] > alloc[r]:
+            return f"OutOf{r}", (f"Pod was rejected: Node didn't have enough resource: {r}, requested: "
+                               f"{_fmt(r, want[r])}, used: {_fmt(r, used)}, capacity: {_fmt(r, alloc[r])}")
+    return None

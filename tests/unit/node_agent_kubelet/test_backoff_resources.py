@@ -85,3 +85,23 @@ def test_linux_resources() -> None:
     assert (r.cpu_shares, r.cpu_quota, r.memory_limit_in_bytes) == (2, 0, 0)
     r = linux_resources(c("a", **_r(lim={"cpu": "1m"})))
     assert (r.cpu_shares, r.cpu_quota) == (2, 1000)
+
+
+def test_pod_requests_and_admission() -> None:
+    from node_agent.kubelet.resources import admit, pod_requests
+
+    big = pod([c("a", **_r({"cpu": "1", "memory": "1Gi"})), c("b", **_r({"cpu": "500m"}))],
+              init=[c("i", **_r({"cpu": "2"})), c("side", restartPolicy="Always", **_r({"cpu": "100m"}))])
+    assert pod_requests(big) == {"cpu": Fraction(2), "memory": 2**30}
+    small = pod([c("a", **_r({"cpu": "500m"}))])
+    alloc = {"cpu": "2", "memory": "2Gi", "pods": "3"}
+    assert admit(small, [], alloc) is None
+    assert admit(big, [], alloc) is None
+    assert admit(small, [big], alloc) == (
+        "OutOfcpu", "Pod was rejected: Node didn't have enough resource: cpu, requested: 500, used: 2000, "
+                    "capacity: 2000")
+    mem = pod([c("a", **_r({"memory": "3Gi"}))])
+    assert admit(mem, [], alloc) is not None and admit(mem, [], alloc)[0] == "OutOfmemory"  # type: ignore[index]
+    assert admit(pod(), [pod(), pod(), pod()], alloc) == (
+        "OutOfpods", "Pod was rejected: Node didn't have enough resource: pods, requested: 1, used: 3, capacity: 3")
+    assert admit(pod(), [], {}) is None
