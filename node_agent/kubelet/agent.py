@@ -21,7 +21,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -299,6 +299,9 @@ class NodeAgent:
                 w.update(pod)
             return
         if uid in self.rejected:
+            if model.is_deleting(pod):  # nothing runs for it: finish the deletion at once
+                self.rejected.discard(uid)
+                self._spawn(self.reporter.delete_pod(pod))
             return
         status = pod.get("status") or {}
         if not status.get("startTime") and status.get("phase") not in ("Succeeded", "Failed") \
@@ -309,9 +312,7 @@ class NodeAgent:
             verdict = admit(pod, running, dict(self.cfg.node.capacity))
             if verdict is not None:
                 self.rejected.add(uid)
-                t = asyncio.create_task(self._reject(pod, *verdict))
-                self._side_tasks.add(t)
-                t.add_done_callback(self._side_tasks.discard)
+                self._spawn(self._reject(pod, *verdict))
                 return
         w = PodWorker(pod, self.runtime, self.reporter, self.wcfg, self.backoff, self.pull_backoff, self.clock)
         self.workers[uid] = w
@@ -323,6 +324,11 @@ class NodeAgent:
         finally:
             self.workers.pop(uid, None)
             self.tasks.pop(uid, None)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        t = asyncio.create_task(coro)
+        self._side_tasks.add(t)
+        t.add_done_callback(self._side_tasks.discard)
 
     async def _reject(self, pod: dict[str, Any], reason: str, message: str) -> None:
         await self.reporter.event(pod, "Warning", reason, message)
