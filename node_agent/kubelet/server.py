@@ -1,11 +1,13 @@
-"""The kubelet HTTP endpoint (plain HTTP, default port 10250): /healthz, /pods, /containerLogs, /stats/summary.
+"""The kubelet HTTP endpoint (plain HTTP, default port 10250): /healthz, /pods, /containerLogs, /exec, /attach,
+/stats/summary.
 
 ``/containerLogs/<ns>/<pod>/<container>`` reads the CRI log files the runtime writes under the pod's log
 directory (``<log_root>/<ns>_<pod>_<uid>/<container>/<attempt>.log``; each line
 ``<RFC3339Nano> <stdout|stderr> <P|F> <text>``, P = partial line) and supports ``previous``, ``tailLines``,
-``timestamps``, ``sinceSeconds``, ``limitBytes`` and ``follow`` (polls the file, ends when the container's
-newest log file stops being the newest or after ``follow_limit_s``). Bad parameters get a Kubernetes Status 400;
-an unknown pod/container a Status 404. The pure parts (parsing/selecting lines) are plain functions.
+``timestamps``, ``sinceSeconds``, ``limitBytes`` and ``follow`` (polls the file; ends once the container no
+longer runs and its file is drained, when a newer attempt starts, or after ``follow_limit_s``). ``/exec`` and
+``/attach`` relay a WebSocket client to the runtime's CRI streaming URL. Bad parameters get a Kubernetes Status
+400; an unknown pod/container a Status 404. The pure parts (parsing/selecting lines) are plain functions.
 """
 
 from __future__ import annotations
@@ -167,6 +169,7 @@ def make_app(log_root: str, pods: Callable[[], list[dict[str, Any]]], stats: Cal
         await resp.write(body)
         offset = os.path.getsize(path)
         deadline = now() + follow_limit_s
+        stopped_rounds = 0
         while now() < deadline:
             await asyncio.sleep(0.2)
             size = os.path.getsize(path) if os.path.exists(path) else 0
@@ -181,9 +184,16 @@ def make_app(log_root: str, pods: Callable[[], list[dict[str, Any]]], stats: Cal
                                          .splitlines()) if x is not None]
                     await resp.write(render(lines, timestamps=ts, tail=None, since=None, limit_bytes=None))
                     offset += cut
+                continue
             newest = container_log_files(log_root, ns, pod, container)
             if not newest or newest[-1] != path:
                 break
+            # Like the kubelet, a follow ends when the container is no longer running (after the file is drained;
+            # two quiet rounds so the runtime's last writes are in).
+            if resolve is not None:
+                stopped_rounds = stopped_rounds + 1 if await resolve(ns, pod, container) is None else 0
+                if stopped_rounds >= 2:
+                    break
         await resp.write_eof()
         return resp
 

@@ -140,3 +140,23 @@ async def test_exec_relays_websocket_frames_and_subprotocol(tmp_path: Any) -> No
     finally:
         await runner.cleanup()
         await rt_runner.cleanup()
+
+
+async def test_follow_ends_when_container_stops(tmp_path: Any) -> None:
+    root = str(tmp_path)
+    _write(root, 0, [f"{T} stdout F one"])
+    state = {"running": True}
+
+    async def resolve(ns: str, pod: str, container: str) -> str | None:
+        return "cid" if state["running"] else None
+
+    runner, base = await _serve(make_app(root, lambda: [], resolve=resolve))
+    try:
+        async with aiohttp.ClientSession() as s, s.get(base + "/containerLogs/default/web/app?follow=true") as r:
+            assert await r.content.readline() == b"one\n"
+            with open(os.path.join(root, "default_web_u1", "app", "0.log"), "a") as f:
+                f.write(f"{T} stdout F last words\n")
+            state["running"] = False
+            assert await r.content.read() == b"last words\n"
+    finally:
+        await runner.cleanup()
