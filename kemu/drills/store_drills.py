@@ -17,7 +17,9 @@ drill expects during the fault (a new leader while a majority survives; no write
 from __future__ import annotations
 
 import json
+import math
 import os
+import random
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -25,6 +27,8 @@ from pathlib import Path
 
 import grpc
 
+from etcd_raft.checker import Op as HistoryOp
+from etcd_raft.checker import check_history
 from etcd_raft.pb import rpc_pb2, rpc_pb2_grpc
 from kemu.drills.faults import KILL, PARTITION, PAUSE, Fault, MemberHandle
 from kemu.drills.timeline import Op, Timeline, failed_requests, time_to_detect, time_to_new_leader, write_unavailability
@@ -35,6 +39,9 @@ from kemu.launcher.plan import underlay as plan_underlay
 from kemu.launcher.ports import free_port_pairs
 
 WRITE_PERIOD_S = 0.02
+KV_CLIENTS = 3
+KV_KEYS = 4
+KV_PERIOD_S = 0.01
 WRITE_TIMEOUT_S = 1.0
 OBSERVE_PERIOD_S = 0.05
 
@@ -67,6 +74,7 @@ class DrillResult:
     checks: dict[str, bool]
     lost_keys: list[str]
     timeline: Timeline = field(repr=False)
+    linearizability: str = ""
 
     @property
     def passed(self) -> bool:
@@ -130,15 +138,19 @@ class _Cluster:
 
 
 class _Background:
-    """The observer and the writer threads; both append to one Timeline (times relative to t0)."""
+    """The observer, the availability writer and the KV clients; they append to one Timeline and one history
+    (times relative to t0)."""
 
-    def __init__(self, cluster: _Cluster, tl: Timeline, t0: float) -> None:
+    def __init__(self, cluster: _Cluster, tl: Timeline, t0: float, seed: int = 1) -> None:
         self.cluster, self.tl, self.t0 = cluster, tl, t0
         self.stop = threading.Event()
         self.acked: list[str] = []
+        self.history: list[HistoryOp] = []
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self._observe, daemon=True),
                         threading.Thread(target=self._write, daemon=True)]
+        self.threads += [threading.Thread(target=self._kv_client, args=(i, random.Random(seed * 100 + i)),
+                                          daemon=True) for i in range(KV_CLIENTS)]
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -179,6 +191,34 @@ class _Background:
                 if outcome == "ok":
                     self.acked.append(key)
             self.stop.wait(WRITE_PERIOD_S)
+
+    def _kv_client(self, index: int, rng: random.Random) -> None:
+        """Reads and writes a few shared keys (linearizable reads), for the linearizability check."""
+        names = [m.name for m in self.cluster.members]
+        target, seq = index % len(names), 0
+        while not self.stop.is_set():
+            seq += 1
+            key = f"lin/k{rng.randrange(KV_KEYS)}"
+            is_put = rng.random() < 0.5
+            value = f"c{index}-{seq}" if is_put else None
+            call = self.now()
+            try:
+                kv = self.cluster.kv(names[target])
+                if is_put:
+                    kv.Put(rpc_pb2.PutRequest(key=key.encode(), value=(value or "").encode()), timeout=WRITE_TIMEOUT_S)
+                else:
+                    resp = kv.Range(rpc_pb2.RangeRequest(key=key.encode()), timeout=WRITE_TIMEOUT_S)
+                    value = resp.kvs[0].value.decode() if resp.kvs else None
+                outcome = "ok"
+            except grpc.RpcError as exc:
+                refused = exc.code() == grpc.StatusCode.UNAVAILABLE and "timed out" not in (exc.details() or "")
+                outcome = "fail" if refused or not is_put else "unknown"
+                target = (target + 1) % len(names)
+            ret = self.now() if outcome == "ok" else math.inf
+            with self.lock:
+                self.history.append(HistoryOp(f"c{index}", "put" if is_put else "get", key, value, call, ret,
+                                              outcome))
+            self.stop.wait(KV_PERIOD_S)
 
     def __enter__(self) -> _Background:
         for t in self.threads:
@@ -265,22 +305,25 @@ def run(name: str, state_dir: Path, real_etcd: bool = False, netns: bool = False
     writes_after_heal = any(op.outcome == "ok" and op.call > heal_t for op in tl.ops)
     ok_during = [op for op in tl.ops if op.outcome == "ok" and fault_t + 2 * election_s < op.ret < heal_t]
     lost = sorted(set(bg.acked) - present) if present is not None else list(bg.acked)
+    linearizable = check_history(bg.history)
     failed, total = failed_requests(tl, "store")
     metrics: dict[str, float | int | None] = {
         "time to detect (s)": time_to_detect(tl, old_leader) if spec.victims in ("leader", "two", "all") else None,
         "time to new leader (s)": time_to_new_leader(tl, old_leader) if spec.victims == "leader" else None,
         "write unavailability (s)": write_unavailability(tl, "store"),
         "requests failed": failed, "requests": total, "writes acknowledged": len(bg.acked), "writes lost": len(lost),
+        "history operations checked": linearizable.operations,
     }
     checks = {
         "no acknowledged write lost": present is not None and not lost,
+        "history linearizable": linearizable.ok is True,
         "writes work after healing": writes_after_heal,
         ("writes continued with a majority" if spec.majority_survives else "no writes without a majority"):
             bool(ok_during) if spec.majority_survives else not ok_during,
     }
     backend = ("etcd 3.4" if real_etcd else
                "etcd_raft (BROKEN: acks before replicating)" if broken_store else "etcd_raft")
-    return DrillResult(name, backend, metrics, checks, lost, tl)
+    return DrillResult(name, backend, metrics, checks, lost, tl, linearizable.summary)
 
 
 def write_report(result: DrillResult, out_dir: Path) -> list[Path]:
@@ -292,12 +335,14 @@ def write_report(result: DrillResult, out_dir: Path) -> list[Path]:
               for k, v in result.metrics.items()]
     lines += ["", "| check | result |", "|---|---|"]
     lines += [f"| {k} | {'ok' if v else 'FAILED'} |" for k, v in result.checks.items()]
+    lines += ["", f"Linearizability checker: {result.linearizability}"]
     lines += ["", "## Timeline", ""] + [f"- {m.t:7.3f}s {m.kind} {m.detail}" for m in result.timeline.marks]
     md = base.with_suffix(".md")
     md.write_text("\n".join(lines) + "\n")
     js = base.with_suffix(".json")
     js.write_text(json.dumps({"drill": result.drill, "backend": result.backend, "verdict": verdict,
                               "metrics": result.metrics, "checks": result.checks, "lost_keys": result.lost_keys,
+                              "linearizability": result.linearizability,
                               "marks": [asdict(m) for m in result.timeline.marks],
                               "ops": [asdict(o) for o in result.timeline.ops]}, indent=1))
     png = base.with_suffix(".png")

@@ -28,6 +28,7 @@ def test_drill_passes(tmp_path: Path, name: str, backend: str) -> None:
     proc, report = run_drill(tmp_path, name, "--netns", "off", *(["--real-etcd"] if backend == "etcd" else []))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert report["verdict"] == "PASS" and report["metrics"]["writes lost"] == 0
+    assert report["checks"]["history linearizable"] and report["metrics"]["history operations checked"] > 500
     assert report["metrics"]["writes acknowledged"] > 100
     if name == "kill-etcd-leader":
         assert 0 < report["metrics"]["time to new leader (s)"] < 5
@@ -42,3 +43,5 @@ def test_a_store_that_acks_before_replicating_fails_the_leader_kill_drill(tmp_pa
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert report["verdict"] == "FAIL" and report["metrics"]["writes lost"] > 0
     assert report["checks"]["no acknowledged write lost"] is False
+    assert report["checks"]["history linearizable"] is False
+    assert report["linearizability"].startswith("NOT linearizable")
