@@ -30,7 +30,16 @@ import aiohttp
 from node_agent.kubelet import model
 from node_agent.kubelet.apiclient import ApiClient, ApiError
 from node_agent.kubelet.backoff import CrashLoopBackOff
-from node_agent.kubelet.node import LEASE_NAMESPACE, NodeConfig, build_lease, build_node, node_status, renew_lease
+from node_agent.kubelet.node import (
+    LEASE_NAMESPACE,
+    HostSignals,
+    NodeConfig,
+    build_lease,
+    build_node,
+    node_status,
+    read_host_signals,
+    renew_lease,
+)
 from node_agent.kubelet.resources import admit
 from node_agent.kubelet.runtime_api import RuntimeClient, RuntimeError_
 from node_agent.kubelet.stats import Sample, read_node_sample, summary
@@ -224,8 +233,12 @@ class NodeAgent:
             self.runtime_ok = True
         except Exception:
             self.runtime_ok = False
+        try:
+            signals: HostSignals | None = read_host_signals(self.cfg.root_dir)
+        except OSError:
+            signals = None
         st = node_status(self.cfg.node, self.clock(), self._last_status, ready=self.runtime_ok,
-                         ready_message="container runtime is not responding")
+                         ready_message="container runtime is not responding", signals=signals)
         await self.api.patch(f"/api/v1/nodes/{self.cfg.node.name}/status", {"status": st})
         self._last_status = st
 

@@ -60,11 +60,57 @@ _CONDITIONS = (
 )
 
 
+_PRESSURE = {
+    "MemoryPressure": ("KubeletHasInsufficientMemory", "kubelet has insufficient memory available"),
+    "DiskPressure": ("KubeletHasDiskPressure", "kubelet has disk pressure"),
+    "PIDPressure": ("KubeletHasInsufficientPID", "kubelet has insufficient PID available"),
+}
+
+
+@dataclass(frozen=True)
+class HostSignals:
+    """Eviction signals, compared with the kubelet's default hard thresholds."""
+
+    memory_available_bytes: int = 1 << 40
+    disk_available_fraction: float = 1.0
+    pids_available_fraction: float = 1.0
+
+    def pressure(self) -> set[str]:
+        out = set()
+        if self.memory_available_bytes < 100 * 2**20:  # memory.available < 100Mi
+            out.add("MemoryPressure")
+        if self.disk_available_fraction < 0.10:  # nodefs.available < 10%
+            out.add("DiskPressure")
+        if self.pids_available_fraction < 0.10:
+            out.add("PIDPressure")
+        return out
+
+
+def read_host_signals(path: str) -> HostSignals:
+    """Host memory (MemAvailable), the filesystem holding ``path``, and PIDs in use vs pid_max."""
+    import os
+
+    mem = 1 << 40
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                mem = int(line.split()[1]) * 1024
+    st = os.statvfs(path)
+    disk = st.f_bavail / st.f_blocks if st.f_blocks else 1.0
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid_max = int(f.read())
+    used = sum(1 for d in os.listdir("/proc") if d.isdigit())
+    return HostSignals(mem, disk, 1 - used / pid_max if pid_max else 1.0)
+
+
 def node_status(cfg: NodeConfig, now: float, previous: Mapping[str, Any] | None = None,
-                ready: bool = True, ready_message: str = "") -> dict[str, Any]:
+                ready: bool = True, ready_message: str = "", signals: HostSignals | None = None) -> dict[str, Any]:
     prev = {str(c.get("type")): c for c in ((previous or {}).get("conditions") or [])}
+    pressure = (signals or HostSignals()).pressure()
     conds = []
     for ctype, status, reason, message in _CONDITIONS:
+        if ctype in pressure:
+            status, (reason, message) = "True", _PRESSURE[ctype]
         if ctype == "Ready" and not ready:
             status, reason, message = "False", "KubeletNotReady", ready_message or "container runtime is down"
         old = prev.get(ctype)

@@ -152,3 +152,16 @@ def test_service_env() -> None:
                        {"name": "U", "value": "$(WEB_API_SERVICE_HOST)"}])
     got = dict(container_env(pod([ct]), ct, config_maps={}, secrets={}, services=service_env(svcs, "shop")))
     assert got["KUBERNETES_SERVICE_HOST"] == "override" and got["U"] == "10.96.0.15"
+
+
+def test_node_pressure_conditions() -> None:
+    from node_agent.kubelet.node import HostSignals, read_host_signals
+
+    cfg = NodeConfig("n", "127.0.0.1", {})
+    st = node_status(cfg, T0, signals=HostSignals(memory_available_bytes=50 * 2**20, disk_available_fraction=0.05))
+    got = {c["type"]: (c["status"], c["reason"]) for c in st["conditions"]}
+    assert got["MemoryPressure"] == ("True", "KubeletHasInsufficientMemory")
+    assert got["DiskPressure"] == ("True", "KubeletHasDiskPressure")
+    assert got["PIDPressure"] == ("False", "KubeletHasSufficientPID") and got["Ready"][0] == "True"
+    s = read_host_signals("/")
+    assert s.memory_available_bytes > 0 and 0 <= s.disk_available_fraction <= 1 and 0 < s.pids_available_fraction <= 1
