@@ -267,9 +267,12 @@ class PodWorker:
         present = await self.runtime.image_ref(image)
         if not model.needs_pull(spec, present is not None):
             if present is None:
-                self.waiting[name] = ("ErrImageNeverPull",
-                                      f'Container image "{image}" is not present with pull policy of Never')
+                msg = f'Container image "{image}" is not present with pull policy of Never'
+                self.waiting[name] = ("ErrImageNeverPull", msg)
+                await self.reporter.event(self.pod, "Warning", "ErrImageNeverPull", msg)
                 return None
+            await self.reporter.event(self.pod, "Normal", "Pulled",
+                                      f'Container image "{image}" already present on machine')
             return present
         key = backoff_key(self.uid, "pull/" + name)
         failed_at = self.pull_failed_at.get(name)

@@ -61,6 +61,7 @@ async def test_crash_loop_backoff(tmp_path: Any) -> None:
     # exits 1 s after each start; restarts wait 0, 10, 20, 40 s after the exit
     assert [round(b - a - 1) for a, b in itertools.pairwise(creates)] == [0, 10, 20, 40]
     assert "BackOff" in rep.reasons()
+    assert ("Normal", "Pulled", 'Container image "busybox:1.36" already present on machine') in rep.events
     clock.t += 1.5
     await w.sync_once()
     st = rep.statuses[-1]
