@@ -346,3 +346,14 @@ def containers_to_remove(obs: ObservedPod, keep_per_name: int = 2) -> list[Obser
         cs.sort(key=lambda c: (c.attempt, c.created_at), reverse=True)
         out += [c for c in cs[keep_per_name:] if c.state == CONTAINER_EXITED]
     return out
+
+
+def sandboxes_to_remove(obs: ObservedPod, removed: list[ObservedContainer]) -> list[str]:
+    """Stopped sandboxes other than the newest whose containers are all garbage too (removing a sandbox removes
+    its containers). Nothing when some container's sandbox is unknown."""
+    latest = obs.latest_sandbox()
+    if latest is None or any(not c.sandbox_id for c in obs.containers):
+        return []
+    gone = {c.id for c in removed}
+    kept_in = {c.sandbox_id for c in obs.containers if c.id not in gone}
+    return [s.id for s in obs.sandboxes if s.id != latest.id and not s.ready and s.id not in kept_in]

@@ -29,6 +29,7 @@ from node_agent.kubelet.actions import (
     compute_pod_actions,
     containers_to_remove,
     pod_is_terminal,
+    sandboxes_to_remove,
 )
 from node_agent.kubelet.backoff import CrashLoopBackOff, backoff_key
 from node_agent.kubelet.containers import container_request, sandbox_request
@@ -119,9 +120,13 @@ class PodWorker:
             self.done = True
             return 0
         obs = await self.runtime.observe(self.uid)
-        for dead in containers_to_remove(obs):
+        dead = containers_to_remove(obs)
+        for c in dead:
             with contextlib.suppress(RuntimeError_):
-                await self.runtime.remove_container(dead.id)
+                await self.runtime.remove_container(c.id)
+        for sid in sandboxes_to_remove(obs, dead):
+            with contextlib.suppress(RuntimeError_):
+                await self.runtime.remove_sandbox(sid)
         api_phase = (self.pod.get("status") or {}).get("phase")
         if not (api_phase in ("Succeeded", "Failed") and self.last_status is None):
             # A pod already terminal before this worker existed keeps the status its kubelet wrote.

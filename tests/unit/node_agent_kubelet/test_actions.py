@@ -186,3 +186,17 @@ def test_probe_grace_period_applies_to_probe_kills() -> None:
     spec = c("a", livenessProbe={"exec": {"command": ["x"]}, "terminationGracePeriodSeconds": 3})
     a = compute_pod_actions(pod([spec]), obs(run("a")), T0, CrashLoopBackOff(), unhealthy={"a": "failed"})
     assert a.kill[0].grace_s == 3
+
+
+def test_sandboxes_to_remove() -> None:
+    from dataclasses import replace
+
+    from node_agent.kubelet.actions import containers_to_remove, sandboxes_to_remove
+
+    cs = [replace(exited("a", 1, i), sandbox_id=f"sb{i}") for i in range(3)] + [replace(run("a", 3), sandbox_id="sb3")]
+    sbs = tuple(sb(ready=i == 3, attempt=i) for i in range(4))
+    o = ObservedPod(sbs, tuple(cs))
+    dead = containers_to_remove(o)
+    assert sorted(c.id for c in dead) == ["a-0", "a-1"]
+    assert sandboxes_to_remove(o, dead) == ["sb0", "sb1"]
+    assert sandboxes_to_remove(obs(exited("a")), []) == []  # unknown sandbox ids: keep everything
