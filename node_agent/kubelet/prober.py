@@ -23,7 +23,9 @@ async def run_check(cfg: ProbeConfig, runtime: RuntimeClient, container_id: str)
         if h.kind == "exec":
             r = await runtime.exec_sync(container_id, list(h.command), cfg.timeout_s)
             out = (r.stdout + r.stderr).decode("utf-8", "replace").strip()
-            return r.exit_code == 0, out or f"command exited with {r.exit_code}"
+            if r.exit_code == 0:
+                return True, out
+            return False, out or f"command exited with {r.exit_code}"
         if h.kind == "http":
             return await asyncio.wait_for(_http(cfg), cfg.timeout_s)
         if h.kind in ("tcp", "grpc"):
