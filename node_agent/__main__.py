@@ -84,7 +84,8 @@ async def amain(a: argparse.Namespace) -> None:
     runtime = CriRuntime(a.cri_socket)
     agent = NodeAgent(cfg, api, runtime)
     app = make_app(agent.wcfg.log_root, lambda: [dict(w.pod) for w in agent.workers.values()],
-                   stats=agent.stats_summary, resolve=agent.resolve_container, streaming=runtime)
+                   stats=agent.stats_summary, resolve=agent.resolve_container, streaming=runtime,
+                   resolve_sandbox=agent.resolve_sandbox)
     runner = web.AppRunner(app, shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, address, a.port).start()

@@ -274,6 +274,16 @@ class NodeAgent:
                     return latest.id
         return None
 
+    async def resolve_sandbox(self, ns: str, name: str) -> str | None:
+        """The ready sandbox id of (namespace, pod name), for port-forward."""
+        for uid, w in list(self.workers.items()):
+            m = model.meta(w.pod)
+            if m.get("namespace") == ns and m.get("name") == name:
+                sb = (await self.runtime.observe(uid)).latest_sandbox()
+                if sb is not None and sb.ready:
+                    return sb.id
+        return None
+
     # ---- pods -----------------------------------------------------------------------------------------------
     async def _pods_loop(self) -> None:
         path = "/api/v1/pods"

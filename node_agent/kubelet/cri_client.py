@@ -193,3 +193,8 @@ class CriRuntime:
         r = await self._call(self.rt.Attach, self.pb.AttachRequest(container_id=container_id, tty=tty, stdin=stdin,
                                                                     stdout=stdout, stderr=stderr), "AttachError")
         return str(r.url)
+
+    async def port_forward_url(self, sandbox_id: str, ports: list[int]) -> str:
+        r = await self._call(self.rt.PortForward, self.pb.PortForwardRequest(pod_sandbox_id=sandbox_id, port=ports),
+                             "PortForwardError")
+        return str(r.url)

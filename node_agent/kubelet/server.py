@@ -118,11 +118,13 @@ def _read_lines(path: str) -> list[LogLine]:
 
 
 Resolver = Callable[[str, str, str], Awaitable[str | None]]  # (ns, pod, container) -> running container id
+SandboxResolver = Callable[[str, str], Awaitable[str | None]]  # (ns, pod) -> ready sandbox id
 
 
 def make_app(log_root: str, pods: Callable[[], list[dict[str, Any]]], stats: Callable[[], Any] | None = None,
              clock: Callable[[], float] | None = None, follow_limit_s: float = 3600.0,
-             resolve: Resolver | None = None, streaming: StreamingClient | None = None) -> web.Application:
+             resolve: Resolver | None = None, streaming: StreamingClient | None = None,
+             resolve_sandbox: SandboxResolver | None = None) -> web.Application:
     import time
 
     now = clock or time.time
@@ -226,12 +228,32 @@ def make_app(log_root: str, pods: Callable[[], list[dict[str, Any]]], stats: Cal
             return _status(500, "InternalError", e.message)
         return await relay_websocket(req, url)
 
+    async def port_forward(req: web.Request) -> web.StreamResponse:
+        ns, pod = req.match_info["ns"], req.match_info["pod"]
+        if resolve_sandbox is None or streaming is None:
+            return _status(501, "NotImplemented", "portforward is not supported by this node's runtime")
+        sid = await resolve_sandbox(ns, pod)
+        if sid is None:
+            return _status(404, "NotFound", f'pod "{pod}" is not running on this node')
+        if req.headers.get("Upgrade", "").lower() != "websocket":
+            return _status(400, "BadRequest", "Upgrade request required (websocket)")
+        try:
+            ports = [int(p) for p in req.query.getall("port", [])]
+        except ValueError:
+            return _status(400, "BadRequest", "port: must be an integer")
+        try:
+            url = await streaming.port_forward_url(sid, ports)
+        except RuntimeError_ as e:
+            return _status(500, "InternalError", e.message)
+        return await relay_websocket(req, url)
+
     app = web.Application()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/pods", list_pods)
     app.router.add_get("/containerLogs/{ns}/{pod}/{container}", logs)
     app.router.add_get("/stats/summary", summary)
     app.router.add_get("/{verb:exec|attach}/{ns}/{pod}/{container}", stream)
+    app.router.add_get("/portForward/{ns}/{pod}", port_forward)
     return app
 
 

@@ -100,6 +100,9 @@ class _Streams:
         self.calls.append((container_id, [], flags))
         return self.url
 
+    async def port_forward_url(self, sandbox_id: str, ports: list[int]) -> str:
+        return self.url
+
 
 async def test_exec_relays_websocket_frames_and_subprotocol(tmp_path: Any) -> None:
     # Stand-in for the runtime's streaming server: answers stdin frames on stdout, then closes.
@@ -160,3 +163,41 @@ async def test_follow_ends_when_container_stops(tmp_path: Any) -> None:
             assert await r.content.read() == b"last words\n"
     finally:
         await runner.cleanup()
+
+
+async def test_port_forward_relays_to_sandbox_url(tmp_path: Any) -> None:
+    async def runtime_ws(req: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(protocols=["portforward.k8s.io"])
+        await ws.prepare(req)
+        msg = await ws.receive()
+        await ws.send_bytes(b"echo:" + msg.data)
+        await ws.close()
+        return ws
+
+    rt_app = web.Application()
+    rt_app.router.add_get("/pf/sb1", runtime_ws)
+    rt_runner, rt_base = await _serve(rt_app)
+    calls: list[tuple[str, list[int]]] = []
+
+    class Streams(_Streams):
+        async def port_forward_url(self, sandbox_id: str, ports: list[int]) -> str:
+            calls.append((sandbox_id, ports))
+            return rt_base + "/pf/sb1"
+
+    async def resolve_sandbox(ns: str, pod: str) -> str | None:
+        return "sb1" if pod == "web" else None
+
+    runner, base = await _serve(make_app(str(tmp_path), lambda: [], streaming=Streams(""),
+                                         resolve_sandbox=resolve_sandbox))
+    try:
+        async with aiohttp.ClientSession() as s:
+            url = base + "/portForward/default/web?port=8080"
+            async with s.ws_connect(url, protocols=["portforward.k8s.io"]) as ws:
+                await ws.send_bytes(b"\x00\x00data")
+                assert (await ws.receive()).data == b"echo:\x00\x00data"
+            assert calls == [("sb1", [8080])]
+            async with s.get(base + "/portForward/default/nope?port=1") as r:
+                assert r.status == 404
+    finally:
+        await runner.cleanup()
+        await rt_runner.cleanup()
