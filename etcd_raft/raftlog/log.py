@@ -8,8 +8,8 @@ This is the only module in the project that imports pysyncobj. What it changes i
   vote is answered; `fsync=False` (the --unsafe-no-fsync flag) skips both;
 - latency: appendEntriesUseBatch=False, so a new command wakes the Raft thread instead of waiting for a tick;
 - a cut-off leader steps down after ~1.5 election timeouts (leaderFallbackTimeout) instead of 30 s;
-- snapshots are the state machine's own bytes (snapshot()/restore()), taken without fork (gRPC threads + fork do
-  not mix).
+- snapshots are the state machine's own bytes (snapshot()/restore(), through a SyncObjConsumer: pysyncobj pickles
+  consumers' _serialize() output), taken without fork (gRPC threads + fork do not mix).
 Commands are applied on pysyncobj's thread; results reach asyncio callers through call_soon_threadsafe.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pysyncobj.journal
-from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, replicated
+from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
 
 from etcd_raft.raftlog.config import NoLeaderError, ProposalTimeout, RaftConfig, RaftStatus
 from etcd_raft.raftlog.trim import plan_append
@@ -48,10 +48,25 @@ def _durable_store_meta(self: Any, meta: dict[str, Any]) -> None:
         os.close(dir_fd)
 
 
+class _StateMachine(SyncObjConsumer):  # type: ignore[misc]
+    """The state machine as pysyncobj sees it for snapshots: pysyncobj pickles what _serialize returns into its
+    dump file (log compaction, and what a lagging follower receives) and hands it back to _deserialize."""
+
+    def __init__(self, snapshot: Callable[[], bytes], restore: Callable[[bytes], None]) -> None:
+        super().__init__()
+        self._snapshot_fn, self._restore_fn = snapshot, restore
+
+    def _serialize(self) -> bytes:
+        return self._snapshot_fn()
+
+    def _deserialize(self, data: bytes) -> None:
+        self._restore_fn(data)
+
+
 class _Raft(SyncObj):  # type: ignore[misc]
     def __init__(self, config: RaftConfig, apply: Callable[[bytes], object], snapshot: Callable[[], bytes],
                  restore: Callable[[bytes], None]) -> None:
-        self._kemu_apply, self._kemu_snapshot, self._kemu_restore = apply, snapshot, restore
+        self._kemu_apply = apply
         self._kemu_fsync = config.fsync
         self._kemu_hold = False
         config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -64,7 +79,10 @@ class _Raft(SyncObj):  # type: ignore[misc]
             logCompactionMinEntries=config.snapshot_every_entries, logCompactionMinTime=60, useFork=False,
             commandsWaitLeader=False,
         )
-        super().__init__(config.self_addr, list(config.peer_addrs), conf)
+        # Attributes set before SyncObj.__init__ count as its own and stay out of snapshots; the state machine's
+        # bytes travel through the consumer.
+        super().__init__(config.self_addr, list(config.peer_addrs), conf,
+                         consumers=[_StateMachine(snapshot, restore)])
 
     # -- state machine (pysyncobj calls these on its own thread)
     @replicated  # type: ignore[misc]
@@ -74,12 +92,6 @@ class _Raft(SyncObj):  # type: ignore[misc]
     @replicated  # type: ignore[misc]
     def _kemu_batch(self, commands: list[bytes]) -> list[object]:
         return [None if c == BARRIER else self._kemu_apply(c) for c in commands]
-
-    def _serialize(self) -> bytes:
-        return self._kemu_snapshot()
-
-    def _deserialize(self, data: bytes) -> None:
-        self._kemu_restore(data)
 
     # -- the truncation fix
     def _SyncObj__onMessageReceived(self, node: Any, message: dict[str, Any]) -> None:
