@@ -31,7 +31,7 @@ class Behaviour:
 
 
 class FakeRuntime:
-    def __init__(self, clock: Clock, behaviours: dict[str, Behaviour] | None = None,
+    def __init__(self, clock: Callable[[], float], behaviours: dict[str, Behaviour] | None = None,
                  missing_images: set[str] | None = None) -> None:
         self.clock = clock
         self.behaviours = behaviours or {}
