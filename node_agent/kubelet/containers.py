@@ -48,10 +48,17 @@ def sandbox_request(pod: model.Pod, attempt: int, log_root: str, dns_servers: tu
     hostname = str(s.get("hostname") or m.get("name"))[:63]
     searches = (f"{ns}.svc.{cluster_domain}", f"svc.{cluster_domain}", cluster_domain) if dns_servers else ()
     labels = {**{str(k): str(v) for k, v in (m.get("labels") or {}).items()}, **pod_labels(pod)}
+    psc = s.get("securityContext") or {}
     return SandboxRequest(name=str(m.get("name")), namespace=ns, uid=str(m.get("uid")), attempt=attempt,
                           hostname=hostname, log_directory=pod_log_dir(log_root, pod), labels=labels,
                           annotations={str(k): str(v) for k, v in (m.get("annotations") or {}).items()},
-                          dns_servers=dns_servers, dns_searches=searches)
+                          dns_servers=dns_servers, dns_searches=searches,
+                          share_pid=bool(s.get("shareProcessNamespace")), host_network=bool(s.get("hostNetwork")),
+                          run_as_user=_opt_int(psc.get("runAsUser")), run_as_group=_opt_int(psc.get("runAsGroup")))
+
+
+def _opt_int(v: object) -> int | None:
+    return None if v is None else int(str(v))
 
 
 def container_request(pod: model.Pod, c: Mapping[str, Any], attempt: int, env: list[tuple[str, str]],
@@ -65,10 +72,16 @@ def container_request(pod: model.Pod, c: Mapping[str, Any], attempt: int, env: l
     labels = {**pod_labels(pod), LABEL_CONTAINER_NAME: name}
     mount_reqs = [MountRequest(m.container_path, m.host_path, m.read_only) for m in mounts]
     term_path = str(c.get("terminationMessagePath") or "/dev/termination-log")
+    csc = c.get("securityContext") or {}
+    psc = model.spec(pod).get("securityContext") or {}
     return ContainerRequest(
         name=name, attempt=attempt, image=image_ref or str(c.get("image")), command=command, args=args,
         working_dir=str(c.get("workingDir") or ""), envs=tuple(env), mounts=tuple(mount_reqs), labels=labels,
         annotations={"io.kubernetes.container.terminationMessagePath": term_path},
         log_path=container_log_path(name, attempt), cpu_period=r.cpu_period, cpu_quota=r.cpu_quota,
         cpu_shares=r.cpu_shares, memory_limit_in_bytes=r.memory_limit_in_bytes, tty=bool(c.get("tty")),
-        stdin=bool(c.get("stdin")))
+        stdin=bool(c.get("stdin")),
+        # the container's securityContext wins over the pod's for user and group
+        run_as_user=_opt_int(csc.get("runAsUser", psc.get("runAsUser"))),
+        run_as_group=_opt_int(csc.get("runAsGroup", psc.get("runAsGroup"))),
+        privileged=bool(csc.get("privileged")), read_only_rootfs=bool(csc.get("readOnlyRootFilesystem")))

@@ -108,7 +108,35 @@ class CriRuntime:
             annotations=dict(req.annotations),
             dns_config=pb.DNSConfig(servers=list(req.dns_servers), searches=list(req.dns_searches),
                                     options=["ndots:5"] if req.dns_servers else []),
-            linux=pb.LinuxPodSandboxConfig(cgroup_parent=req.cgroup_parent))
+            linux=pb.LinuxPodSandboxConfig(cgroup_parent=req.cgroup_parent, **self._sandbox_security(req)))
+
+    def _ns_options(self, share_pid: bool, host_network: bool) -> Any:
+        # NamespaceMode: POD = 0, CONTAINER = 1, NODE = 2
+        return self.pb.NamespaceOption(network=2 if host_network else 0, pid=0 if share_pid else 1, ipc=0)
+
+    def _sandbox_security(self, req: SandboxRequest) -> dict[str, Any]:
+        """Security context fields, only when the stubs carry them (the runtime's proto may be a subset)."""
+        pb = self.pb
+        if not hasattr(pb, "LinuxSandboxSecurityContext") or not hasattr(pb, "NamespaceOption"):
+            return {}
+        kw: dict[str, Any] = {"namespace_options": self._ns_options(req.share_pid, req.host_network)}
+        if req.run_as_user is not None and hasattr(pb, "Int64Value"):
+            kw["run_as_user"] = pb.Int64Value(value=req.run_as_user)
+        if req.run_as_group is not None and hasattr(pb, "Int64Value"):
+            kw["run_as_group"] = pb.Int64Value(value=req.run_as_group)
+        return {"security_context": pb.LinuxSandboxSecurityContext(**kw)}
+
+    def _container_security(self, req: ContainerRequest, sandbox: SandboxRequest) -> dict[str, Any]:
+        pb = self.pb
+        if not hasattr(pb, "LinuxContainerSecurityContext") or not hasattr(pb, "NamespaceOption"):
+            return {}
+        kw: dict[str, Any] = {"namespace_options": self._ns_options(sandbox.share_pid, sandbox.host_network),
+                              "privileged": req.privileged, "readonly_rootfs": req.read_only_rootfs}
+        if req.run_as_user is not None and hasattr(pb, "Int64Value"):
+            kw["run_as_user"] = pb.Int64Value(value=req.run_as_user)
+        if req.run_as_group is not None and hasattr(pb, "Int64Value"):
+            kw["run_as_group"] = pb.Int64Value(value=req.run_as_group)
+        return {"security_context": pb.LinuxContainerSecurityContext(**kw)}
 
     async def run_sandbox(self, req: SandboxRequest) -> str:
         r = await self._call(self.rt.RunPodSandbox, self.pb.RunPodSandboxRequest(config=self._sandbox_config(req)),
@@ -145,7 +173,7 @@ class CriRuntime:
             stdin=req.stdin, tty=req.tty,
             linux=pb.LinuxContainerConfig(resources=pb.LinuxContainerResources(
                 cpu_period=req.cpu_period, cpu_quota=req.cpu_quota, cpu_shares=req.cpu_shares,
-                memory_limit_in_bytes=req.memory_limit_in_bytes)))
+                memory_limit_in_bytes=req.memory_limit_in_bytes), **self._container_security(req, sandbox)))
         r = await self._call(self.rt.CreateContainer, pb.CreateContainerRequest(
             pod_sandbox_id=sandbox_id, config=cfg, sandbox_config=self._sandbox_config(sandbox)),
             "CreateContainerError")

@@ -42,6 +42,10 @@ class SandboxRequest:
     dns_servers: tuple[str, ...] = ()
     dns_searches: tuple[str, ...] = ()
     cgroup_parent: str = ""
+    share_pid: bool = False  # spec.shareProcessNamespace: one PID namespace for the pod
+    host_network: bool = False
+    run_as_user: int | None = None
+    run_as_group: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,10 @@ class ContainerRequest:
     memory_limit_in_bytes: int = 0
     tty: bool = False
     stdin: bool = False
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    privileged: bool = False
+    read_only_rootfs: bool = False
 
 
 @dataclass(frozen=True)

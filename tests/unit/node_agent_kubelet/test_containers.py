@@ -40,3 +40,15 @@ def test_referenced_names() -> None:
                               {"name": "p", "projected": {"sources": [{"secret": {"name": "s3"}},
                                                                       {"configMap": {"name": "cm3"}}]}}]})
     assert referenced_names(p) == ({"cm1", "cm2", "cm3"}, {"s1", "s2", "s3"})
+
+
+def test_security_fields() -> None:
+    spec = c("app", securityContext={"runAsUser": 2000, "privileged": True, "readOnlyRootFilesystem": True})
+    p = pod([spec, c("b")], spec={"shareProcessNamespace": True, "hostNetwork": True,
+                                  "securityContext": {"runAsUser": 1000, "runAsGroup": 3000}})
+    sr = sandbox_request(p, 0, "/l")
+    assert (sr.share_pid, sr.host_network, sr.run_as_user, sr.run_as_group) == (True, True, 1000, 3000)
+    r = container_request(p, spec, 0, [], [])
+    assert (r.run_as_user, r.run_as_group, r.privileged, r.read_only_rootfs) == (2000, 3000, True, True)
+    r2 = container_request(p, c("b"), 0, [], [])
+    assert (r2.run_as_user, r2.privileged) == (1000, False)
