@@ -4,6 +4,8 @@
         [--node-lease-duration 40] [--lease-renew-interval 10] [--pod-cidr 10.244.1.0/24] [--address IP]
         [--capacity cpu=4,memory=8Gi,pods=110] [--root-dir DIR] [--port 10250] [--cluster-dns IP]
 
+The real kubelet's names are accepted too: --hostname-override, --container-runtime-endpoint (unix:// prefix
+allowed), --node-ip, --node-lease-duration-seconds, --node-status-update-frequency (seconds).
 Capacity defaults to the host's (CPU count, MemTotal, 110 pods). The kubelet HTTP endpoint listens on
 ``--address:--port``. SIGTERM/SIGINT stop the agent; pods keep running (a restarted agent adopts them).
 """
@@ -47,16 +49,18 @@ def default_address() -> str:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m node_agent", description="kemu node agent (kubelet)")
-    p.add_argument("--node-name", required=True)
+    p.add_argument("--node-name", "--hostname-override", dest="node_name", required=True)
     p.add_argument("--apiserver", required=True, help="apiserver URL, e.g. http://127.0.0.1:6443")
     p.add_argument("--token-file", default="")
     p.add_argument("--ca-file", default=None)
-    p.add_argument("--cri-socket", required=True)
-    p.add_argument("--node-lease-duration", type=int, default=40)
+    p.add_argument("--cri-socket", "--container-runtime-endpoint", dest="cri_socket", required=True)
+    p.add_argument("--node-lease-duration", "--node-lease-duration-seconds", dest="node_lease_duration", type=int,
+                   default=40)
     p.add_argument("--lease-renew-interval", type=float, default=10.0)
-    p.add_argument("--node-status-interval", type=float, default=10.0)
+    p.add_argument("--node-status-interval", "--node-status-update-frequency", dest="node_status_interval",
+                   type=float, default=10.0)
     p.add_argument("--pod-cidr", default="")
-    p.add_argument("--address", default="")
+    p.add_argument("--address", "--node-ip", dest="address", default="")
     p.add_argument("--capacity", default="")
     p.add_argument("--root-dir", default="")
     p.add_argument("--port", type=int, default=10250)
@@ -81,7 +85,7 @@ async def amain(a: argparse.Namespace) -> None:
     cfg = AgentConfig(node=node, root_dir=root, lease_renew_interval_s=a.lease_renew_interval,
                       status_interval_s=a.node_status_interval, dns_servers=tuple(a.cluster_dns))
     api = ApiClient(a.apiserver, token, a.ca_file)
-    runtime = CriRuntime(a.cri_socket)
+    runtime = CriRuntime(a.cri_socket.removeprefix("unix://"))
     agent = NodeAgent(cfg, api, runtime)
     app = make_app(agent.wcfg.log_root, lambda: [dict(w.pod) for w in agent.workers.values()],
                    stats=agent.stats_summary, resolve=agent.resolve_container, streaming=runtime,
