@@ -19,8 +19,9 @@ Rules (the kubelet's, in this order):
    restartPolicy allows (Always; OnFailure on a non-zero exit) once its CrashLoopBackOff delay has elapsed; a
    running container whose liveness/startup probe failed is killed (it is restarted on a later pass). Sidecars
    that die are restarted in this phase too.
-6. Containers the spec does not name, and older duplicates of a name, are killed. A container an earlier pass
-   created but never got running is stopped and replaced (through back-off).
+6. Ephemeral (debug) containers start once the pod runs and are never restarted. Containers the spec does not
+   name, and older duplicates of a name, are killed. A container an earlier pass created but never got running
+   is stopped and replaced (through back-off).
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ class _Builder:
 
 
 def _spec_by_name(pod: Pod) -> dict[str, Mapping[str, Any]]:
-    return {str(c.get("name")): c for c in model.init_containers(pod) + model.containers(pod)}
+    return {str(c.get("name")): c for c in model.all_containers(pod)}
 
 
 def should_restart(restart_policy: str, exit_code: int) -> bool:
@@ -264,6 +265,10 @@ def compute_pod_actions(
         if latest is not None and latest.state == CONTAINER_EXITED and not should_restart(policy, latest.exit_code):
             continue
         _keep_running(b, c, init=False)
+    for c in model.ephemeral_containers(pod):
+        # debug containers run once, are never restarted and never block anything
+        if obs.latest(str(c.get("name"))) is None:
+            b.start_or_backoff(c, init=False)
     return b.build()
 
 

@@ -113,6 +113,15 @@ def init_containers(pod: Pod) -> list[ContainerSpec]:
     return list(spec(pod).get("initContainers") or [])
 
 
+def ephemeral_containers(pod: Pod) -> list[ContainerSpec]:
+    return list(spec(pod).get("ephemeralContainers") or [])
+
+
+def all_containers(pod: Pod) -> list[ContainerSpec]:
+    """Init, app and ephemeral containers: every name the pod's runtime containers may carry."""
+    return init_containers(pod) + containers(pod) + ephemeral_containers(pod)
+
+
 def is_sidecar(c: ContainerSpec) -> bool:
     """Native sidecar: an init container with its own restartPolicy Always."""
     return c.get("restartPolicy") == "Always"

@@ -212,6 +212,10 @@ def compute_pod_status(pod: model.Pod, obs: model.ObservedPod, inp: StatusInputs
     if init_st:
         status["initContainerStatuses"] = init_st
     status["containerStatuses"] = app_st
+    eph = model.ephemeral_containers(pod)
+    if eph:
+        status["ephemeralContainerStatuses"] = [container_status(pod, c, obs, inp, before_init_done=False)
+                                                for c in eph]
     return status
 
 

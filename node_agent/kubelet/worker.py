@@ -151,7 +151,7 @@ class PodWorker:
         return {**self.pod, "status": {**self.last_status, "conditions": ours + foreign}}
 
     async def _run_probes(self, obs: ObservedPod, now: float) -> dict[str, str]:
-        specs = {str(c.get("name")): c for c in model.init_containers(self.pod) + model.containers(self.pod)}
+        specs = {str(c.get("name")): c for c in model.all_containers(self.pod)}
         sandbox = obs.latest_sandbox()
         pod_ip = sandbox.ip if sandbox else ""
         live = {c.id: c for c in obs.containers if c.state == CONTAINER_RUNNING and c.name in specs}
@@ -377,7 +377,7 @@ class PodWorker:
 
 
 def _spec_of(pod: model.Pod, name: str) -> Mapping[str, Any]:
-    for c in model.init_containers(pod) + model.containers(pod):
+    for c in model.all_containers(pod):
         if c.get("name") == name:
             return c
     return {"name": name}
@@ -394,7 +394,7 @@ def referenced_names(pod: model.Pod) -> tuple[set[str], set[str]]:
     """ConfigMap and Secret names the pod's env, envFrom and volumes refer to."""
     cms: set[str] = set()
     secrets: set[str] = set()
-    for c in model.init_containers(pod) + model.containers(pod):
+    for c in model.all_containers(pod):
         for src in c.get("envFrom") or []:
             if "configMapRef" in src:
                 cms.add(str(src["configMapRef"].get("name")))

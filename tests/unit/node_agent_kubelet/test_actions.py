@@ -200,3 +200,13 @@ def test_sandboxes_to_remove() -> None:
     assert sorted(c.id for c in dead) == ["a-0", "a-1"]
     assert sandboxes_to_remove(o, dead) == ["sb0", "sb1"]
     assert sandboxes_to_remove(obs(exited("a")), []) == []  # unknown sandbox ids: keep everything
+
+
+def test_ephemeral_containers_start_once_and_are_not_strays() -> None:
+    p = pod([c("a")], spec={"ephemeralContainers": [c("debugger", targetContainerName="a")]})
+    a = compute_pod_actions(p, obs(run("a")), T0, CrashLoopBackOff())
+    assert [s.name for s in a.start] == ["debugger"] and not a.kill
+    a = compute_pod_actions(p, obs(run("a"), run("debugger")), T0, CrashLoopBackOff())
+    assert a.idle
+    a = compute_pod_actions(p, obs(run("a"), exited("debugger", 1)), T0 + 100, CrashLoopBackOff())
+    assert a.idle  # never restarted

@@ -129,3 +129,9 @@ def test_readiness_gates_and_foreign_conditions() -> None:
 def test_host_network_pod_ip_is_host_ip() -> None:
     st = compute_pod_status(pod(spec={"hostNetwork": True}), obs(run("app"), sandbox=sb(ip="")), INP)
     assert st["podIP"] == "172.30.0.11"
+
+
+def test_ephemeral_container_status() -> None:
+    p = pod([c("app")], spec={"ephemeralContainers": [c("debugger")]})
+    st = compute_pod_status(p, obs(run("app"), exited("debugger", 0)), INP)
+    assert st["phase"] == "Running" and _state(st["ephemeralContainerStatuses"][0]) == ("terminated", "Completed")
