@@ -62,7 +62,7 @@ def _opt_int(v: object) -> int | None:
 
 
 def container_request(pod: model.Pod, c: Mapping[str, Any], attempt: int, env: list[tuple[str, str]],
-                      mounts: list[Mount], image_ref: str = "") -> ContainerRequest:
+                      mounts: list[Mount], image_ref: str = "", pid_target_id: str = "") -> ContainerRequest:
     env_map = dict(env)
     # $(VAR) in command and args is expanded against the container's environment, as the kubelet does.
     command = tuple(expand(str(a), env_map) for a in c.get("command") or [])
@@ -84,4 +84,5 @@ def container_request(pod: model.Pod, c: Mapping[str, Any], attempt: int, env: l
         # the container's securityContext wins over the pod's for user and group
         run_as_user=_opt_int(csc.get("runAsUser", psc.get("runAsUser"))),
         run_as_group=_opt_int(csc.get("runAsGroup", psc.get("runAsGroup"))),
-        privileged=bool(csc.get("privileged")), read_only_rootfs=bool(csc.get("readOnlyRootFilesystem")))
+        privileged=bool(csc.get("privileged")), read_only_rootfs=bool(csc.get("readOnlyRootFilesystem")),
+        pid_target_id=pid_target_id)

@@ -110,8 +110,10 @@ class CriRuntime:
                                     options=["ndots:5"] if req.dns_servers else []),
             linux=pb.LinuxPodSandboxConfig(cgroup_parent=req.cgroup_parent, **self._sandbox_security(req)))
 
-    def _ns_options(self, share_pid: bool, host_network: bool) -> Any:
-        # NamespaceMode: POD = 0, CONTAINER = 1, NODE = 2
+    def _ns_options(self, share_pid: bool, host_network: bool, target_id: str = "") -> Any:
+        # NamespaceMode: POD = 0, CONTAINER = 1, NODE = 2, TARGET = 3
+        if target_id:
+            return self.pb.NamespaceOption(network=2 if host_network else 0, pid=3, ipc=0, target_id=target_id)
         return self.pb.NamespaceOption(network=2 if host_network else 0, pid=0 if share_pid else 1, ipc=0)
 
     def _sandbox_security(self, req: SandboxRequest) -> dict[str, Any]:
@@ -130,7 +132,8 @@ class CriRuntime:
         pb = self.pb
         if not hasattr(pb, "LinuxContainerSecurityContext") or not hasattr(pb, "NamespaceOption"):
             return {}
-        kw: dict[str, Any] = {"namespace_options": self._ns_options(sandbox.share_pid, sandbox.host_network),
+        ns = self._ns_options(sandbox.share_pid, sandbox.host_network, req.pid_target_id)
+        kw: dict[str, Any] = {"namespace_options": ns,
                               "privileged": req.privileged, "readonly_rootfs": req.read_only_rootfs}
         if req.run_as_user is not None and hasattr(pb, "Int64Value"):
             kw["run_as_user"] = pb.Int64Value(value=req.run_as_user)

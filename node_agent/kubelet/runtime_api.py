@@ -78,6 +78,7 @@ class ContainerRequest:
     run_as_group: int | None = None
     privileged: bool = False
     read_only_rootfs: bool = False
+    pid_target_id: str = ""  # ephemeral container sharing the PID namespace of this container (targetContainerName)
 
 
 @dataclass(frozen=True)

@@ -319,7 +319,11 @@ class PodWorker:
             self.waiting[s.name] = ("CreateContainerConfigError", str(e))
             await self.reporter.event(self.pod, "Warning", "Failed", f"Error: {e}")
             return False
-        req = container_request(self.pod, s.spec, s.attempt, env, mounts, image_ref="")
+        target_id = ""
+        if s.spec.get("targetContainerName"):
+            target = (await self.runtime.observe(self.uid)).latest(str(s.spec["targetContainerName"]))
+            target_id = target.id if target is not None and target.state == CONTAINER_RUNNING else ""
+        req = container_request(self.pod, s.spec, s.attempt, env, mounts, pid_target_id=target_id)
         try:
             cid = await self.runtime.create_container(sandbox_id, req, sreq)
         except RuntimeError_ as e:

@@ -259,3 +259,16 @@ async def test_readiness_gate_set_by_another_writer_is_seen(tmp_path: Any) -> No
     await w.sync_once()
     assert [k["status"] for k in rep.statuses[-1]["conditions"] if k["type"] == "Ready"] == ["True"]
     assert gate in rep.statuses[-1]["conditions"]
+
+
+async def test_ephemeral_container_targets_running_container(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt, rep = FakeRuntime(clock), FakeReporter()
+    p = pod([c("app")])
+    w = _worker(p, rt, rep, clock, str(tmp_path))
+    await w.sync_once()
+    app_id = next(cid for cid, (_, ct) in rt.containers.items() if ct.name == "app")
+    w.update({**p, "spec": {**p["spec"], "ephemeralContainers": [c("dbg", targetContainerName="app")]}})
+    await w.sync_once()
+    assert rt.last_request.name == "dbg" and rt.last_request.pid_target_id == app_id
+    assert rep.statuses[-1]["ephemeralContainerStatuses"][0]["state"].get("running")
