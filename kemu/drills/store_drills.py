@@ -46,6 +46,16 @@ WRITE_TIMEOUT_S = 1.0
 OBSERVE_PERIOD_S = 0.05
 
 
+DEFINITE_REFUSALS = ("etcdserver: no leader", "failed to connect", "Connection refused")
+
+
+def refused(exc: grpc.RpcError) -> bool:
+    """True only when the request certainly had no effect: the member said it has no leader (it sent nothing),
+    or no connection was made. A request cut off mid-flight (socket closed, deadline) may have been committed."""
+    details = exc.details() or ""
+    return exc.code() == grpc.StatusCode.UNAVAILABLE and any(text in details for text in DEFINITE_REFUSALS)
+
+
 @dataclass(frozen=True)
 class DrillSpec:
     name: str
@@ -75,6 +85,7 @@ class DrillResult:
     lost_keys: list[str]
     timeline: Timeline = field(repr=False)
     linearizability: str = ""
+    history: list[HistoryOp] = field(default_factory=list, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -182,9 +193,7 @@ class _Background:
                                                    timeout=WRITE_TIMEOUT_S)
                 outcome = "ok"
             except grpc.RpcError as exc:
-                # refused outright (e.g. "etcdserver: no leader", connection refused) vs. maybe applied
-                definite = exc.code() in (grpc.StatusCode.UNAVAILABLE,) and "timed out" not in (exc.details() or "")
-                outcome = "fail" if definite else "unknown"
+                outcome = "fail" if refused(exc) else "unknown"
                 target = (target + 1) % len(names)
             with self.lock:
                 self.tl.ops.append(Op("store", "write", call, self.now(), outcome))
@@ -211,8 +220,7 @@ class _Background:
                     value = resp.kvs[0].value.decode() if resp.kvs else None
                 outcome = "ok"
             except grpc.RpcError as exc:
-                refused = exc.code() == grpc.StatusCode.UNAVAILABLE and "timed out" not in (exc.details() or "")
-                outcome = "fail" if refused or not is_put else "unknown"
+                outcome = "fail" if refused(exc) or not is_put else "unknown"
                 target = (target + 1) % len(names)
             ret = self.now() if outcome == "ok" else math.inf
             with self.lock:
@@ -323,7 +331,7 @@ def run(name: str, state_dir: Path, real_etcd: bool = False, netns: bool = False
     }
     backend = ("etcd 3.4" if real_etcd else
                "etcd_raft (BROKEN: acks before replicating)" if broken_store else "etcd_raft")
-    return DrillResult(name, backend, metrics, checks, lost, tl, linearizable.summary)
+    return DrillResult(name, backend, metrics, checks, lost, tl, linearizable.summary, bg.history)
 
 
 def write_report(result: DrillResult, out_dir: Path) -> list[Path]:
@@ -344,7 +352,8 @@ def write_report(result: DrillResult, out_dir: Path) -> list[Path]:
                               "metrics": result.metrics, "checks": result.checks, "lost_keys": result.lost_keys,
                               "linearizability": result.linearizability,
                               "marks": [asdict(m) for m in result.timeline.marks],
-                              "ops": [asdict(o) for o in result.timeline.ops]}, indent=1))
+                              "ops": [asdict(o) for o in result.timeline.ops],
+                              "history": [asdict(o) for o in result.history]}, indent=1))
     png = base.with_suffix(".png")
     _plot(result, png)
     return [md, js, png]
