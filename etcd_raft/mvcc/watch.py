@@ -51,7 +51,8 @@ class Watcher:
             if (ev.type == kv_pb2.Event.PUT and NOPUT in self.filters) or (
                     ev.type == kv_pb2.Event.DELETE and NODELETE in self.filters):
                 continue
-            if self.prev_kv or not ev.HasField("prev_kv"):
+            keep_prev = self.prev_kv and ev.prev_kv.mod_revision >= self.hub.store.compact_revision
+            if keep_prev or not ev.HasField("prev_kv"):   # etcd: a compacted previous version is not returned
                 out.append(ev)
             else:
                 stripped = kv_pb2.Event()

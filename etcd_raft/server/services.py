@@ -150,8 +150,10 @@ class Watch(rpc_pb2_grpc.WatchServicer):
                     with self.m.state.lock:
                         batches = w.drain(256)
                         compacted = w.canceled and w.compact_revision > 0
-                    for rev, events in batches:
-                        await out.put(rpc_pb2.WatchResponse(header=self.m.header(rev), watch_id=wid, events=events))
+                    if batches:      # like etcd: what is ready goes out together (a catch-up is one response)
+                        events = [e for _, evs in batches for e in evs]
+                        await out.put(rpc_pb2.WatchResponse(header=self.m.header(batches[-1][0]), watch_id=wid,
+                                                            events=events))
                         sent = True
                     if compacted:
                         watchers.pop(wid, None)
