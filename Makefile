@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 APT_PKGS := etcd-server etcd-client iptables nftables iproute2 busybox-static util-linux procps psmisc
 PYTEST_ARGS ?=
 
-.PHONY: deps-system install proto proto-check lint test test-slow up down status bench-store compose-image compose-up compose-down clean
+.PHONY: deps-system install proto proto-check lint test test-slow up down status bench-store compose-image compose-up compose-down compose-test clean
 
 # System packages the tests and the cluster use (real etcd is the reference our store is compared with).
 deps-system:
@@ -65,6 +65,10 @@ compose-up: compose-image
 
 compose-down:
 	deploy/compose.sh down -v
+
+# Outside the default test run (builds an image): up, etcdctl from the host, kill a member container, still write.
+compose-test: compose-image
+	deploy/compose-smoke.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
