@@ -18,6 +18,7 @@ import pickle
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sortedcontainers import SortedDict
 
@@ -27,6 +28,7 @@ from etcd_raft.mvcc.ranges import KeyRange, key_range, overlaps
 from etcd_raft.mvcc.watch import WatchHub
 from etcd_raft.pb import kv_pb2, rpc_pb2
 
+R = TypeVar("R")
 Event = kv_pb2.Event
 SortOrder = rpc_pb2.RangeRequest.SortOrder
 SortTarget = rpc_pb2.RangeRequest.SortTarget
@@ -177,26 +179,24 @@ class Store:
         if req.lease and req.lease not in self._leases:
             raise errors.ErrLeaseNotFound()
 
-    def put(self, req: rpc_pb2.PutRequest) -> rpc_pb2.PutResponse:
-        self._check_put(req)
+    def _command(self, op: Callable[[_Write], R]) -> R:
+        """Run one write command: its writes share the next main revision, committed (or not) at the end."""
         w = self._begin()
         try:
-            resp = self._put(w, req)
+            resp = op(w)
         finally:
-            resp_rev = self._end()
-        resp.header.revision = resp_rev
+            rev = self._end()
+        resp.header.revision = rev  # type: ignore[attr-defined]
         return resp
+
+    def put(self, req: rpc_pb2.PutRequest) -> rpc_pb2.PutResponse:
+        self._check_put(req)
+        return self._command(lambda w: self._put(w, req))
 
     def delete_range(self, req: rpc_pb2.DeleteRangeRequest) -> rpc_pb2.DeleteRangeResponse:
         if not req.key:
             raise errors.ErrEmptyKey()
-        w = self._begin()
-        try:
-            resp = self._delete(w, req)
-        finally:
-            resp_rev = self._end()
-        resp.header.revision = resp_rev
-        return resp
+        return self._command(lambda w: self._delete(w, req))
 
     # ---------------------------------------------------------------- txn
     def _compare(self, cmp: rpc_pb2.Compare) -> bool:

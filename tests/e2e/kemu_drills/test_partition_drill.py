@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,7 @@ import pytest
 from kemu.launcher import machines
 from tests.conftest import require_root
 from tests.integration.kemu_drills.test_store_drills import run_drill
+from tests.support.net import free_subnet
 
 pytestmark = pytest.mark.e2e
 
@@ -18,8 +17,7 @@ pytestmark = pytest.mark.e2e
 @pytest.mark.parametrize("backend", ["etcd", "etcd_raft"])
 def test_partition_etcd_leader(tmp_path: Path, backend: str) -> None:
     require_root()
-    used = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
-    subnet = next(f"10.250.{x}.0/24" for x in random.sample(range(1, 250), 50) if f"10.250.{x}." not in used)
+    subnet = free_subnet()
     before = machines.existing_netns()
     proc, report = run_drill(tmp_path, "partition-etcd-leader", "--netns", "on", "--subnet", subnet,
                              *(["--real-etcd"] if backend == "etcd" else []))

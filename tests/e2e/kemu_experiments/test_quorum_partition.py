@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from kemu.launcher import machines
 from tests.conftest import require_root
+from tests.support.net import free_subnet
 from tests.support.procs import REPO
 
 pytestmark = pytest.mark.e2e
@@ -20,8 +20,7 @@ pytestmark = pytest.mark.e2e
 @pytest.mark.parametrize("backend", ["etcd", "etcd_raft"])
 def test_partitioned_leader_is_a_minority_that_only_serves_stale_reads(tmp_path: Path, backend: str) -> None:
     require_root()
-    used = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
-    subnet = next(f"10.250.{x}.0/24" for x in random.sample(range(1, 250), 50) if f"10.250.{x}." not in used)
+    subnet = free_subnet()
     before = machines.existing_netns()
     out = tmp_path / "report"
     proc = subprocess.run([sys.executable, "-m", "kemu", "--state-dir", str(tmp_path / "state"), "experiment",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import subprocess
 import sys
 import uuid
@@ -12,6 +11,7 @@ import pytest
 
 from kemu.launcher import machines
 from tests.conftest import require_root
+from tests.support.net import free_subnet
 from tests.support.procs import ProcessGroup, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -20,8 +20,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def two_machines() -> Iterator[tuple[machines.Underlay, list[machines.Machine]]]:
     require_root()
-    used = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
-    subnet = next(f"10.250.{x}.0/24" for x in random.sample(range(1, 250), 50) if f"10.250.{x}." not in used)
+    subnet = free_subnet()
     underlay = machines.Underlay(cluster="t" + uuid.uuid4().hex[:6], subnet=subnet)
     ms = machines.plan_machines(underlay, ["a", "b"])
     machines.create_underlay(underlay)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import subprocess
 import sys
 import uuid
@@ -13,6 +12,7 @@ import pytest
 
 from kemu.launcher import machines
 from tests.conftest import require_root
+from tests.support.net import free_subnet
 from tests.support.procs import REPO
 
 pytestmark = pytest.mark.e2e
@@ -25,8 +25,7 @@ def _kemu(state: Path, cluster: str, *args: str) -> subprocess.CompletedProcess[
 
 def test_store_on_machines_then_down_leaves_nothing(tmp_path: Path) -> None:
     require_root()
-    used = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
-    subnet = next(f"10.250.{x}.0/24" for x in random.sample(range(1, 250), 50) if f"10.250.{x}." not in used)
+    subnet = free_subnet()
     cluster = "t" + uuid.uuid4().hex[:6]
     state = tmp_path / "state"
     up = _kemu(state, cluster, "up", "--netns", "on", "--subnet", subnet, "--real-etcd", "--store-only")
