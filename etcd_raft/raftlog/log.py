@@ -69,6 +69,8 @@ class _Raft(SyncObj):  # type: ignore[misc]
         self._kemu_apply = apply
         self._kemu_fsync = config.fsync
         self._kemu_hold = False
+        self._kemu_dirty = True
+        self._kemu_defer_send = self._kemu_send_pending = False
         config.data_dir.mkdir(parents=True, exist_ok=True)
         et = config.election_timeout_s
         conf = SyncObjConf(
@@ -83,6 +85,7 @@ class _Raft(SyncObj):  # type: ignore[misc]
         # bytes travel through the consumer.
         super().__init__(config.self_addr, list(config.peer_addrs), conf,
                          consumers=[_StateMachine(snapshot, restore)])
+        self._track_appends()
 
     # -- state machine (pysyncobj calls these on its own thread)
     @replicated  # type: ignore[misc]
@@ -117,8 +120,22 @@ class _Raft(SyncObj):  # type: ignore[misc]
         return SyncObj._SyncObj__getEntries(self, fromIDx, count, maxSizeBytes)  # type: ignore[no-any-return]
 
     # -- durability
+    def _track_appends(self) -> None:
+        """Mark the journal dirty on every append/truncate, so a flush happens only when there is news."""
+        journal = self._SyncObj__raftLog
+        self._kemu_dirty = True
+        for name in ("add", "deleteEntriesFrom", "deleteEntriesTo", "clear"):
+            original = getattr(journal, name)
+
+            def marked(*args: Any, _original: Callable[..., Any] = original) -> Any:
+                self._kemu_dirty = True
+                return _original(*args)
+
+            setattr(journal, name, marked)
+
     def _flush_journal(self) -> None:
-        if self._kemu_fsync:
+        if self._kemu_fsync and self._kemu_dirty:
+            self._kemu_dirty = False
             self._SyncObj__raftLog.flush()
 
     def _SyncObj__sendNextNodeIdx(self, node: Any, reset: bool = False, nextNodeIdx: int | None = None,
@@ -127,8 +144,22 @@ class _Raft(SyncObj):  # type: ignore[misc]
         SyncObj._SyncObj__sendNextNodeIdx(self, node, reset, nextNodeIdx, success)
 
     def _SyncObj__sendAppendEntries(self) -> None:
+        if self._kemu_defer_send:          # inside _checkCommandsToApply: one send after the whole queue
+            self._kemu_send_pending = True
+            return
         self._flush_journal()
         SyncObj._SyncObj__sendAppendEntries(self)
+
+    def _checkCommandsToApply(self) -> None:
+        # With appendEntriesUseBatch=False pysyncobj sends AppendEntries (and we flush the journal) after every
+        # queued command; draining the queue first and sending once keeps the latency and cuts the work.
+        self._kemu_defer_send, self._kemu_send_pending = True, False
+        try:
+            SyncObj._checkCommandsToApply(self)
+        finally:
+            self._kemu_defer_send = False
+        if self._kemu_send_pending:
+            self._SyncObj__sendAppendEntries()
 
 
 class ReplicatedLog:
