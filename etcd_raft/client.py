@@ -152,7 +152,7 @@ class EtcdClient:
     # --- KV ---------------------------------------------------------------------------------------------------
     async def range(self, key: bytes, range_end: bytes = b"", *, limit: int = 0, revision: int = 0,
                     keys_only: bool = False, count_only: bool = False, serializable: bool = False,
-                    sort_order: int = 0, sort_target: int = 0) -> rpc_pb2.RangeResponse:
+                    sort_order: str = "NONE", sort_target: str = "KEY") -> rpc_pb2.RangeResponse:
         req = rpc_pb2.RangeRequest(key=key, range_end=range_end, limit=limit, revision=revision,
                                    keys_only=keys_only, count_only=count_only, serializable=serializable,
                                    sort_order=sort_order, sort_target=sort_target)
