@@ -1,0 +1,93 @@
+"""What kube-apiserver creates and keeps running on its own: system namespaces, the ``kubernetes`` Service and its
+Endpoints, default RBAC roles and bindings, system priority classes, and periodic compaction of the store.
+
+Compaction follows kube-apiserver: every ``interval`` the revision seen at the previous tick is compacted, so at
+least one interval of history stays available for watches (DESIGN: every 5 min keeping >= 5 min).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from apiserver import errors
+from apiserver.api import Api
+from apiserver.auth import bootstrap_objects
+from apiserver.storage import KeyNotFound, PreconditionFailed, StorageError
+
+log = logging.getLogger(__name__)
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+async def ensure_system_objects(api: Api, advertise_ip: str, port: int) -> None:
+    reg = api.registry
+    ns_r = reg.get("", "v1", "namespaces")
+    assert ns_r is not None
+    for ns in SYSTEM_NAMESPACES:
+        await api.ensure(ns_r, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    rbac = {o["kind"]: reg.by_kind("rbac.authorization.k8s.io", o["kind"]) for o in bootstrap_objects()}
+    for obj in bootstrap_objects():
+        r = rbac[obj["kind"]]
+        assert r is not None
+        await api.ensure(r, obj)
+    pc = reg.get("scheduling.k8s.io", "v1", "priorityclasses")
+    assert pc is not None
+    for name, value in (("system-cluster-critical", 2000000000), ("system-node-critical", 2000001000)):
+        await api.ensure(pc, {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                              "metadata": {"name": name}, "value": value, "preemptionPolicy": "PreemptLowerPriority",
+                              "description": "Used for system critical pods that must not be moved from their "
+                                             "current node." if name == "system-node-critical" else
+                                             "Used for system critical pods that must run in the cluster, but can "
+                                             "be moved to another node if necessary."})
+    await ensure_kubernetes_service(api, advertise_ip, port)
+
+
+async def ensure_kubernetes_service(api: Api, advertise_ip: str, port: int) -> None:
+    """``default/kubernetes`` (ClusterIP = first address of the range) and its Endpoints listing every apiserver."""
+    reg = api.registry
+    svc_r, ep_r = reg.get("", "v1", "services"), reg.get("", "v1", "endpoints")
+    assert svc_r is not None and ep_r is not None
+    await api.ensure(svc_r, {"apiVersion": "v1", "kind": "Service",
+                             "metadata": {"name": "kubernetes", "namespace": "default",
+                                          "labels": {"component": "apiserver", "provider": "kubernetes"}},
+                             "spec": {"type": "ClusterIP", "clusterIP": api.allocator.first_ip(),
+                                      "ports": [{"name": "https", "port": 443, "protocol": "TCP",
+                                                 "targetPort": port}]}})
+    for _ in range(8):
+        try:
+            ep = await api.storage.get(ep_r.key("default", "kubernetes"))
+        except KeyNotFound:
+            await api.ensure(ep_r, {"apiVersion": "v1", "kind": "Endpoints",
+                                    "metadata": {"name": "kubernetes", "namespace": "default",
+                                                 "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+                                    "subsets": [{"addresses": [{"ip": advertise_ip}],
+                                                 "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]})
+            return
+        subsets = ep.get("subsets") or [{"addresses": [], "ports": [{"name": "https", "port": port,
+                                                                       "protocol": "TCP"}]}]
+        ips = {a["ip"] for a in subsets[0].get("addresses") or []}
+        if advertise_ip in ips:
+            return
+        subsets[0].setdefault("addresses", []).append({"ip": advertise_ip})
+        subsets[0]["addresses"].sort(key=lambda a: a["ip"])
+        ep["subsets"] = subsets
+        try:
+            await api.storage.update(ep_r.key("default", "kubernetes"), ep, int(ep["metadata"]["resourceVersion"]))
+            return
+        except PreconditionFailed:
+            continue
+
+
+async def compaction_loop(api: Api, interval_s: float) -> None:
+    previous = 0
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            current = await api.storage.revision()
+            if previous:
+                await api.storage.compact(previous)
+                log.info("compacted the store at revision %d", previous)
+            previous = current
+        except (StorageError, errors.ApiError) as e:
+            log.warning("compaction failed: %s", e)
+
