@@ -20,6 +20,7 @@ from kemu.api import selectors
 from apiserver import admission, errors, objects, patch, strategy
 from apiserver.allocator import Allocator, RangeFull
 from apiserver.auth import UserInfo
+from apiserver.requestinfo import truthy
 from apiserver.resources import VIRTUAL, Registry, Resource
 from apiserver.storage import (
     Expired,
@@ -56,7 +57,7 @@ def write_options(query: Mapping[str, str], default_validation: str = "Warn") ->
     fv = query.get("fieldValidation") or default_validation
     if fv not in ("Strict", "Warn", "Ignore"):
         raise errors.bad_request(f"fieldValidation parameter unsupported: {fv}. Valid values: Ignore, Warn, Strict")
-    return WriteOptions(bool(dry), query.get("fieldManager", ""), fv, query.get("force") in ("true", "1"))
+    return WriteOptions(bool(dry), query.get("fieldManager", ""), fv, truthy(query.get("force")))
 
 
 class Api:
@@ -87,10 +88,9 @@ class Api:
     def _check_body(self, r: Resource, body: Any, ns: str, name: str | None) -> Obj:
         if not isinstance(body, dict):
             raise errors.bad_request(f"the body of the request was not a {r.kind} object")
-        api_version = body.get("apiVersion")
-        kind = body.get("kind")
-        if kind in (None, "") and api_version in (None, ""):
-            raise errors.bad_request("Object 'Kind' is missing in '" + _short(body) + "'")
+        # Missing apiVersion/kind default to the endpoint's (as kube-apiserver's decoder does for typed clients).
+        api_version = body.get("apiVersion") or None
+        kind = body.get("kind") or None
         if api_version is not None and api_version != r.group_version:
             raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected API "
                                      f"version ({r.group_version})")
@@ -625,13 +625,6 @@ _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 def _generate_name(prefix: str, rng: random.Random) -> str:
     base = prefix[: 63 - 5]
     return base + "".join(rng.choice(_NAME_CHARS) for _ in range(5))
-
-
-def _short(body: Any) -> str:
-    import orjson
-
-    text = orjson.dumps(body).decode()
-    return text if len(text) < 200 else text[:200] + "..."
 
 
 def _int_param(query: Mapping[str, str], name: str, default: int) -> int:

@@ -100,7 +100,7 @@ class Server:
         if user is None and not (path in PUBLIC_PATHS and request.method == "GET"):
             raise errors.unauthorized()
         query = dict(request.query)
-        ri = requestinfo.parse(request.method, path, query, self._is_namespaced)
+        ri = requestinfo.parse(request.method, path, query)
         if not ri.resource_request:
             if user is not None:
                 self.authorize(Attributes(user=user, verb=ri.verb, resource_request=False, path=path))
@@ -115,10 +115,6 @@ class Server:
         if ri.subresource or ri.parts:
             return await subresources.handle(self, request, r, ri, query, user)
         return await self._resource(request, r, ri, query, user)
-
-    def _is_namespaced(self, group: str, version: str, resource: str) -> bool | None:
-        r = self.api.registry.get(group, version, resource)
-        return None if r is None else r.namespaced
 
     # --- non-resource ---------------------------------------------------------------------------------------
     async def _non_resource(self, request: web.Request, path: str) -> web.StreamResponse:

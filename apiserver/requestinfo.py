@@ -7,9 +7,11 @@ name x, subresource log. ``/version`` → non-resource request. The legacy ``/wa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+# /namespaces/<name>/<x>: these x are subresources of the namespace itself, anything else is a namespaced resource.
+_NAMESPACE_SUBRESOURCES = ("status", "finalize")
 _METHOD_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
 
 
@@ -27,9 +29,12 @@ class RequestInfo:
     parts: tuple[str, ...] = ()
 
 
-def parse(method: str, path: str, query: Mapping[str, str],
-          is_namespaced: Callable[[str, str, str], bool | None]) -> RequestInfo:
-    """``is_namespaced(group, version, resource)`` says whether a resource is namespaced (None: unknown)."""
+def truthy(value: str | None) -> bool:
+    """Go's strconv.ParseBool true values (the Python client sends ``watch=True``)."""
+    return value in ("1", "t", "T", "true", "TRUE", "True")
+
+
+def parse(method: str, path: str, query: Mapping[str, str]) -> RequestInfo:
     segs = [s for s in path.split("/") if s]
     non_resource = RequestInfo(False, method.lower(), path)
     if not segs or segs[0] not in ("api", "apis"):
@@ -48,7 +53,7 @@ def parse(method: str, path: str, query: Mapping[str, str],
     if watch_prefix:
         rest = rest[1:]
     namespace = ""
-    if len(rest) >= 3 and rest[0] == "namespaces" and is_namespaced(group, version, rest[2]) is not False:
+    if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in _NAMESPACE_SUBRESOURCES:
         namespace, rest = rest[1], rest[2:]
     elif len(rest) >= 2 and rest[0] == "namespaces":
         # /namespaces/<name>[/status|finalize]: the namespace object itself
@@ -59,7 +64,7 @@ def parse(method: str, path: str, query: Mapping[str, str],
     if resource == "namespaces" and name and not namespace:
         namespace = name
     if method == "GET" or method == "HEAD":
-        watching = watch_prefix or (query.get("watch") in ("true", "1") and not subresource)
+        watching = watch_prefix or (truthy(query.get("watch")) and not subresource)
         verb = "watch" if watching else ("get" if name else "list")
     elif method == "DELETE":
         verb = "delete" if name else "deletecollection"

@@ -15,6 +15,7 @@ from typing import Any
 
 from apiserver import errors
 from apiserver.api import Api, parse_rv
+from apiserver.requestinfo import truthy
 from apiserver.resources import Resource
 from apiserver.storage import Expired, StoreUnavailable
 
@@ -24,7 +25,7 @@ Obj = dict[str, Any]
 async def events(api: Api, r: Resource, ns: str, query: dict[str, str]) -> AsyncIterator[tuple[str, Obj]]:
     label_sel, field_sel = api.selectors(r, query)
     rv = query.get("resourceVersion", "")
-    bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+    bookmarks = truthy(query.get("allowWatchBookmarks"))
     start = parse_rv(rv)
     if rv in ("", "0"):
         items, list_rv, _, _ = await api.list(r, ns, {k: v for k, v in query.items()

@@ -1,7 +1,10 @@
-"""Start ``python -m apiserver`` on a free port (plain HTTP, static admin token) and drive it with the real kubectl."""
+"""Start ``python -m apiserver`` on a free port (HTTPS with its generated CA, static tokens) and drive it with the real
+kubectl. HTTPS because kubectl never sends bearer tokens over plain HTTP.
+"""
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import sys
 import urllib.request
@@ -22,6 +25,8 @@ class ApiServer:
     kubeconfig: Path
     cache_dir: Path
     name: str
+    ca_file: Path
+    etcd_urls: list[str]
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60,
                 kubeconfig: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -40,19 +45,21 @@ def start_apiserver(procs: ProcessGroup, etcd_urls: list[str], workdir: Path, na
     tokens.write_text(f'{ADMIN_TOKEN},admin,admin,"system:masters"\n{USER_TOKEN},alice,alice\n')
     port = free_port()
     procs.start(name, [sys.executable, "-m", "apiserver", "--etcd-servers", ",".join(etcd_urls),
-                       "--bind-address", "127.0.0.1", "--insecure-port", str(port), "--token-auth-file",
+                       "--bind-address", "127.0.0.1", "--secure-port", str(port), "--token-auth-file",
                        str(tokens), "--cert-dir", str(workdir / "pki"), "--emulated-minor", str(minor),
                        *(extra or [])])
-    url = f"http://127.0.0.1:{port}"
+    url = f"https://127.0.0.1:{port}"
+    ca = workdir / "pki" / "ca.crt"
 
     def healthy() -> bool:
         try:
-            with urllib.request.urlopen(url + "/readyz", timeout=1) as resp:
+            ctx = ssl.create_default_context(cafile=str(ca))
+            with urllib.request.urlopen(url + "/readyz", timeout=1, context=ctx) as resp:
                 return bool(resp.status == 200)
         except OSError:
             return False
 
     wait_for(healthy, timeout_s=60, what=f"{name} /readyz")
     kc = workdir / "kubeconfig"
-    kc.write_text(kubeconfig(url, ADMIN_TOKEN, None))
-    return ApiServer(url, ADMIN_TOKEN, kc, workdir / "kubectl-cache", name)
+    kc.write_text(kubeconfig(url, ADMIN_TOKEN, ca.read_bytes()))
+    return ApiServer(url, ADMIN_TOKEN, kc, workdir / "kubectl-cache", name, ca, list(etcd_urls))
