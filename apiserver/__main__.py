@@ -80,6 +80,11 @@ async def serve(a: argparse.Namespace) -> None:
     config = ServerConfig(k8s_minor=a.emulated_minor, server_address=f"{advertise}:{port}",
                           authorization="AlwaysAllow" if rbac is None else "RBAC")
     server = Server(api, config, token_file, sa_tokens, rbac)
+    ssl_ctx = None
+    if not a.insecure_port:
+        _, crt, key = ensure_pki(cert_dir, [advertise] if advertise != "127.0.0.1" else [])
+        ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_ctx.load_cert_chain(str(crt), str(key))
     # The store may still be electing a leader: retry bootstrap until it answers.
     for attempt in range(120):
         try:
@@ -100,11 +105,6 @@ async def serve(a: argparse.Namespace) -> None:
     tasks.append(asyncio.ensure_future(bootstrap.compaction_loop(api, _duration_s(a.etcd_compaction_interval))))
     runner = web.AppRunner(server.app(), access_log=None, handle_signals=False, shutdown_timeout=1)
     await runner.setup()
-    ssl_ctx = None
-    if not a.insecure_port:
-        _, crt, key = ensure_pki(cert_dir, [advertise] if advertise != "127.0.0.1" else [])
-        ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ssl_ctx.load_cert_chain(str(crt), str(key))
     site = web.TCPSite(runner, a.bind_address, port, ssl_context=ssl_ctx, reuse_address=True)
     await site.start()
     log.info("serving %s on %s:%d (etcd %s)", "HTTPS" if ssl_ctx else "HTTP", a.bind_address, port, endpoints)
