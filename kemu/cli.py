@@ -20,14 +20,17 @@ from pathlib import Path
 import grpc
 
 from kemu.launcher import store_status, supervisor
-from kemu.launcher.kubeconfig import kubeconfig, write_token_file
+from kemu.launcher.kubeconfig import component_token, component_user, kubeconfig, write_token_file
 from kemu.launcher.machines import Machine, Underlay, create_machine, create_underlay, destroy_machine, destroy_underlay
 from kemu.launcher.plan import (
     ClusterConfig,
     ComponentSpec,
     apiserver_urls,
+    component_kubeconfig,
     etcd_endpoints,
     machines,
+    node_dir,
+    node_name,
     plan,
     underlay,
 )
@@ -62,7 +65,27 @@ def _available(specs: list[ComponentSpec]) -> tuple[list[ComponentSpec], list[st
             ok.append(spec)
         else:
             missing.append(spec.name)
-    return ok, missing
+    # A node agent without its runtime cannot run pods: leave it out too.
+    dropped = [s for s in ok if s.role == "node" and f"{s.name}-runtime" in missing]
+    return [s for s in ok if s not in dropped], missing + [s.name for s in dropped]
+
+
+def _write_component_credentials(config: ClusterConfig) -> None:
+    """Each control-plane component gets a kubeconfig with its own token; each node agent a token file."""
+    tokens = config.state_dir / "tokens.csv"
+    server = apiserver_urls(config)[0]
+    ca = str(config.state_dir / "pki" / "ca.crt")
+    for comp in ("controller-manager", "scheduler"):
+        path = component_kubeconfig(config, comp)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(kubeconfig(server, component_token(tokens, comp), None, ca_file=ca,
+                                   user=component_user(comp)[0]))
+        path.chmod(0o600)
+    for i in range(config.nodes):
+        d = node_dir(config, i)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "token").write_text(component_token(tokens, node_name(i)) + "\n")
+        (d / "token").chmod(0o600)
 
 
 def _machines_file(state_dir: Path) -> Path:
@@ -103,6 +126,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 1
     state_dir.mkdir(parents=True, exist_ok=True)
     token = write_token_file(state_dir / "tokens.csv")
+    if not config.store_only:
+        _write_component_credentials(config)
     running: list[supervisor.Running] = []
     started = time.monotonic()
     specs, missing = _available(plan(config))

@@ -173,4 +173,62 @@ def plan(config: ClusterConfig) -> list[ComponentSpec]:
                              "--token-auth-file", str(config.state_dir / "tokens.csv"))),
             Health("tcp", port, host=cp_host), machine=cp,
         ))
+    specs += control_plane_specs(config, cp)
+    for i in range(config.nodes):
+        specs += node_specs(config, i)
     return specs
+
+
+def component_kubeconfig(config: ClusterConfig, component: str) -> Path:
+    """Where the launcher writes a component's kubeconfig (its own token, the cluster CA by path)."""
+    return config.state_dir / "kubeconfigs" / f"{component}.kubeconfig"
+
+
+def control_plane_specs(config: ClusterConfig, cp: str | None) -> list[ComponentSpec]:
+    fast = ("--node-monitor-grace-period", "10s") if config.fast else ()
+    leader = ("--leader-elect",)
+    return [
+        ComponentSpec("controller-manager", "controller-manager",
+                      _on(config, cp, (config.python, "-m", "controllers", "--kubeconfig",
+                                       str(component_kubeconfig(config, "controller-manager")), *leader, *fast)),
+                      None, machine=cp),
+        ComponentSpec("scheduler", "scheduler",
+                      _on(config, cp, (config.python, "-m", "controllers.scheduler", "--kubeconfig",
+                                       str(component_kubeconfig(config, "scheduler")), *leader)),
+                      None, machine=cp),
+    ]
+
+
+def node_name(i: int) -> str:
+    return f"node-{i + 1}"
+
+
+def node_dir(config: ClusterConfig, i: int) -> Path:
+    return config.state_dir / "nodes" / node_name(i)
+
+
+def node_specs(config: ClusterConfig, i: int) -> list[ComponentSpec]:
+    """A node is two processes on its machine: the CRI runtime, then the node agent (kubelet) that drives it."""
+    name = node_name(i)
+    machine = name if config.netns else None
+    m = _machine(config, name)
+    address = m.address if m else LOOPBACK
+    port = 10250 if m else 10250 + i
+    d = node_dir(config, i)
+    sock = d / "cri.sock"
+    pod_cidr = f"10.244.{i + 1}.0/24"
+    cri = ComponentSpec(f"{name}-runtime", "runtime",
+                        _on(config, machine, (config.python, "-m", "node_agent.cri", "--socket", str(sock),
+                                              "--root", str(d / "runtime"))),
+                        Health("unix", 0, path=str(sock)), machine=machine)
+    lease = ("--node-lease-duration", "10", "--lease-renew-interval", "2") if config.fast else ()
+    agent = ComponentSpec(name, "node",
+                          _on(config, machine, (config.python, "-m", "node_agent", "--node-name", name,
+                                                "--apiserver", apiserver_urls(config)[0],
+                                                "--token-file", str(d / "token"),
+                                                "--ca-file", str(config.state_dir / "pki" / "ca.crt"),
+                                                "--cri-socket", str(sock), "--root-dir", str(d / "kubelet"),
+                                                "--address", address, "--port", str(port),
+                                                "--pod-cidr", pod_cidr, *lease)),
+                          Health("tcp", port, host=address), machine=machine)
+    return [cri, agent]

@@ -89,6 +89,10 @@ def healthy(health: Health) -> bool:
             return s.connect_ex((health.host, health.port)) == 0
     if health.kind == "etcd":
         return _etcd_status_ok(health.host, health.port)
+    if health.kind == "unix":
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(0.3)
+            return s.connect_ex(health.path) == 0
     if health.kind == "http":
         url = f"http://{health.host}:{health.port}{health.path}"
         with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as resp:
