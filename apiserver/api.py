@@ -20,6 +20,7 @@ from kemu.api import selectors
 from apiserver import admission, errors, objects, patch, strategy
 from apiserver.allocator import Allocator, RangeFull
 from apiserver.auth import UserInfo
+from apiserver.conversion import CODECS
 from apiserver.requestinfo import truthy
 from apiserver.resources import VIRTUAL, Registry, Resource
 from apiserver.storage import (
@@ -74,12 +75,19 @@ class Api:
         self.warnings: list[str] = []
 
     # --- helpers --------------------------------------------------------------------------------------------
-    def _key(self, r: Resource, ns: str, name: str) -> str:
-        return r.key(ns, name)
+    @staticmethod
+    def _to_storage(r: Resource, obj: Obj) -> Obj:
+        codec = CODECS.get((r.group, r.version, r.resource))
+        return codec[0](obj) if codec else obj
+
+    @staticmethod
+    def from_storage(r: Resource, obj: Obj) -> Obj:
+        codec = CODECS.get((r.group, r.version, r.resource))
+        return codec[1](obj) if codec else obj
 
     async def _load(self, r: Resource, ns: str, name: str) -> Obj:
         try:
-            return await self.storage.get(self._key(r, ns, name))
+            return self.from_storage(r, await self.storage.get(r.key(ns, name)))
         except KeyNotFound:
             raise errors.not_found(r.group, r.resource, name) from None
         except StoreUnavailable as e:
@@ -170,6 +178,7 @@ class Api:
                 list_rev = page.revision
                 revision = page.revision
                 for o in page.items:
+                    o = self.from_storage(r, o)
                     if self._matches(r, o, label_sel, field_sel):
                         items.append(o)
                 next_key = page.next_key
@@ -253,7 +262,8 @@ class Api:
                 return obj
             try:
                 await self._allocate(r, obj)
-                return await self.storage.create(r.key(ns, obj["metadata"]["name"]), obj)
+                stored = await self.storage.create(r.key(ns, obj["metadata"]["name"]), self._to_storage(r, obj))
+                return self.from_storage(r, stored)
             except KeyExists:
                 await self._release(r, obj)
                 if name:
@@ -446,7 +456,8 @@ class Api:
             if opts.dry_run:
                 return new
             try:
-                stored = await self.storage.update(key, new, int(current["metadata"]["resourceVersion"]))
+                stored = self.from_storage(r, await self.storage.update(
+                    key, self._to_storage(r, new), int(current["metadata"]["resourceVersion"])))
             except PreconditionFailed:
                 continue
             except KeyNotFound:
@@ -471,7 +482,7 @@ class Api:
         if meta.get("deletionTimestamp") and not meta.get("finalizers") and \
                 not int(meta.get("deletionGracePeriodSeconds") or 0) and not _ns_finalizers(r, obj):
             try:
-                gone = await self.storage.delete(r.key(ns, name), int(meta["resourceVersion"]))
+                gone = self.from_storage(r, await self.storage.delete(r.key(ns, name), int(meta["resourceVersion"])))
                 await self._release(r, gone)
                 return gone
             except (PreconditionFailed, KeyNotFound):
@@ -518,7 +529,7 @@ class Api:
                 if opts.dry_run:
                     return current
                 try:
-                    gone = await self.storage.delete(key, int(meta["resourceVersion"]))
+                    gone = self.from_storage(r, await self.storage.delete(key, int(meta["resourceVersion"])))
                 except PreconditionFailed:
                     continue
                 except KeyNotFound:
@@ -538,7 +549,8 @@ class Api:
             if not objects.changed(new, current) or opts.dry_run:
                 return new
             try:
-                return await self.storage.update(key, new, int(meta["resourceVersion"]))
+                return self.from_storage(r, await self.storage.update(key, self._to_storage(r, new),
+                                                                      int(meta["resourceVersion"])))
             except PreconditionFailed:
                 continue
             except KeyNotFound:

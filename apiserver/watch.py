@@ -41,6 +41,9 @@ async def events(api: Api, r: Resource, ns: str, query: dict[str, str]) -> Async
                                        "metadata": {"resourceVersion": str(ev.revision)}}
                 continue
             assert ev.obj is not None
+            ev.obj = api.from_storage(r, ev.obj)
+            if ev.prev is not None:
+                ev.prev = api.from_storage(r, ev.prev)
             now_match = api.matches(r, ev.obj, label_sel, field_sel)
             if ev.type == "DELETED":
                 if now_match:

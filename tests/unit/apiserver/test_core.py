@@ -140,3 +140,15 @@ def test_allocation_candidates_cover_the_range_once() -> None:
     assert sorted(ips) == [f"10.96.0.{i}" for i in range(2, 7)]
     ports = list(port_candidates(30000, 30009, random.Random(2)))
     assert sorted(ports) == list(range(30000, 30010))
+
+
+def test_events_api_is_a_view_of_core_events() -> None:
+    from apiserver.conversion import core_to_events, events_to_core
+
+    core = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"}, "involvedObject": {"name": "p"},
+            "message": "hi", "reason": "Started", "source": {"component": "kubelet"}, "count": 2,
+            "firstTimestamp": "t1", "lastTimestamp": "t2", "reportingComponent": "kubelet", "type": "Normal"}
+    ev = core_to_events(core)
+    assert ev["apiVersion"] == "events.k8s.io/v1" and ev["regarding"] == {"name": "p"} and ev["note"] == "hi"
+    assert ev["deprecatedCount"] == 2 and ev["deprecatedSource"] == {"component": "kubelet"}
+    assert events_to_core(ev) == core
