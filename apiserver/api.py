@@ -15,8 +15,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kemu.api import selectors
-
 from apiserver import admission, errors, objects, patch, strategy
 from apiserver.allocator import Allocator, RangeFull
 from apiserver.auth import UserInfo
@@ -34,6 +32,7 @@ from apiserver.storage import (
     decode_continue,
     encode_continue,
 )
+from kemu.api import selectors
 
 Obj = dict[str, Any]
 MAX_CONFLICT_RETRIES = 8
@@ -109,6 +108,7 @@ class Api:
             raise errors.bad_request(f'json: cannot unmarshal {type(meta).__name__} into Go struct field '
                                      f'{r.kind}.metadata of type v1.ObjectMeta')
         meta = meta or {}
+        check_meta_types(r.kind, meta)
         if r.namespaced and meta.get("namespace") not in (None, "", ns):
             raise errors.bad_request("the namespace of the provided object does not match the namespace sent on the "
                                      "request")
@@ -608,6 +608,45 @@ class Api:
             return await self.storage.revision()
         except StorageError as e:
             raise errors.storage_unavailable(str(e)) from None
+
+
+_GO_TYPES = {str: "string", int: "number", float: "number", bool: "bool", list: "array", dict: "object",
+             type(None): "null"}
+_META_STRINGS = ("name", "generateName", "namespace", "uid", "resourceVersion", "creationTimestamp",
+                 "deletionTimestamp")
+_META_MAPS = ("labels", "annotations")
+
+
+def _unmarshal_error(kind: str, value: Any, field: str, go_type: str) -> errors.ApiError:
+    return errors.bad_request(f"json: cannot unmarshal {_GO_TYPES.get(type(value), 'value')} into Go struct field "
+                              f"ObjectMeta.metadata.{field} of type {go_type}")
+
+
+def check_meta_types(kind: str, meta: Obj) -> None:
+    """Wrong JSON types in metadata are decoding errors (400), worded as the Go decoder words them."""
+    for f in _META_STRINGS:
+        if f in meta and meta[f] is not None and not isinstance(meta[f], str):
+            raise _unmarshal_error(kind, meta[f], f, "string")
+    for f in _META_MAPS:
+        v = meta.get(f)
+        if v is None:
+            continue
+        if not isinstance(v, dict):
+            raise _unmarshal_error(kind, v, f, "map[string]string")
+        for val in v.values():
+            if not isinstance(val, str):
+                raise _unmarshal_error(kind, val, f, "string")
+    for f in ("finalizers",):
+        v = meta.get(f)
+        if v is not None and (not isinstance(v, list) or not all(isinstance(x, str) for x in v)):
+            raise _unmarshal_error(kind, v, f, "[]string")
+    for f in ("ownerReferences", "managedFields"):
+        v = meta.get(f)
+        if v is not None and (not isinstance(v, list) or not all(isinstance(x, dict) for x in v)):
+            raise _unmarshal_error(kind, v, f, "[]v1.OwnerReference" if f == "ownerReferences"
+                                   else "[]v1.ManagedFieldsEntry")
+    if "generation" in meta and meta["generation"] is not None and not isinstance(meta["generation"], int):
+        raise _unmarshal_error(kind, meta["generation"], "generation", "int64")
 
 
 def _ns_finalizers(r: Resource, obj: Obj) -> bool:

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
-from kemu.api import selectors
 
 from apiserver import errors, negotiation, requestinfo
 from apiserver.api import WriteOptions, rfc3339, write_options
 from apiserver.auth import Attributes, UserInfo, authorize, self_subject_rules
 from apiserver.resources import Resource
+from kemu.api import selectors
 
 if TYPE_CHECKING:
     from apiserver.app import Server
@@ -268,10 +268,18 @@ async def token_request(server: Server, ns: str, name: str, body: Any) -> Obj:
 async def virtual_create(server: Server, r: Resource, ns: str, body: Any, user: UserInfo) -> Obj:
     if not isinstance(body, dict):
         raise errors.bad_request(f"the body of the request was not a {r.kind} object")
+    if not isinstance(body.get("metadata") or {}, dict) or not isinstance(body.get("spec") or {}, dict):
+        raise errors.bad_request(f"json: cannot unmarshal into Go value of type {r.group}/{r.version}.{r.kind}")
     out = copy.deepcopy(body)
-    out.setdefault("metadata", {})["creationTimestamp"] = None
+    out["metadata"] = dict(out.get("metadata") or {})
+    out["metadata"]["creationTimestamp"] = None
     out["apiVersion"], out["kind"] = r.group_version, r.kind
     spec = body.get("spec") or {}
+    for key in ("resourceAttributes", "nonResourceAttributes"):
+        attrs = spec.get(key)
+        if attrs is not None and (not isinstance(attrs, dict) or
+                                  not all(isinstance(v, str) for v in attrs.values() if v is not None)):
+            raise errors.bad_request(f"json: cannot unmarshal into Go struct field {r.kind}Spec.spec.{key}")
     if r.resource in ("selfsubjectaccessreviews", "subjectaccessreviews"):
         subject = user
         if r.resource == "subjectaccessreviews":
