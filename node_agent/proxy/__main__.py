@@ -1,0 +1,129 @@
+"""``python -m node_agent.proxy``: the per-node service proxy and cluster DNS, fed by the apiserver.
+
+    python -m node_agent.proxy --apiserver URL --token-file F [--ca-file F] [--netns NAME]
+        [--dns-listen IP:PORT] [--upstream-dns IP:PORT ...] [--resync-delay 0.1]
+
+Watches Services and EndpointSlices (list + watch, relist on 410) and, after each burst of changes (debounced by
+``--resync-delay``), replaces the node's ``ip kemu_proxy`` nftables table in one transaction (``nft -f``; inside
+network namespace ``--netns`` when given, else where the process runs). The same view feeds the DNS server's zone
+when ``--dns-listen`` is set. Rules are reconciled, not patched: deleting a Service removes its rules on the next
+pass; restarting the proxy rebuilds the same table, and conntrack keeps established connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import subprocess
+import sys
+import time
+
+from node_agent.dns.records import Zone, build_zone
+from node_agent.dns.server import DnsServer
+from node_agent.kubelet.apiclient import ApiClient
+from node_agent.proxy.rules import TABLE, ruleset, service_ports
+from node_agent.reflector import Reflector
+
+log = logging.getLogger("node_agent.proxy")
+
+
+def _hostport(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host, int(port)
+
+
+class Proxy:
+    def __init__(self, api: ApiClient, netns: str, resync_delay_s: float) -> None:
+        self.netns = netns
+        self.resync_delay_s = resync_delay_s
+        self.services = Reflector(api, "/api/v1/services", self.changed)
+        self.slices = Reflector(api, "/apis/discovery.k8s.io/v1/endpointslices", self.changed)
+        self.zone = Zone()
+        self._dirty = asyncio.Event()
+        self.last_rules = ""
+        self.syncs = 0
+
+    def changed(self) -> None:
+        self._dirty.set()
+
+    def _nft(self, rules: str) -> None:
+        argv = ["nft", "-f", "-"]
+        if self.netns:
+            argv = ["ip", "netns", "exec", self.netns, *argv]
+        result = subprocess.run(argv, input=rules, text=True, capture_output=True, timeout=30)
+        if result.returncode != 0:
+            raise RuntimeError(f"nft failed: {result.stderr.strip()}")
+
+    async def sync_loop(self) -> None:
+        await asyncio.gather(self.services.synced.wait(), self.slices.synced.wait())
+        while True:
+            await self._dirty.wait()
+            await asyncio.sleep(self.resync_delay_s)   # let a burst of events settle into one transaction
+            self._dirty.clear()
+            services = list(self.services.items.values())
+            slices = list(self.slices.items.values())
+            self.zone = build_zone(services, slices)
+            rules = ruleset(service_ports(services, slices))
+            if rules == self.last_rules:
+                continue
+            t0 = time.monotonic()
+            try:
+                await asyncio.to_thread(self._nft, rules)
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                log.error("programming %s failed: %s", TABLE, e)
+                self._dirty.set()
+                await asyncio.sleep(1.0)
+                continue
+            self.last_rules = rules
+            self.syncs += 1
+            log.info("programmed %d services in %.1f ms", len(services), (time.monotonic() - t0) * 1000)
+
+
+async def amain(a: argparse.Namespace) -> None:
+    token = ""
+    if a.token_file:
+        with open(a.token_file) as f:
+            token = f.read().strip().split(",")[0]
+    api = ApiClient(a.apiserver, token, a.ca_file, user_agent="kube-proxy/v1.32.0 (linux/amd64) kemu")
+    proxy = Proxy(api, a.netns, a.resync_delay)
+    tasks = [asyncio.ensure_future(proxy.services.run()), asyncio.ensure_future(proxy.slices.run()),
+             asyncio.ensure_future(proxy.sync_loop())]
+    dns = None
+    if a.dns_listen:
+        dns = DnsServer(lambda: proxy.zone, [_hostport(u) for u in a.upstream_dns])
+        host, port = _hostport(a.dns_listen)
+        await dns.start(host, port)
+        log.info("DNS on %s:%d", host, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    for t in tasks:
+        t.cancel()
+    if dns is not None:
+        dns.close()
+    await api.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m node_agent.proxy", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--apiserver", required=True)
+    p.add_argument("--token-file", default="")
+    p.add_argument("--ca-file", default=None)
+    p.add_argument("--netns", default="", help="program the rules inside this network namespace")
+    p.add_argument("--dns-listen", default="", help="serve cluster DNS on IP:PORT")
+    p.add_argument("--upstream-dns", action="append", default=[], help="forward other names to IP:PORT")
+    p.add_argument("--resync-delay", type=float, default=0.1)
+    p.add_argument("--log-level", default="INFO")
+    a = p.parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=a.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(amain(a))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
