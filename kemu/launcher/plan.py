@@ -231,4 +231,15 @@ def node_specs(config: ClusterConfig, i: int) -> list[ComponentSpec]:
                                                 "--address", address, "--port", str(port),
                                                 "--pod-cidr", pod_cidr, *lease)),
                           Health("tcp", port, host=address), machine=machine)
-    return [cri, agent]
+    if not config.netns:
+        # Service rules live in the node's own network namespace; on loopback every node shares the host's, so
+        # there is no per-node proxy there.
+        return [cri, agent]
+    proxy = ComponentSpec(f"{name}-proxy", "proxy",
+                          _on(config, machine, (config.python, "-m", "node_agent.proxy",
+                                                "--apiserver", apiserver_urls(config)[0],
+                                                "--token-file", str(d / "token"),
+                                                "--ca-file", str(config.state_dir / "pki" / "ca.crt"),
+                                                "--dns-listen", f"{address}:53")),
+                          None, machine=machine)
+    return [cri, agent, proxy]
