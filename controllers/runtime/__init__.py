@@ -1,0 +1,1 @@
+"""Controller runtime: cache + informer (list/watch), work queue, leader election, event recorder, worker loop."""
