@@ -1,0 +1,533 @@
+"""Pod and pod template: defaulting and validation as the real apiserver does them (core/v1).
+
+Defaults (pkg/apis/core/v1/defaults.go plus the admission plugins every cluster runs):
+- pod spec: restartPolicy Always, dnsPolicy ClusterFirst, schedulerName default-scheduler,
+  terminationGracePeriodSeconds 30, securityContext {}; Pods only: enableServiceLinks true, priority 0 and
+  preemptionPolicy PreemptLowerPriority (Priority admission), serviceAccountName "default" (ServiceAccount
+  admission), the not-ready/unreachable NoExecute tolerations for 300 s (DefaultTolerationSeconds), requests
+  copied from limits where only limits are set;
+- containers: imagePullPolicy Always for ``:latest`` or no tag else IfNotPresent, terminationMessagePath
+  /dev/termination-log, terminationMessagePolicy File, resources {}, port protocol TCP, probe timings
+  (1/10/1/3), httpGet path "/" scheme HTTP;
+- volumes: configMap/secret/projected/downwardAPI defaultMode 420, no source -> emptyDir {};
+  env fieldRef apiVersion v1.
+All defaults are idempotent (they also run on updates).
+
+Validation covers what users hit: containers present, names (DNS-1123 labels, unique across init and regular
+containers), images, pull policy, ports, resources (quantities, standard names, requests <= limits), volumes and
+mounts, probes, restartPolicy and dnsPolicy enums. Updates: only images, activeDeadlineSeconds, added tolerations
+and a negative terminationGracePeriodSeconds -> 1 may change, with the real Forbidden message.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from apiserver.kinds.common import (
+    Obj,
+    d,
+    dns_label,
+    dns_subdomain,
+    is_int,
+    lst,
+    s,
+    validate_annotations,
+    validate_labels,
+    validate_nonnegative,
+)
+from apiserver.kinds.field import Cause, duplicate, forbidden, invalid, not_found, not_supported, required
+from kemu.api import names
+from kemu.api.gofmt import go_sharp_v
+from kemu.api.quantity import QuantityError, format_quantity, parse_quantity_with_format
+
+RESTART_POLICIES = ["Always", "OnFailure", "Never"]
+DNS_POLICIES = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]
+PULL_POLICIES = ["Always", "IfNotPresent", "Never"]
+PROTOCOLS = ["SCTP", "TCP", "UDP"]
+TERMINATION_MESSAGE_POLICIES = ["File", "FallbackToLogsOnError"]
+DEFAULT_TOLERATION_SECONDS = 300
+_STANDARD_CONTAINER_RESOURCES = {"cpu", "memory", "ephemeral-storage"}
+_VOLUME_SOURCES = (
+    "hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "secret", "nfs", "iscsi",
+    "glusterfs", "persistentVolumeClaim", "rbd", "flexVolume", "cinder", "cephfs", "flocker", "downwardAPI", "fc",
+    "azureFile", "configMap", "vsphereVolume", "quobyte", "azureDisk", "photonPersistentDisk", "projected",
+    "portworxVolume", "scaleIO", "storageos", "csi", "ephemeral", "image")
+_PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
+
+UPDATABLE_FIELDS = ("`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+                    "`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds`"
+                    " (allow it to be set to 1 if it was previously negative)")
+
+
+# --- defaults --------------------------------------------------------------------------------------------------
+
+def image_tag(image: str) -> str:
+    """The tag of an image reference; "latest" when there is neither tag nor digest (docker normalisation)."""
+    ref, _, digest = image.partition("@")
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        return last.split(":", 1)[1]
+    return "" if digest else "latest"
+
+
+def _default_probe(p: Any) -> None:
+    if not isinstance(p, dict):
+        return
+    p.setdefault("timeoutSeconds", 1)
+    p.setdefault("periodSeconds", 10)
+    p.setdefault("successThreshold", 1)
+    p.setdefault("failureThreshold", 3)
+    _default_handler(p)
+
+
+def _default_handler(h: Any) -> None:
+    if not isinstance(h, dict):
+        return
+    get = h.get("httpGet")
+    if isinstance(get, dict):
+        get.setdefault("path", "/")
+        get.setdefault("scheme", "HTTP")
+
+
+def _default_env(env: Any) -> None:
+    for e in lst(env):
+        ref = d(d(e).get("valueFrom")).get("fieldRef")
+        if isinstance(ref, dict):
+            ref.setdefault("apiVersion", "v1")
+
+
+def default_container(c: Any) -> None:
+    if not isinstance(c, dict):
+        return
+    if not c.get("imagePullPolicy"):
+        c["imagePullPolicy"] = "Always" if image_tag(s(c.get("image"))) == "latest" else "IfNotPresent"
+    if not c.get("terminationMessagePath"):
+        c["terminationMessagePath"] = "/dev/termination-log"
+    if not c.get("terminationMessagePolicy"):
+        c["terminationMessagePolicy"] = "File"
+    if c.get("resources") is None:
+        c["resources"] = {}
+    for port in lst(c.get("ports")):
+        if isinstance(port, dict) and not port.get("protocol"):
+            port["protocol"] = "TCP"
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        _default_probe(c.get(probe))
+    for hook in ("postStart", "preStop"):
+        _default_handler(d(c.get("lifecycle")).get(hook))
+    _default_env(c.get("env"))
+
+
+def _default_volume(v: Any) -> None:
+    if not isinstance(v, dict):
+        return
+    if not any(k in v for k in _VOLUME_SOURCES):
+        v["emptyDir"] = {}
+    for kind in ("configMap", "secret", "projected", "downwardAPI"):
+        src = v.get(kind)
+        if isinstance(src, dict) and "defaultMode" not in src:
+            src["defaultMode"] = 420
+    for item in lst(d(v.get("downwardAPI")).get("items")):
+        ref = d(item).get("fieldRef")
+        if isinstance(ref, dict):
+            ref.setdefault("apiVersion", "v1")
+
+
+def _all_containers(spec: Obj) -> list[Any]:
+    return lst(spec.get("initContainers")) + lst(spec.get("containers")) + lst(spec.get("ephemeralContainers"))
+
+
+def default_pod_spec(spec: Any) -> None:
+    """Defaults shared by Pods and pod templates."""
+    if not isinstance(spec, dict):
+        return
+    if not spec.get("dnsPolicy"):
+        spec["dnsPolicy"] = "ClusterFirst"
+    if not spec.get("restartPolicy"):
+        spec["restartPolicy"] = "Always"
+    if spec.get("securityContext") is None:
+        spec["securityContext"] = {}
+    if spec.get("terminationGracePeriodSeconds") is None:
+        spec["terminationGracePeriodSeconds"] = 30
+    if not spec.get("schedulerName"):
+        spec["schedulerName"] = "default-scheduler"
+    for c in _all_containers(spec):
+        default_container(c)
+    for v in lst(spec.get("volumes")):
+        _default_volume(v)
+    if spec.get("hostNetwork") is True:
+        # With host networking a container port is a host port.
+        for c in lst(spec.get("containers")) + lst(spec.get("initContainers")):
+            for p in lst(d(c).get("ports")):
+                if isinstance(p, dict) and not p.get("hostPort") and is_int(p.get("containerPort")):
+                    p["hostPort"] = p["containerPort"]
+
+
+def default_template(template: Any) -> None:
+    if isinstance(template, dict):
+        default_pod_spec(template.get("spec"))
+
+
+def _requests_from_limits(c: Any) -> None:
+    res = d(d(c).get("resources"))
+    limits = d(res.get("limits"))
+    if not limits:
+        return
+    requests = res.get("requests")
+    if not isinstance(requests, dict):
+        requests = {}
+    for k, v in limits.items():
+        requests.setdefault(k, v)
+    res["requests"] = requests
+
+
+def _has_toleration(tols: list[Any], key: str) -> bool:
+    for t in tols:
+        td = d(t)
+        if td.get("effect") not in (None, "", "NoExecute"):
+            continue
+        if td.get("key") == key or (not td.get("key") and td.get("operator") == "Exists"):
+            return True
+    return False
+
+
+def default_pod(obj: Obj) -> None:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return
+    default_pod_spec(spec)
+    for c in lst(spec.get("containers")) + lst(spec.get("initContainers")):
+        _requests_from_limits(c)
+    if spec.get("enableServiceLinks") is None:
+        spec["enableServiceLinks"] = True
+    if not spec.get("serviceAccountName"):
+        spec["serviceAccountName"] = s(spec.get("serviceAccount")) or "default"
+    if not spec.get("serviceAccount"):
+        spec["serviceAccount"] = spec["serviceAccountName"]
+    if spec.get("priority") is None and not spec.get("priorityClassName"):
+        spec["priority"] = 0
+    if not spec.get("preemptionPolicy"):
+        spec["preemptionPolicy"] = "PreemptLowerPriority"
+    tols = spec.get("tolerations")
+    tols = tols if isinstance(tols, list) else []
+    for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
+        if not _has_toleration(tols, key):
+            tols.append({"key": key, "operator": "Exists", "effect": "NoExecute",
+                         "tolerationSeconds": DEFAULT_TOLERATION_SECONDS})
+    spec["tolerations"] = tols
+
+
+# --- validation ------------------------------------------------------------------------------------------------
+
+def _validate_ports(ports: Any, path: str) -> list[Cause]:
+    out: list[Cause] = []
+    seen: set[str] = set()
+    for i, p in enumerate(lst(ports)):
+        pd, pp = d(p), f"{path}[{i}]"
+        name = s(pd.get("name"))
+        if name:
+            out.extend(invalid(f"{pp}.name", name, m) for m in names.is_valid_port_name(name))
+            if name in seen:
+                out.append(duplicate(f"{pp}.name", name))
+            seen.add(name)
+        cp = pd.get("containerPort")
+        if not is_int(cp) or cp == 0:
+            out.append(required(f"{pp}.containerPort"))
+        else:
+            out.extend(invalid(f"{pp}.containerPort", cp, m) for m in names.is_valid_port_num(cp))
+        hp = pd.get("hostPort")
+        if is_int(hp) and hp != 0:
+            out.extend(invalid(f"{pp}.hostPort", hp, m) for m in names.is_valid_port_num(hp))
+        proto = s(pd.get("protocol"))
+        if not proto:
+            out.append(required(f"{pp}.protocol"))
+        elif proto not in PROTOCOLS:
+            out.append(not_supported(f"{pp}.protocol", proto, PROTOCOLS))
+    return out
+
+
+def _quantity(v: Any) -> tuple[Any, str | None]:
+    """(Decimal, canonical) or (None, error)."""
+    if is_int(v) or isinstance(v, float):
+        v = str(v)
+    try:
+        q, fmt = parse_quantity_with_format(s(v) if isinstance(v, str) else "")
+    except QuantityError as e:
+        return None, str(e)
+    return q, format_quantity(q, binary=fmt == "BinarySI", exponent_form=fmt == "DecimalExponent")
+
+
+def _container_resource_name(name: str) -> bool:
+    if name in _STANDARD_CONTAINER_RESOURCES or name.startswith("hugepages-"):
+        return True
+    return "/" in name and not name.startswith("kubernetes.io/") and not names.is_qualified_name(name)
+
+
+def validate_resources(res: Any, path: str) -> list[Cause]:
+    out: list[Cause] = []
+    rd = d(res)
+    parsed: dict[str, dict[str, tuple[Any, str]]] = {"limits": {}, "requests": {}}
+    for part in ("limits", "requests"):
+        for name, v in sorted(d(rd.get(part)).items()):
+            fp = f"{path}.{part}[{name}]"
+            if not _container_resource_name(name):
+                out.append(invalid(fp, name, "must be a standard resource for containers"))
+                continue
+            q, text = _quantity(v)
+            if q is None:
+                out.append(invalid(fp, v if isinstance(v, str) else str(v), text or ""))
+                continue
+            assert text is not None
+            if q < 0:
+                out.append(invalid(fp, text, "must be greater than or equal to 0"))
+            parsed[part][name] = (q, text)
+    for name, (q, text) in sorted(parsed["requests"].items()):
+        lim = parsed["limits"].get(name)
+        if lim is None:
+            continue
+        if name.startswith("hugepages-") or (name not in _STANDARD_CONTAINER_RESOURCES and "/" in name):
+            if q != lim[0]:
+                out.append(invalid(f"{path}.requests", text, f"must be equal to {name} limit of {lim[1]}"))
+        elif q > lim[0]:
+            out.append(invalid(f"{path}.requests", text, f"must be less than or equal to {name} limit of {lim[1]}"))
+    return out
+
+
+def _validate_probe(probe: Any, path: str) -> list[Cause]:
+    if probe is None:
+        return []
+    pd = d(probe)
+    handlers = [h for h in _PROBE_HANDLERS if pd.get(h) is not None]
+    out: list[Cause] = []
+    if not handlers:
+        out.append(required(path, "must specify a handler type"))
+    elif len(handlers) > 1:
+        out.append(forbidden(f"{path}.{handlers[1]}", "may not specify more than 1 handler type"))
+    for k in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
+        out.extend(validate_nonnegative(pd.get(k), f"{path}.{k}"))
+    return out
+
+
+def _validate_container(c: Any, path: str, volumes: set[str], is_init: bool) -> list[Cause]:
+    cd = d(c)
+    out: list[Cause] = []
+    name = s(cd.get("name"))
+    if not name:
+        out.append(required(f"{path}.name"))
+    else:
+        out.extend(invalid(f"{path}.name", name, m) for m in dns_label(name))
+    if not s(cd.get("image")):
+        out.append(required(f"{path}.image"))
+    pull = s(cd.get("imagePullPolicy"))
+    if not pull:
+        out.append(required(f"{path}.imagePullPolicy"))
+    elif pull not in PULL_POLICIES:
+        out.append(not_supported(f"{path}.imagePullPolicy", pull, PULL_POLICIES))
+    tmp = s(cd.get("terminationMessagePolicy"))
+    if tmp and tmp not in TERMINATION_MESSAGE_POLICIES:
+        out.append(not_supported(f"{path}.terminationMessagePolicy", tmp, TERMINATION_MESSAGE_POLICIES))
+    out.extend(_validate_ports(cd.get("ports"), f"{path}.ports"))
+    for i, e in enumerate(lst(cd.get("env"))):
+        if not s(d(e).get("name")):
+            out.append(required(f"{path}.env[{i}].name"))
+    for i, m in enumerate(lst(cd.get("volumeMounts"))):
+        md, mp = d(m), f"{path}.volumeMounts[{i}]"
+        vname = s(md.get("name"))
+        if not vname:
+            out.append(required(f"{mp}.name"))
+        elif vname not in volumes:
+            out.append(not_found(f"{mp}.name", vname))
+        if not s(md.get("mountPath")):
+            out.append(required(f"{mp}.mountPath"))
+    out.extend(validate_resources(cd.get("resources"), f"{path}.resources"))
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        if is_init and cd.get(probe) is not None and cd.get("restartPolicy") != "Always":
+            out.append(forbidden(f"{path}.{probe}", "may not be set for init containers without restartPolicy=Always"))
+            continue
+        out.extend(_validate_probe(cd.get(probe), f"{path}.{probe}"))
+    if probe_rp := cd.get("restartPolicy"):
+        if not is_init:
+            out.append(forbidden(f"{path}.restartPolicy", "may not be set for non-init containers"))
+        elif probe_rp != "Always":
+            out.append(not_supported(f"{path}.restartPolicy", probe_rp, ["Always"]))
+    return out
+
+
+def _validate_volumes(vols: Any, path: str) -> tuple[list[Cause], set[str]]:
+    out: list[Cause] = []
+    seen: set[str] = set()
+    for i, v in enumerate(lst(vols)):
+        vd, vp = d(v), f"{path}[{i}]"
+        name = s(vd.get("name"))
+        if not name:
+            out.append(required(f"{vp}.name"))
+        else:
+            out.extend(invalid(f"{vp}.name", name, m) for m in dns_label(name))
+            if name in seen:
+                out.append(duplicate(f"{vp}.name", name))
+            seen.add(name)
+        sources = [k for k in _VOLUME_SOURCES if vd.get(k) is not None]
+        if not sources:
+            out.append(required(vp, "must specify a volume type"))
+        elif len(sources) > 1:
+            out.append(forbidden(f"{vp}.{sources[1]}", "may not specify more than 1 volume type"))
+        pvc = vd.get("persistentVolumeClaim")
+        if isinstance(pvc, dict) and not s(pvc.get("claimName")):
+            out.append(required(f"{vp}.persistentVolumeClaim.claimName"))
+        for kind, key in (("configMap", "name"), ("secret", "secretName")):
+            src = vd.get(kind)
+            if isinstance(src, dict) and kind == "secret" and not s(src.get(key)):
+                out.append(required(f"{vp}.secret.secretName"))
+        hp = vd.get("hostPath")
+        if isinstance(hp, dict) and not s(hp.get("path")):
+            out.append(required(f"{vp}.hostPath.path"))
+    return out, seen
+
+
+def validate_pod_spec(spec: Any, path: str) -> list[Cause]:
+    sp = d(spec)
+    out, volumes = _validate_volumes(sp.get("volumes"), f"{path}.volumes")
+    containers = lst(sp.get("containers"))
+    seen: set[str] = set()
+    for i, c in enumerate(lst(sp.get("initContainers"))):
+        out.extend(_validate_container(c, f"{path}.initContainers[{i}]", volumes, True))
+        name = s(d(c).get("name"))
+        if name and name in seen:
+            out.append(duplicate(f"{path}.initContainers[{i}].name", name))
+        seen.add(name)
+    if not containers:
+        out.append(required(f"{path}.containers"))
+    for i, c in enumerate(containers):
+        out.extend(_validate_container(c, f"{path}.containers[{i}]", volumes, False))
+        name = s(d(c).get("name"))
+        if name and name in seen:
+            out.append(duplicate(f"{path}.containers[{i}].name", name))
+        seen.add(name)
+    rp = s(sp.get("restartPolicy"))
+    if not rp:
+        out.append(required(f"{path}.restartPolicy"))
+    elif rp not in RESTART_POLICIES:
+        out.append(not_supported(f"{path}.restartPolicy", rp, RESTART_POLICIES))
+    dp = s(sp.get("dnsPolicy"))
+    if not dp:
+        out.append(required(f"{path}.dnsPolicy"))
+    elif dp not in DNS_POLICIES:
+        out.append(not_supported(f"{path}.dnsPolicy", dp, DNS_POLICIES))
+    if dp == "None" and not d(sp.get("dnsConfig")).get("nameservers"):
+        out.append(required(f"{path}.dnsConfig", "must provide `dnsConfig` when `dnsPolicy` is None"))
+    for key in ("hostname", "subdomain"):
+        val = s(sp.get(key))
+        if val:
+            out.extend(invalid(f"{path}.{key}", val, m) for m in dns_label(val))
+    for key in ("nodeName", "serviceAccountName"):
+        val = s(sp.get(key))
+        if val:
+            out.extend(invalid(f"{path}.{key}", val, m) for m in dns_subdomain(val))
+    ads = sp.get("activeDeadlineSeconds")
+    if is_int(ads) and ads < 1:
+        out.append(invalid(f"{path}.activeDeadlineSeconds", ads, "must be between 1 and 2147483647, inclusive"))
+    for k, v in sorted(d(sp.get("nodeSelector")).items()):
+        out.extend(invalid(f"{path}.nodeSelector", k, m) for m in names.is_qualified_name(k))
+        out.extend(invalid(f"{path}.nodeSelector", v, m) for m in names.is_label_value(s(v)))
+    out.extend(_validate_tolerations(sp.get("tolerations"), f"{path}.tolerations"))
+    return out
+
+
+_TOLERATION_OPERATORS = ["Equal", "Exists"]
+_TAINT_EFFECTS = ["NoExecute", "NoSchedule", "PreferNoSchedule"]
+
+
+def _validate_tolerations(tols: Any, path: str) -> list[Cause]:
+    out: list[Cause] = []
+    for i, t in enumerate(lst(tols)):
+        td, tp = d(t), f"{path}[{i}]"
+        key = s(td.get("key"))
+        if key:
+            out.extend(invalid(f"{tp}.key", key, m) for m in names.is_qualified_name(key))
+        op = s(td.get("operator"))
+        if not key and op != "Exists":
+            out.append(invalid(f"{tp}.operator", op, "operator must be Exists when `key` is empty, which means "
+                               "\"match all values and all keys\""))
+        if op == "Exists" and s(td.get("value")):
+            out.append(invalid(f"{tp}.operator", td.get("value"), "value must be empty when `operator` is 'Exists'"))
+        if op and op not in _TOLERATION_OPERATORS:
+            out.append(not_supported(f"{tp}.operator", op, _TOLERATION_OPERATORS))
+        if td.get("tolerationSeconds") is not None and s(td.get("effect")) != "NoExecute":
+            out.append(invalid(f"{tp}.effect", s(td.get("effect")), "effect must be 'NoExecute' when "
+                               "`tolerationSeconds` is set"))
+        eff = s(td.get("effect"))
+        if eff and eff not in _TAINT_EFFECTS:
+            out.append(not_supported(f"{tp}.effect", eff, _TAINT_EFFECTS))
+    return out
+
+
+def validate_template(template: Any, path: str) -> list[Cause]:
+    """ValidatePodTemplateSpec: template labels/annotations and the pod spec."""
+    td = d(template)
+    meta = d(td.get("metadata"))
+    out = validate_labels(meta.get("labels"), f"{path}.metadata.labels")
+    out.extend(validate_annotations(meta.get("annotations"), f"{path}.metadata.annotations"))
+    out.extend(validate_pod_spec(td.get("spec"), f"{path}.spec"))
+    return out
+
+
+def validate_pod(obj: Obj) -> list[Cause]:
+    return validate_pod_spec(obj.get("spec"), "spec")
+
+
+# --- updates ---------------------------------------------------------------------------------------------------
+
+def _go_name(key: str) -> str:
+    return key[:1].upper() + key[1:]
+
+
+def _spec_diff(old: Obj, new: Obj) -> str:
+    lines = ["  core.PodSpec{"]
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            if key in old:
+                lines.append(f"- \t{_go_name(key)}: {go_sharp_v(old[key])},")
+            if key in new:
+                lines.append(f"+ \t{_go_name(key)}: {go_sharp_v(new[key])},")
+    lines.append("  }")
+    return "\n".join(lines) + "\n"
+
+
+def validate_pod_update(new: Obj, old: Obj) -> list[Cause]:
+    out = validate_pod_spec(new.get("spec"), "spec")
+    nspec, ospec = d(new.get("spec")), d(old.get("spec"))
+    for i, c in enumerate(lst(nspec.get("containers"))):
+        if not s(d(c).get("image")):
+            out.append(required(f"spec.containers[{i}].image"))
+    old_ads, new_ads = ospec.get("activeDeadlineSeconds"), nspec.get("activeDeadlineSeconds")
+    if is_int(new_ads):
+        if is_int(old_ads) and old_ads < new_ads:
+            out.append(invalid("spec.activeDeadlineSeconds", new_ads, "must be less than or equal to previous value"))
+            return out
+    elif is_int(old_ads):
+        out.append(invalid("spec.activeDeadlineSeconds", None, "must not update from a positive integer to nil value"))
+    munged = copy.deepcopy(nspec)
+    for key in ("containers", "initContainers"):
+        newc, oldc = lst(munged.get(key)), lst(ospec.get(key))
+        if len(newc) == len(oldc):
+            for nc, oc in zip(newc, oldc, strict=True):
+                if isinstance(nc, dict) and isinstance(oc, dict) and "image" in oc:
+                    nc["image"] = oc["image"]
+    if "activeDeadlineSeconds" in ospec or "activeDeadlineSeconds" in munged:
+        if "activeDeadlineSeconds" in ospec:
+            munged["activeDeadlineSeconds"] = ospec["activeDeadlineSeconds"]
+        else:
+            munged.pop("activeDeadlineSeconds", None)
+    old_tols, new_tols = lst(ospec.get("tolerations")), lst(munged.get("tolerations"))
+    if all(t in new_tols for t in old_tols):
+        if "tolerations" in ospec:
+            munged["tolerations"] = ospec["tolerations"]
+        else:
+            munged.pop("tolerations", None)
+    old_grace = ospec.get("terminationGracePeriodSeconds")
+    if is_int(old_grace) and old_grace < 0 and munged.get("terminationGracePeriodSeconds") == 1:
+        munged["terminationGracePeriodSeconds"] = old_grace
+    if munged != ospec:
+        out.append(forbidden("spec", f"pod updates may not change fields other than {UPDATABLE_FIELDS}\n"
+                             + _spec_diff(ospec, munged)))
+    return out
