@@ -65,7 +65,9 @@ def test_watch_from_compacted_revision_is_410(api: client.ApiClient, kube: ApiSe
     core = client.CoreV1Api(api)
     first = core.create_namespaced_config_map("default", cm("py-old", {"v": "1"}))
     core.patch_namespaced_config_map("py-old", "default", {"data": {"v": "2"}})
-    now = core.list_namespaced_config_map("default").metadata.resource_version
+    core.patch_namespaced_config_map("py-old", "default", {"data": {"v": "3"}})
+    now = core.list_namespaced_config_map("default").metadata.resource_version  # events after `first` start at
+    # first+1, which this compaction removes
     subprocess.run(["etcdctl", "--endpoints", ",".join(kube.etcd_urls), "compact", now], check=True,
                    capture_output=True, env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"})
     events = []
