@@ -146,7 +146,8 @@ class Api:
     async def get(self, r: Resource, ns: str, name: str) -> Obj:
         return await self._load(r, ns, name)
 
-    async def list(self, r: Resource, ns: str, query: Mapping[str, str]) -> tuple[list[Obj], str, str, int]:
+    async def list_objects(self, r: Resource, ns: str,
+                           query: Mapping[str, str]) -> tuple[list[Obj], str, str, int]:
         """(items, list resourceVersion, continue token, remainingItemCount)."""
         label_sel, field_sel = self.selectors(r, query)
         limit = _int_param(query, "limit", 0)
@@ -578,7 +579,7 @@ class Api:
 
     async def delete_collection(self, r: Resource, ns: str, query: Mapping[str, str], options: Mapping[str, Any],
                                 opts: WriteOptions) -> list[Obj]:
-        items, _, _, _ = await self.list(r, ns, {k: v for k, v in query.items() if k in ("labelSelector",
+        items, _, _, _ = await self.list_objects(r, ns, {k: v for k, v in query.items() if k in ("labelSelector",
                                                                                         "fieldSelector")})
         out = []
         for o in items:

@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,7 +211,7 @@ class Server:
             obj = await api.get(r, ns, ri.name)
             return self.respond_object(r, obj, accept, query)
         if verb == "list":
-            items, rv, cont, remaining = await api.list(r, ns, query)
+            items, rv, cont, remaining = await api.list_objects(r, ns, query)
             if accept.table:
                 return _json(render.table(r, items, self.now(), query.get("includeObject", "Metadata"), rv, cont,
                                           remaining), negotiation.TABLE_CT)
@@ -299,7 +299,7 @@ class Server:
     async def stream_watch(self, request: web.Request, r: Resource, ns: str, query: dict[str, str],
                            accept: negotiation.Accept) -> web.StreamResponse:
         timeout_s = float(query.get("timeoutSeconds") or self.config.min_watch_timeout_s)
-        gen = watch.events(self.api, r, ns, query)
+        gen: AsyncGenerator[tuple[str, dict[str, Any]], None] = watch.events(self.api, r, ns, query)
         # Errors before the first event (bad selector, 410 on the initial list) are plain Status responses.
         first: tuple[str, dict[str, Any]] | None = None
         first_task = asyncio.ensure_future(anext(gen))

@@ -15,8 +15,7 @@ from typing import Any
 
 import orjson
 
-from etcd_raft.client import Compacted, EtcdClient, EtcdError, Unavailable, prefix_end
-from etcd_raft.pb import kv_pb2
+from etcd_raft.client import EVENT_DELETE, Compacted, EtcdClient, EtcdError, KeyValue, Unavailable, prefix_end
 
 
 class StorageError(Exception):
@@ -66,7 +65,7 @@ class WatchEvent:
     revision: int
 
 
-def decode(kv: kv_pb2.KeyValue, revision: int | None = None) -> dict[str, Any]:
+def decode(kv: KeyValue, revision: int | None = None) -> dict[str, Any]:
     obj: dict[str, Any] = orjson.loads(kv.value)
     obj.setdefault("metadata", {})["resourceVersion"] = str(revision if revision is not None else kv.mod_revision)
     return obj
@@ -189,7 +188,7 @@ class Storage:
                 for ev in resp.events:
                     rev = ev.kv.mod_revision
                     prev = decode(ev.prev_kv) if ev.HasField("prev_kv") and ev.prev_kv.value else None
-                    if ev.type == kv_pb2.Event.DELETE:
+                    if ev.type == EVENT_DELETE:
                         if prev is None:
                             continue
                         prev["metadata"]["resourceVersion"] = str(rev)

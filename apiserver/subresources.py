@@ -129,7 +129,7 @@ async def scale(server: Server, request: web.Request, r: Resource, ns: str, name
     else:
         raise errors.method_not_allowed()
     try:
-        replicas = int((wanted.get("spec") or {}).get("replicas"))
+        replicas = int((wanted.get("spec") or {}).get("replicas"))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise errors.invalid("autoscaling", "Scale", name, [{"reason": "FieldValueRequired",
                                                             "field": "spec.replicas",
@@ -187,7 +187,7 @@ async def evict(server: Server, ns: str, name: str, body: Any) -> None:
     assert pods is not None and pdbs is not None
     pod = await api.get(pods, ns, name)
     labels = pod["metadata"].get("labels") or {}
-    items, _, _, _ = await api.list(pdbs, ns, {})
+    items, _, _, _ = await api.list_objects(pdbs, ns, {})
     phase = (pod.get("status") or {}).get("phase")
     if phase not in ("Succeeded", "Failed") and not pod["metadata"].get("deletionTimestamp"):
         for pdb in items:
@@ -367,7 +367,7 @@ async def _pod_and_container(server: Server, ns: str, name: str, query: dict[str
     container = query.get("container", "")
     if not container:
         default = (pod["metadata"].get("annotations") or {}).get("kubectl.kubernetes.io/default-container")
-        if default in all_names:
+        if isinstance(default, str) and default in all_names:
             container = default
         elif len(names) == 1:
             container = names[0]

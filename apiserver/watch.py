@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from apiserver import errors
@@ -22,13 +22,13 @@ from apiserver.storage import Expired, StoreUnavailable
 Obj = dict[str, Any]
 
 
-async def events(api: Api, r: Resource, ns: str, query: dict[str, str]) -> AsyncIterator[tuple[str, Obj]]:
+async def events(api: Api, r: Resource, ns: str, query: dict[str, str]) -> AsyncGenerator[tuple[str, Obj], None]:
     label_sel, field_sel = api.selectors(r, query)
     rv = query.get("resourceVersion", "")
     bookmarks = truthy(query.get("allowWatchBookmarks"))
     start = parse_rv(rv)
     if rv in ("", "0"):
-        items, list_rv, _, _ = await api.list(r, ns, {k: v for k, v in query.items()
+        items, list_rv, _, _ = await api.list_objects(r, ns, {k: v for k, v in query.items()
                                                       if k in ("labelSelector", "fieldSelector")})
         for o in items:
             yield "ADDED", o

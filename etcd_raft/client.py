@@ -60,6 +60,11 @@ class Compacted(EtcdError):
         self.compact_revision = compact_revision
 
 
+# Re-exported so that users of the client (the apiserver) need nothing else from etcd_raft.
+KeyValue = kv_pb2.KeyValue
+EVENT_DELETE = kv_pb2.Event.DELETE
+
+
 def prefix_end(prefix: bytes) -> bytes:
     """The range_end that makes [prefix, end) cover every key starting with ``prefix`` (etcd's GetPrefixRangeEnd)."""
     end = bytearray(prefix)

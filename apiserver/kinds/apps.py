@@ -151,7 +151,7 @@ def _template_labels_value(template: Any) -> Any:
 
 
 def validate_selector_and_template(spec: Obj, kind_word: str, path: str = "spec",
-                                   require_always: bool = True) -> list[Cause]:
+                                   template_owner: str = "ReplicaSet") -> list[Cause]:
     """Selector present/valid/non-empty and matching the template labels; the template itself."""
     out: list[Cause] = []
     sel = spec.get("selector")
@@ -172,14 +172,15 @@ def validate_selector_and_template(spec: Obj, kind_word: str, path: str = "spec"
         return out
     if not selector_empty(sel) and not matched:
         out.append(invalid(f"{path}.template.metadata.labels", _template_labels_value(template), SELECTOR_MISMATCH))
-    out.extend(pod.validate_template(template, f"{path}.template"))
+    claims = frozenset(s(d(d(c).get("metadata")).get("name")) for c in lst(spec.get("volumeClaimTemplates")))
+    out.extend(pod.validate_template(template, f"{path}.template", claims))
     tspec = d(d(template).get("spec"))
     rp = s(tspec.get("restartPolicy"))
-    if require_always and rp and rp != "Always" and rp in pod.RESTART_POLICIES:
+    if rp != "Always":
         out.append(not_supported(f"{path}.template.spec.restartPolicy", rp, ["Always"]))
     if tspec.get("activeDeadlineSeconds") is not None:
         out.append(forbidden(f"{path}.template.spec.activeDeadlineSeconds",
-                             "activeDeadlineSeconds in ReplicaSet is not Supported"))
+                             f"activeDeadlineSeconds in {template_owner} is not Supported"))
     return out
 
 
@@ -247,7 +248,7 @@ def validate_replication_controller(obj: Obj) -> list[Cause]:
         out.append(invalid("spec.template.metadata.labels", _template_labels_value(template), SELECTOR_MISMATCH))
     out.extend(pod.validate_template(template, "spec.template"))
     rp = s(d(d(template).get("spec")).get("restartPolicy"))
-    if rp and rp != "Always" and rp in pod.RESTART_POLICIES:
+    if rp != "Always":
         out.append(not_supported("spec.template.spec.restartPolicy", rp, ["Always"]))
     return out
 
@@ -271,7 +272,7 @@ def validate_statefulset(obj: Obj) -> list[Cause]:
     out.extend(validate_nonnegative(partition, "spec.updateStrategy.rollingUpdate.partition"))
     out.extend(validate_nonnegative(spec.get("replicas"), "spec.replicas"))
     out.extend(validate_nonnegative(spec.get("minReadySeconds"), "spec.minReadySeconds"))
-    out.extend(validate_selector_and_template(spec, "statefulset"))
+    out.extend(validate_selector_and_template(spec, "statefulset", template_owner="StatefulSet"))
     policy = d(spec.get("persistentVolumeClaimRetentionPolicy"))
     for key in ("whenDeleted", "whenScaled"):
         val = s(policy.get(key))
@@ -282,7 +283,7 @@ def validate_statefulset(obj: Obj) -> list[Cause]:
 
 def validate_daemonset(obj: Obj) -> list[Cause]:
     spec = d(obj.get("spec"))
-    out = validate_selector_and_template(spec, "daemonset")
+    out = validate_selector_and_template(spec, "daemonset", template_owner="DaemonSet")
     out.extend(validate_nonnegative(spec.get("minReadySeconds"), "spec.minReadySeconds"))
     us = d(spec.get("updateStrategy"))
     ut = s(us.get("type"))

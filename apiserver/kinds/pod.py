@@ -384,17 +384,14 @@ def _validate_volumes(vols: Any, path: str) -> tuple[list[Cause], set[str]]:
     return out, seen
 
 
-def validate_pod_spec(spec: Any, path: str) -> list[Cause]:
+def validate_pod_spec(spec: Any, path: str, extra_volumes: frozenset[str] = frozenset()) -> list[Cause]:
+    """ValidatePodSpec; ``extra_volumes`` are names mounts may use besides spec.volumes (StatefulSet claims)."""
     sp = d(spec)
     out, volumes = _validate_volumes(sp.get("volumes"), f"{path}.volumes")
+    volumes |= extra_volumes
     containers = lst(sp.get("containers"))
+    # Regular containers first, then init containers (a clash is reported on the init container), as Kubernetes.
     seen: set[str] = set()
-    for i, c in enumerate(lst(sp.get("initContainers"))):
-        out.extend(_validate_container(c, f"{path}.initContainers[{i}]", volumes, True))
-        name = s(d(c).get("name"))
-        if name and name in seen:
-            out.append(duplicate(f"{path}.initContainers[{i}].name", name))
-        seen.add(name)
     if not containers:
         out.append(required(f"{path}.containers"))
     for i, c in enumerate(containers):
@@ -402,6 +399,12 @@ def validate_pod_spec(spec: Any, path: str) -> list[Cause]:
         name = s(d(c).get("name"))
         if name and name in seen:
             out.append(duplicate(f"{path}.containers[{i}].name", name))
+        seen.add(name)
+    for i, c in enumerate(lst(sp.get("initContainers"))):
+        out.extend(_validate_container(c, f"{path}.initContainers[{i}]", volumes, True))
+        name = s(d(c).get("name"))
+        if name and name in seen:
+            out.append(duplicate(f"{path}.initContainers[{i}].name", name))
         seen.add(name)
     rp = s(sp.get("restartPolicy"))
     if not rp:
@@ -461,13 +464,13 @@ def _validate_tolerations(tols: Any, path: str) -> list[Cause]:
     return out
 
 
-def validate_template(template: Any, path: str) -> list[Cause]:
+def validate_template(template: Any, path: str, extra_volumes: frozenset[str] = frozenset()) -> list[Cause]:
     """ValidatePodTemplateSpec: template labels/annotations and the pod spec."""
     td = d(template)
     meta = d(td.get("metadata"))
     out = validate_labels(meta.get("labels"), f"{path}.metadata.labels")
     out.extend(validate_annotations(meta.get("annotations"), f"{path}.metadata.annotations"))
-    out.extend(validate_pod_spec(td.get("spec"), f"{path}.spec"))
+    out.extend(validate_pod_spec(td.get("spec"), f"{path}.spec", extra_volumes))
     return out
 
 
