@@ -92,7 +92,7 @@ _RULES: dict[tuple[str, str], KindRules] = {
     ("", "PersistentVolumeClaim"): KindRules(True, dns_subdomain, _v(core.default_pvc), core.validate_pvc,
                                              core.validate_pvc_update),
     ("", "PersistentVolume"): KindRules(False, dns_subdomain, _v(core.default_pv), core.validate_pv),
-    ("", "Node"): KindRules(False, dns_subdomain, _v(core.default_node)),
+    ("", "Node"): KindRules(False, dns_subdomain, _v(core.default_node), core.validate_node),
     ("", "ServiceAccount"): KindRules(True),
     ("", "Endpoints"): KindRules(True, dns_subdomain, _v(core.default_endpoints)),
     ("", "Event"): KindRules(True),

@@ -15,9 +15,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from apiserver.kinds.common import Obj, d, lst, s
+from apiserver.kinds.common import GoValue, Obj, d, lst, s
 from apiserver.kinds.field import Cause, forbidden, immutable, invalid, not_supported, required, too_long
+from apiserver.kinds.pod import validate_taint_effect
 from kemu.api import names
+from kemu.api.gofmt import go_quote
 from kemu.api.quantity import QuantityError, parse_quantity
 
 MAX_SECRET_SIZE = 1024 * 1024
@@ -231,6 +233,28 @@ def default_node(obj: Obj) -> None:
     status = obj.get("status")
     if isinstance(status, dict) and isinstance(status.get("capacity"), dict) and not status.get("allocatable"):
         status["allocatable"] = dict(status["capacity"])
+
+
+def validate_node(obj: Obj) -> list[Cause]:
+    """Taints: key/value syntax, effect enum, unique by (key, effect)."""
+    out: list[Cause] = []
+    seen: set[tuple[str, str]] = set()
+    for i, t in enumerate(lst(d(obj.get("spec")).get("taints"))):
+        td, tp = d(t), f"spec.taints[{i}]"
+        key, value, effect = s(td.get("key")), s(td.get("value")), s(td.get("effect"))
+        out.extend(invalid(f"{tp}.key", key, m) for m in names.is_qualified_name(key))
+        errs = names.is_label_value(value)
+        if errs:
+            out.append(invalid(f"{tp}.value", value, ";".join(errs)))
+        out.extend(validate_taint_effect(effect, False, f"{tp}.effect"))
+        if (key, effect) in seen:
+            shown = GoValue(f"core.Taint{{Key:{go_quote(key)}, Value:{go_quote(value)}, Effect:{go_quote(effect)}, "
+                            "TimeAdded:<nil>}")
+            out.append(Cause("FieldValueDuplicate", f"Duplicate value: {shown}: taints must be unique by key and "
+                             "effect pair", tp))
+            continue
+        seen.add((key, effect))
+    return out
 
 
 def default_endpoints(obj: Obj) -> None:

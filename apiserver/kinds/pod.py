@@ -25,6 +25,7 @@ import copy
 from typing import Any
 
 from apiserver.kinds.common import (
+    GoValue,
     Obj,
     d,
     dns_label,
@@ -38,7 +39,7 @@ from apiserver.kinds.common import (
 )
 from apiserver.kinds.field import Cause, duplicate, forbidden, invalid, not_found, not_supported, required
 from kemu.api import names
-from kemu.api.gofmt import go_sharp_v
+from kemu.api.gofmt import go_quote, go_sharp_v
 from kemu.api.quantity import QuantityError, format_quantity, parse_quantity_with_format
 
 RESTART_POLICIES = ["Always", "OnFailure", "Never"]
@@ -437,30 +438,46 @@ def validate_pod_spec(spec: Any, path: str, extra_volumes: frozenset[str] = froz
 
 
 _TOLERATION_OPERATORS = ["Equal", "Exists"]
-_TAINT_EFFECTS = ["NoExecute", "NoSchedule", "PreferNoSchedule"]
+TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+def validate_taint_effect(effect: str, allow_empty: bool, path: str) -> list[Cause]:
+    if not effect:
+        return [] if allow_empty else [required(path)]
+    return [] if effect in TAINT_EFFECTS else [not_supported(path, effect, TAINT_EFFECTS)]
+
+
+def _go_toleration(t: Obj) -> GoValue:
+    secs = t.get("tolerationSeconds")
+    shown = "(*int64)(nil)" if not is_int(secs) else f"(*int64)({secs})"
+    return GoValue(f"core.Toleration{{Key:{go_quote(s(t.get('key')))}, Operator:{go_quote(s(t.get('operator')))}, "
+                   f"Value:{go_quote(s(t.get('value')))}, Effect:{go_quote(s(t.get('effect')))}, "
+                   f"TolerationSeconds:{shown}}}")
 
 
 def _validate_tolerations(tols: Any, path: str) -> list[Cause]:
     out: list[Cause] = []
     for i, t in enumerate(lst(tols)):
         td, tp = d(t), f"{path}[{i}]"
-        key = s(td.get("key"))
+        key, op, value, eff = s(td.get("key")), s(td.get("operator")), s(td.get("value")), s(td.get("effect"))
         if key:
             out.extend(invalid(f"{tp}.key", key, m) for m in names.is_qualified_name(key))
-        op = s(td.get("operator"))
         if not key and op != "Exists":
             out.append(invalid(f"{tp}.operator", op, "operator must be Exists when `key` is empty, which means "
                                "\"match all values and all keys\""))
-        if op == "Exists" and s(td.get("value")):
-            out.append(invalid(f"{tp}.operator", td.get("value"), "value must be empty when `operator` is 'Exists'"))
-        if op and op not in _TOLERATION_OPERATORS:
+        if td.get("tolerationSeconds") is not None and eff != "NoExecute":
+            out.append(invalid(f"{tp}.effect", eff, "effect must be 'NoExecute' when `tolerationSeconds` is set"))
+        if op in ("Equal", ""):
+            errs = names.is_label_value(value)
+            if errs:
+                out.append(invalid(f"{tp}.operator", value, ";".join(errs)))
+        elif op == "Exists":
+            if value:
+                out.append(invalid(f"{tp}.operator", _go_toleration(td), "value must be empty when `operator` is "
+                                   "'Exists'"))
+        else:
             out.append(not_supported(f"{tp}.operator", op, _TOLERATION_OPERATORS))
-        if td.get("tolerationSeconds") is not None and s(td.get("effect")) != "NoExecute":
-            out.append(invalid(f"{tp}.effect", s(td.get("effect")), "effect must be 'NoExecute' when "
-                               "`tolerationSeconds` is set"))
-        eff = s(td.get("effect"))
-        if eff and eff not in _TAINT_EFFECTS:
-            out.append(not_supported(f"{tp}.effect", eff, _TAINT_EFFECTS))
+        out.extend(validate_taint_effect(eff, True, f"{tp}.effect"))
     return out
 
 

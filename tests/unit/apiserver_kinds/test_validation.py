@@ -318,3 +318,35 @@ def test_wrong_types_do_not_crash() -> None:
             kinds.apply_defaults(group, "v1", kind, obj)
             kinds.validate_create(group, "v1", kind, obj)
             kinds.validate_update(group, "v1", kind, obj, copy.deepcopy(obj))
+
+
+def test_statefulset_mounts_may_use_claim_templates() -> None:
+    sts = {"metadata": {"name": "db", "namespace": "default"}, "spec": {
+        "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+        "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [
+            {"name": "db", "image": "postgres", "volumeMounts": [{"name": "data", "mountPath": "/var/lib/pg"}]}]}},
+        "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}}
+    assert _create("apps", "StatefulSet", sts) == []
+    assert _msg("apps", "StatefulSet", dict(sts, metadata={"name": "db.v1", "namespace": "default"})) == \
+        'StatefulSet.apps "db.v1" is invalid: metadata.name: Invalid value: "db.v1": must not contain dots'
+
+
+def test_tolerations_and_taints() -> None:
+    bad = pod(tolerations=[{"operator": "Equal", "value": "x"},
+                           {"key": "k", "operator": "Exists", "value": "v"},
+                           {"key": "k", "effect": "Sometimes"}])
+    assert [str(c) for c in _create("", "Pod", bad)] == [
+        'spec.tolerations[0].operator: Invalid value: "Equal": operator must be Exists when `key` is empty, which '
+        'means "match all values and all keys"',
+        'spec.tolerations[1].operator: Invalid value: core.Toleration{Key:"k", Operator:"Exists", Value:"v", '
+        'Effect:"", TolerationSeconds:(*int64)(nil)}: value must be empty when `operator` is \'Exists\'',
+        'spec.tolerations[2].effect: Unsupported value: "Sometimes": supported values: "NoSchedule", '
+        '"PreferNoSchedule", "NoExecute"']
+    node = {"metadata": {"name": "n1"}, "spec": {"taints": [{"key": "gpu", "value": "true", "effect": "NoSchedule"},
+                                                            {"key": "gpu", "effect": "NoSchedule"},
+                                                            {"key": "x", "effect": ""}]}}
+    assert [str(c) for c in _create("", "Node", node)] == [
+        'spec.taints[1]: Duplicate value: core.Taint{Key:"gpu", Value:"", Effect:"NoSchedule", TimeAdded:<nil>}: '
+        'taints must be unique by key and effect pair',
+        "spec.taints[2].effect: Required value"]
