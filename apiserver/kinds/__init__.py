@@ -6,6 +6,10 @@ Contract (used by ``apiserver.strategy``):
 - ``validate_create`` / ``validate_update`` / ``validate_status_update`` return ``Cause`` lists (empty = valid)
   with Kubernetes' cause types, field paths and message bodies; the caller turns them into a 422 Invalid Status
   (``invalid_message`` gives NewInvalid's message).
+- ``decode_error(group, version, kind, obj)`` returns the 400 BadRequest message the real apiserver gives while
+  decoding a body with a malformed quantity (``Pod in version "v1" cannot be handled as a Pod: quantities must
+  match ...``), or None; call it before defaulting. (Validation still reports such values as 422 causes for
+  callers that skip it.)
 - Unknown kinds (custom resources, review kinds) get no defaults and no validation here.
 
 Object shapes are decoded JSON and may carry wrong types; every validator tolerates them (a wrong type simply
@@ -31,11 +35,12 @@ from apiserver.kinds.common import (
     validate_object_meta,
     validate_object_meta_update,
 )
+from apiserver.kinds.decode import decode_error
 from apiserver.kinds.field import Cause, invalid, qualified_kind
 from apiserver.kinds.field import invalid_message as _invalid_message
 
-__all__ = ["Cause", "apply_defaults", "invalid_message", "validate_create", "validate_status_update",
-           "validate_update"]
+__all__ = ["Cause", "apply_defaults", "decode_error", "invalid_message", "validate_create",
+           "validate_status_update", "validate_update"]
 
 Validator = Callable[[Obj], list[Cause]]
 UpdateValidator = Callable[[Obj, Obj], list[Cause]]

@@ -13,6 +13,7 @@ sessionAffinity and traffic policy enums. Updates: clusterIP may not change once
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from apiserver.kinds.common import GoValue, Obj, d, is_int, lst, s, validate_labels
@@ -123,6 +124,10 @@ def validate_service(obj: Obj) -> list[Cause]:
         if key in keys:
             out.append(duplicate(f"spec.ports[{i}]", _go_service_port({"port": key[0], "protocol": key[1]})))
         keys.add(key)
+    for i, ip in enumerate(_requested_ips(spec)):
+        if (ip != "None" or i > 0) and not _is_ip(ip):
+            out.append(invalid(f"spec.clusterIPs[{i}]", ip, "must be a valid IP address, (e.g. 10.9.8.7 or "
+                               "2001:db8::ffff)"))
     if not kind:
         out.append(required("spec.type"))
     elif kind not in SERVICE_TYPES:
@@ -144,6 +149,22 @@ def validate_service(obj: Obj) -> list[Cause]:
     if itp and itp not in ("Cluster", "Local"):
         out.append(not_supported("spec.internalTrafficPolicy", itp, ["Cluster", "Local"]))
     return out
+
+
+def _requested_ips(spec: Obj) -> list[str]:
+    ips = [x for x in lst(spec.get("clusterIPs")) if isinstance(x, str)]
+    if not ips and s(spec.get("clusterIP")):
+        ips = [s(spec.get("clusterIP"))]
+    return [ip for ip in ips if ip]
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    # Kubernetes rejects IPv4 with leading zeros and zone suffixes (ip_address already does both).
+    return True
 
 
 def _cluster_ip(spec: Any) -> str:

@@ -350,3 +350,29 @@ def test_tolerations_and_taints() -> None:
         'spec.taints[1]: Duplicate value: core.Taint{Key:"gpu", Value:"", Effect:"NoSchedule", TimeAdded:<nil>}: '
         'taints must be unique by key and effect pair',
         "spec.taints[2].effect: Required value"]
+
+
+def test_service_cluster_ip_syntax() -> None:
+    svc: dict[str, Any] = {"metadata": {"name": "web", "namespace": "default"},
+                           "spec": {"clusterIP": "10.96.0.300", "ports": [{"port": 80}]}}
+    assert [str(c) for c in _create("", "Service", svc)] == [
+        'spec.clusterIPs[0]: Invalid value: "10.96.0.300": must be a valid IP address, (e.g. 10.9.8.7 or '
+        '2001:db8::ffff)']
+    svc["spec"]["clusterIP"] = "None"
+    assert _create("", "Service", svc) == []
+
+
+def test_decode_error_for_bad_quantities() -> None:
+    bad = pod(containers=[{"name": "a", "image": "x", "resources": {"limits": {"memory": "1Gb"}}}])
+    assert kinds.decode_error("", "v1", "Pod", bad) == (
+        'Pod in version "v1" cannot be handled as a Pod: quantities must match the regular expression '
+        "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+    dep = deployment({"matchLabels": {"app": "web"}}, {"app": "web"})
+    assert kinds.decode_error("apps", "v1", "Deployment", dep) is None
+    dep["spec"]["template"]["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "1mm"}}
+    assert kinds.decode_error("apps", "v1", "Deployment", dep) == (
+        'Deployment in version "v1" cannot be handled as a Deployment: unable to parse quantity\'s suffix')
+    ok = pod(containers=[{"name": "a", "image": "x", "resources": {"limits": {"cpu": 1, "memory": None}}}])
+    assert kinds.decode_error("", "v1", "Pod", ok) is None
+    quota = {"metadata": {"name": "q"}, "spec": {"hard": {"pods": True}}}
+    assert kinds.decode_error("", "v1", "ResourceQuota", quota) is not None
