@@ -25,6 +25,16 @@ NameFn = Callable[[str], list[str]]
 NEGATIVE = "must be greater than or equal to 0"
 
 
+class GoValue:
+    """A value whose Go rendering is precomputed (printed verbatim in a message)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def d(x: Any) -> Obj:
     return x if isinstance(x, dict) else {}
 
@@ -120,22 +130,23 @@ def validate_object_meta(meta: Any, namespaced: bool, name_fn: NameFn, path: str
 
 def _validate_owner_refs(refs: Any, path: str) -> list[Cause]:
     out: list[Cause] = []
-    controllers = []
+    first_controller = ""
     for ref in lst(refs):
         r = d(ref)
-        if not s(r.get("apiVersion")):
-            out.append(invalid(f"{path}.apiVersion", s(r.get("apiVersion")), "version must not be empty"))
-        if not s(r.get("kind")):
-            out.append(invalid(f"{path}.kind", s(r.get("kind")), "must not be empty"))
-        if not s(r.get("name")):
-            out.append(invalid(f"{path}.name", s(r.get("name")), "must not be empty"))
-        if not s(r.get("uid")):
-            out.append(invalid(f"{path}.uid", s(r.get("uid")), "must not be empty"))
+        api_version = s(r.get("apiVersion"))
+        if not api_version.rpartition("/")[2]:
+            out.append(invalid(f"{path}.apiVersion", api_version, "version must not be empty"))
+        for key in ("kind", "name", "uid"):
+            if not s(r.get(key)):
+                out.append(invalid(f"{path}.{key}", s(r.get(key)), "must not be empty"))
         if r.get("controller") is True:
-            controllers.append(f"{r.get('kind')}/{r.get('name')}")
-    if len(controllers) > 1:
-        out.append(invalid(path, lst(refs), "Only one reference can have Controller set to true. Found \"true\" in "
-                           "references for " + " and ".join(controllers)))
+            current = f"{s(r.get('kind'))}/{s(r.get('name'))}"
+            if first_controller:
+                out.append(invalid(path, GoValue("[]v1.OwnerReference{...}"), "Only one reference can have "
+                                   f'Controller set to true. Found "true" in references for {first_controller} and '
+                                   f"{current}"))
+            else:
+                first_controller = current
     return out
 
 
@@ -193,16 +204,6 @@ def go_label_selector(sel: Any) -> str:
                          f"Operator:{go_quote(s(ed.get('operator')))}, Values:{vals}}}")
         ex = "[]v1.LabelSelectorRequirement{" + ", ".join(items) + "}"
     return f"v1.LabelSelector{{MatchLabels:{labels}, MatchExpressions:{ex}}}"
-
-
-class GoValue:
-    """A value whose Go rendering is precomputed (printed verbatim in a message)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __str__(self) -> str:
-        return self.text
 
 
 def selector_value(sel: Any) -> GoValue:

@@ -183,11 +183,10 @@ def _requests_from_limits(c: Any) -> None:
 
 
 def _has_toleration(tols: list[Any], key: str) -> bool:
+    """DefaultTolerationSeconds' test: a toleration for ``key`` (or any key) with effect NoExecute (or any)."""
     for t in tols:
         td = d(t)
-        if td.get("effect") not in (None, "", "NoExecute"):
-            continue
-        if td.get("key") == key or (not td.get("key") and td.get("operator") == "Exists"):
+        if td.get("key") in (key, None, "") and td.get("effect") in ("NoExecute", None, ""):
             return True
     return False
 

@@ -376,3 +376,27 @@ def test_decode_error_for_bad_quantities() -> None:
     assert kinds.decode_error("", "v1", "Pod", ok) is None
     quota = {"metadata": {"name": "q"}, "spec": {"hard": {"pods": True}}}
     assert kinds.decode_error("", "v1", "ResourceQuota", quota) is not None
+
+
+def test_object_meta_generate_name_owner_refs_finalizers() -> None:
+    p = pod()
+    p["metadata"] = {"generateName": "web-", "name": "web-x7k2p", "namespace": "default",
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "a", "uid": "1",
+                                          "controller": True},
+                                         {"apiVersion": "apps/", "kind": "ReplicaSet", "name": "b", "uid": "2",
+                                          "controller": True}],
+                     "finalizers": ["example.com/cleanup", "bad finalizer"]}
+    assert [str(c) for c in _create("", "Pod", p)] == [
+        'metadata.ownerReferences.apiVersion: Invalid value: "apps/": version must not be empty',
+        'metadata.ownerReferences: Invalid value: []v1.OwnerReference{...}: Only one reference can have Controller '
+        'set to true. Found "true" in references for ReplicaSet/a and ReplicaSet/b',
+        'metadata.finalizers: Invalid value: "bad finalizer": name part must consist of alphanumeric characters, '
+        "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
+        "'123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"]
+    p = pod()
+    p["metadata"] = {"generateName": "Web-", "name": "Web-abcde", "namespace": "default"}
+    assert [c.field for c in _create("", "Pod", p)] == ["metadata.generateName", "metadata.name"]
+    p["metadata"] = {"name": "web"}
+    assert [str(c) for c in _create("", "Pod", p)] == ["metadata.namespace: Required value"]
+    ns = {"metadata": {"name": "dev", "namespace": "default"}}
+    assert [str(c) for c in _create("", "Namespace", ns)] == ["metadata.namespace: Forbidden: not allowed on this type"]
