@@ -56,6 +56,12 @@ class Cycle:
         self.ports = host_ports(self.pod)
         self.namespace = str((self.pod.get("metadata") or {}).get("namespace") or "default")
         self.spread_cache: dict[int, tuple[dict[str, int], bool]] = {}
+        self.non_zero_requests = pod_requests(self.pod, non_zero=True)
+        # existing pods with required anti-affinity terms that select this pod: (their node, topologyKey)
+        self.existing_anti: list[tuple[NodeInfo, str]] = [
+            (other, term.get("topologyKey", ""))
+            for other in self.infos.values() for p in other.with_affinity
+            for term in _required_terms(p, "podAntiAffinity") if term_matches_pod(term, p, self.pod)]
 
 
 def node_taints(node: Obj) -> list[Obj]:
@@ -182,11 +188,9 @@ def _required_terms(pod: Obj, kind: str) -> list[Obj]:
 
 def inter_pod_affinity(c: Cycle, ni: NodeInfo) -> Failure | None:
     # existing pods' required anti-affinity against the incoming pod
-    for other in c.infos.values():
-        for p in other.pods:
-            for term in _required_terms(p, "podAntiAffinity"):
-                if _same_topology(other, ni, term.get("topologyKey", "")) and term_matches_pod(term, p, c.pod):
-                    return Failure((ERR_EXISTING_ANTI,))
+    for other, key in c.existing_anti:
+        if _same_topology(other, ni, key):
+            return Failure((ERR_EXISTING_ANTI,))
     # the incoming pod's required affinity: every term needs a matching pod in the node's domain
     terms = _required_terms(c.pod, "podAffinity")
     if terms:

@@ -17,6 +17,7 @@ class NodeInfo:
     requested: Resources = field(default_factory=dict)
     non_zero_requested: Resources = field(default_factory=dict)
     used_ports: set[tuple[str, str, int]] = field(default_factory=set)
+    with_affinity: list[Obj] = field(default_factory=list)  # pods carrying pod (anti-)affinity terms
 
     @property
     def name(self) -> str:
@@ -32,11 +33,27 @@ class NodeInfo:
 
     def add_pod(self, pod: Obj) -> None:
         self.pods.append(pod)
-        for k, v in pod_requests(pod).items():
-            self.requested[k] = self.requested.get(k, 0) + v
-        for k, v in pod_requests(pod, non_zero=True).items():
-            self.non_zero_requested[k] = self.non_zero_requested.get(k, 0) + v
+        self._account(pod, 1)
         self.used_ports.update(host_ports(pod))
+        if has_pod_affinity(pod):
+            self.with_affinity.append(pod)
+
+    def _account(self, pod: Obj, sign: int) -> None:
+        for k, v in pod_requests(pod).items():
+            self.requested[k] = self.requested.get(k, 0) + sign * v
+        for k, v in pod_requests(pod, non_zero=True).items():
+            self.non_zero_requested[k] = self.non_zero_requested.get(k, 0) + sign * v
+
+    def remove_pod(self, uid: str) -> Obj | None:
+        """Remove the pod with this uid (None when it is not here)."""
+        for i, p in enumerate(self.pods):
+            if (p.get("metadata") or {}).get("uid") == uid:
+                del self.pods[i]
+                self._account(p, -1)
+                self.used_ports = {hp for q in self.pods for hp in host_ports(q)}
+                self.with_affinity = [q for q in self.with_affinity if q is not p]
+                return p
+        return None
 
     def without(self, victims: list[Obj]) -> NodeInfo:
         gone = {id(v) for v in victims}
@@ -50,6 +67,11 @@ class NodeInfo:
         ni = self.without([])
         ni.add_pod(pod)
         return ni
+
+
+def has_pod_affinity(pod: Obj) -> bool:
+    aff = (pod.get("spec") or {}).get("affinity") or {}
+    return bool(aff.get("podAffinity") or aff.get("podAntiAffinity"))
 
 
 def build_snapshot(nodes: list[Obj], pods: list[Obj]) -> dict[str, NodeInfo]:

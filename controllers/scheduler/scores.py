@@ -13,7 +13,6 @@ from typing import Any
 from controllers.scheduler.affinity import node_selector_term_matches, term_matches_pod, tolerated
 from controllers.scheduler.filters import Cycle, c_counts
 from controllers.scheduler.nodeinfo import NodeInfo
-from controllers.scheduler.resources import pod_requests
 
 Obj = dict[str, Any]
 MAX = 100
@@ -21,7 +20,7 @@ Scores = dict[str, float]
 
 
 def _fractions(c: Cycle, ni: NodeInfo) -> list[float]:
-    req = pod_requests(c.pod, non_zero=True)
+    req = c.non_zero_requests
     alloc = ni.allocatable
     out = []
     for r in ("cpu", "memory"):
@@ -80,7 +79,7 @@ def inter_pod_affinity_preferred(c: Cycle, nodes: list[NodeInfo]) -> Scores:
     # topology value -> score contribution
     by_topo: dict[tuple[str, str], float] = {}
     for other in c.infos.values():
-        for p in other.pods:
+        for p in (other.pods if terms else other.with_affinity):
             for wt, sign in terms:
                 term = wt.get("podAffinityTerm") or {}
                 key = term.get("topologyKey", "")
