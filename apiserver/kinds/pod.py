@@ -40,7 +40,7 @@ from apiserver.kinds.common import (
 from apiserver.kinds.field import Cause, duplicate, forbidden, invalid, not_found, not_supported, required
 from kemu.api import names
 from kemu.api.gofmt import go_quote, go_sharp_v
-from kemu.api.quantity import QuantityError, format_quantity, parse_quantity_with_format
+from kemu.api.quantity import QuantityError, canonical, parse_quantity
 
 RESTART_POLICIES = ["Always", "OnFailure", "Never"]
 DNS_POLICIES = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]
@@ -250,11 +250,12 @@ def _quantity(v: Any) -> tuple[Any, str | None]:
     """(Decimal, canonical) or (None, error)."""
     if is_int(v) or isinstance(v, float):
         v = str(v)
+    text = s(v) if isinstance(v, str) else ""
     try:
-        q, fmt = parse_quantity_with_format(s(v) if isinstance(v, str) else "")
+        q = parse_quantity(text)
     except QuantityError as e:
         return None, str(e)
-    return q, format_quantity(q, binary=fmt == "BinarySI", exponent_form=fmt == "DecimalExponent")
+    return q, canonical(text)
 
 
 def _container_resource_name(name: str) -> bool:

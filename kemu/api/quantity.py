@@ -5,7 +5,8 @@ Syntax: ``[+-]digits[.digits][suffix]`` with suffix one of the binary ``Ki Mi Gi
 a non-zero amount finer than one nano-unit is rounded up (away from zero) to the next nano-unit, and
 ``to_millis``/``to_bytes`` round up too (asking for 0.1m CPU still gets 1m).
 
-Canonical form (what ``kubectl get -o yaml`` shows after a round trip): decimal quantities use the largest
+Canonical form (what ``kubectl get -o yaml`` shows after a round trip; ``canonical`` also keeps an input Go keeps
+verbatim, e.g. "+2", see ``_keeps_original``): decimal quantities use the largest
 SI suffix (power of 1000) that keeps an integer mantissa (``1.5`` -> ``1500m``, ``2000`` -> ``2k``); binary ones
 the largest power of 1024 that divides the value (``1.5Gi`` -> ``1536Mi``), falling back to decimal for values
 under 1024 or with a fraction; exponent-form ones print as ``<mantissa>e<exp>``.
@@ -158,7 +159,47 @@ def format_quantity(d: Decimal, binary: bool = False, exponent_form: bool = Fals
     return f"{mant}{_DEC_BY_EXP[exp]}"
 
 
+def _keeps_original(s: str) -> bool:
+    """Whether Go's ParseQuantity keeps the input text as the quantity's string form.
+
+    Its int64 fast path reuses the text when it already looks canonical: for binary suffixes when the power is
+    a whole Ki/Mi/... step and the digits are not a multiple of 8; for decimal ones when the scale is a multiple
+    of 3 and the digits neither end in "000" nor start with "0". So "+2", "1." and "12e+3" print as given.
+    """
+    if s == "0":
+        return True
+    num, suffix = _split(s)
+    _, exp, fmt = _interpret(suffix)
+    digits = num.lstrip("+-")
+    int_part, _, frac = digits.partition(".")
+    int_part = int_part.lstrip("0") or "0"
+    if fmt == BINARY_SI:
+        if exp < 0 or frac:
+            return False
+        mantissa = 1 << exp
+        precision = 15 - len(int_part) - int(exp * 3 / 10) - 1
+        scale = 0
+    else:
+        mantissa = 1
+        precision = 18 - (len(int_part) + len(frac))
+        scale = exp
+    if precision < 0:
+        return False
+    scale -= len(frac)
+    if scale < -9:
+        return False
+    shifted = int_part + frac
+    value = int(shifted)
+    if value >= 2**63 or value * mantissa >= 2**63:
+        return False
+    if fmt == BINARY_SI:
+        return exp % 10 == 0 and value & 7 != 0
+    return scale % 3 == 0 and not shifted.endswith("000") and shifted[0] != "0"
+
+
 def canonical(s: str) -> str:
-    """Parse and print back canonically, keeping the format the suffix implied."""
+    """The string the apiserver stores for ``s``: the text itself when Go keeps it, else the canonical form."""
     d, fmt = parse_quantity_with_format(s)
+    if _keeps_original(s):
+        return s
     return format_quantity(d, binary=fmt == BINARY_SI, exponent_form=fmt == DECIMAL_EXPONENT)

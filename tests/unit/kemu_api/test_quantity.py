@@ -41,8 +41,12 @@ pytestmark = pytest.mark.unit
     ("1E", Decimal(10**18), "1E"),
     ("5G", Decimal(5 * 10**9), "5G"),
     ("-1", Decimal(-1), "-1"),
-    ("+2", Decimal(2), "2"),
-    ("1.", Decimal(1), "1"),
+    ("+2", Decimal(2), "+2"),  # Go keeps text that already looks canonical
+    ("1.", Decimal(1), "1."),
+    ("007", Decimal(7), "007"),
+    ("1000m", Decimal(1), "1"),
+    ("1001m", Decimal("1.001"), "1001m"),
+    ("2.5e-9", Decimal("3e-9"), "3e-9"),
     (".5", Decimal("0.5"), "500m"),
     ("1n", Decimal("1e-9"), "1n"),
     ("0.0000000001", Decimal("1e-9"), "1n"),  # finer than nano rounds up
