@@ -130,7 +130,8 @@ def validate_configmap(obj: Obj) -> list[Cause]:
     out.extend(_validate_keys(binary, "binaryData"))
     total = sum(len(s(v).encode()) for v in data.values()) + sum(_b64_len(v) for v in binary.values())
     if total > MAX_SECRET_SIZE:
-        out.append(too_long("", MAX_SECRET_SIZE))
+        # Kubernetes reports this on field.NewPath(""), which prints as "[]".
+        out.append(too_long("[]", MAX_SECRET_SIZE))
     return out
 
 

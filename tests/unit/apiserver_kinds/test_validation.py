@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 from typing import Any
 
@@ -400,3 +401,12 @@ def test_object_meta_generate_name_owner_refs_finalizers() -> None:
     assert [str(c) for c in _create("", "Pod", p)] == ["metadata.namespace: Required value"]
     ns = {"metadata": {"name": "dev", "namespace": "default"}}
     assert [str(c) for c in _create("", "Namespace", ns)] == ["metadata.namespace: Forbidden: not allowed on this type"]
+
+
+def test_configmap_and_secret_size_limits() -> None:
+    big = {"metadata": {"name": "c", "namespace": "default"}, "data": {"a": "x" * (1024 * 1024 + 1)}}
+    assert kinds.invalid_message("ConfigMap", "c", _create("", "ConfigMap", big)) == \
+        'ConfigMap "c" is invalid: []: Too long: may not be more than 1048576 bytes'
+    sec = {"metadata": {"name": "s", "namespace": "default"},
+           "data": {"a": base64.b64encode(b"x" * (1024 * 1024 + 1)).decode()}}
+    assert [str(c) for c in _create("", "Secret", sec)] == ["data: Too long: may not be more than 1048576 bytes"]
