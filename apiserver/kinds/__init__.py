@@ -10,6 +10,9 @@ Contract (used by ``apiserver.strategy``):
   decoding a body with a malformed quantity (``Pod in version "v1" cannot be handled as a Pod: quantities must
   match ...``), or None; call it before defaulting. (Validation still reports such values as 422 causes for
   callers that skip it.)
+- ``prepare_update(group, version, kind, new, old)`` applies the registry's update-time fix-ups (today: Services
+  keep allocated clusterIP/nodePorts a replace omitted, and drop type-dependent fields on a type change); call it
+  on replaces and patches after defaulting, before ``validate_update``.
 - Unknown kinds (custom resources, review kinds) get no defaults and no validation here.
 
 Object shapes are decoded JSON and may carry wrong types; every validator tolerates them (a wrong type simply
@@ -39,7 +42,7 @@ from apiserver.kinds.decode import decode_error
 from apiserver.kinds.field import Cause, invalid, qualified_kind
 from apiserver.kinds.field import invalid_message as _invalid_message
 
-__all__ = ["Cause", "apply_defaults", "decode_error", "invalid_message", "validate_create",
+__all__ = ["Cause", "apply_defaults", "decode_error", "invalid_message", "prepare_update", "validate_create",
            "validate_status_update", "validate_update"]
 
 Validator = Callable[[Obj], list[Cause]]
@@ -156,6 +159,11 @@ def apply_defaults(group: str, version: str, kind: str, obj: Obj) -> None:
     rules = _RULES.get((group, kind))
     if rules is not None and rules.defaults is not None and isinstance(obj, dict):
         rules.defaults(obj, version)
+
+
+def prepare_update(group: str, version: str, kind: str, new: Obj, old: Obj) -> None:
+    if (group, kind) == ("", "Service") and isinstance(new, dict) and isinstance(old, dict):
+        service.prepare_update(new, old)
 
 
 def validate_create(group: str, version: str, kind: str, obj: Obj) -> list[Cause]:

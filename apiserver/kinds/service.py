@@ -9,6 +9,11 @@ Validation: name is a DNS-1035 label, type enum, ports required (except headless
 (required when several, DNS-1123 label, unique), port range, protocol enum, targetPort number/name, no nodePort
 on ClusterIP, no duplicate port+protocol, selector labels, externalName for ExternalName services,
 sessionAffinity and traffic policy enums. Updates: clusterIP may not change once set.
+
+``prepare_update(new, old)`` is what the real registry does to a Service before validating an update: a replace
+that omits allocated values keeps them (clusterIP/clusterIPs, nodePorts by port name), and switching to a type
+that no longer needs a field drops it when the client left it unchanged (nodePorts when leaving
+NodePort/LoadBalancer, clusterIPs when becoming ExternalName, externalTrafficPolicy, the load-balancer status).
 """
 
 from __future__ import annotations
@@ -107,6 +112,8 @@ def validate_service(obj: Obj) -> list[Cause]:
     if not ports and not headless and kind != "ExternalName":
         out.append(required("spec.ports"))
     if kind == "ExternalName":
+        if _requested_ips(spec):
+            out.append(forbidden("spec.clusterIPs", "may not be set for ExternalName services"))
         ext = s(spec.get("externalName"))
         if not ext:
             out.append(required("spec.externalName"))
@@ -180,3 +187,57 @@ def validate_service_update(new: Obj, old: Obj) -> list[Cause]:
         out.append(invalid("spec.clusterIPs[0]", ips, "may not change once set"))
         out.append(immutable("spec.clusterIP", nip))
     return out
+
+
+def _needs_cluster_ip(spec: Obj) -> bool:
+    return s(spec.get("type")) != "ExternalName"
+
+
+def _needs_node_port(spec: Obj) -> bool:
+    kind = s(spec.get("type"))
+    return kind == "NodePort" or (kind == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts") is not False)
+
+
+def _node_ports(spec: Obj) -> list[int]:
+    return [p["nodePort"] for p in map(d, lst(spec.get("ports"))) if is_int(p.get("nodePort")) and p["nodePort"]]
+
+
+def prepare_update(new: Obj, old: Obj) -> None:
+    """patchAllocatedValues + dropTypeDependentFields (in place on ``new``); call before validation."""
+    nspec, ospec = new.get("spec"), d(old.get("spec"))
+    if not isinstance(nspec, dict):
+        return
+    if _needs_cluster_ip(ospec) and _needs_cluster_ip(nspec):
+        if not s(nspec.get("clusterIP")) and s(ospec.get("clusterIP")):
+            nspec["clusterIP"] = ospec["clusterIP"]
+        if not lst(nspec.get("clusterIPs")) and lst(ospec.get("clusterIPs")):
+            nspec["clusterIPs"] = list(ospec["clusterIPs"])
+    if _needs_node_port(ospec) and _needs_node_port(nspec):
+        used = set(_node_ports(ospec)) & set(_node_ports(nspec))
+        by_name = {s(p.get("name")): p.get("nodePort") for p in map(d, lst(ospec.get("ports")))}
+        for p in lst(nspec.get("ports")):
+            if isinstance(p, dict) and not p.get("nodePort"):
+                old_port = by_name.get(s(p.get("name")))
+                if is_int(old_port) and old_port and old_port not in used:
+                    p["nodePort"] = old_port
+    if _needs_cluster_ip(ospec) and not _needs_cluster_ip(nspec):
+        if nspec.get("clusterIP") == ospec.get("clusterIP") and nspec.get("clusterIPs") == ospec.get("clusterIPs"):
+            nspec.pop("clusterIP", None)
+            nspec.pop("clusterIPs", None)
+        if nspec.get("ipFamilies") == ospec.get("ipFamilies"):
+            nspec.pop("ipFamilies", None)
+        if nspec.get("ipFamilyPolicy") == ospec.get("ipFamilyPolicy"):
+            nspec.pop("ipFamilyPolicy", None)
+    if _needs_node_port(ospec) and not _needs_node_port(nspec) and _node_ports(nspec) == _node_ports(ospec):
+        for p in lst(nspec.get("ports")):
+            if isinstance(p, dict):
+                p.pop("nodePort", None)
+    if s(ospec.get("type")) == "LoadBalancer" and s(nspec.get("type")) != "LoadBalancer" and \
+            nspec.get("allocateLoadBalancerNodePorts") == ospec.get("allocateLoadBalancerNodePorts"):
+        nspec.pop("allocateLoadBalancerNodePorts", None)
+    external = ("NodePort", "LoadBalancer")
+    if s(ospec.get("type")) in external and s(nspec.get("type")) not in external and \
+            nspec.get("externalTrafficPolicy") == ospec.get("externalTrafficPolicy"):
+        nspec.pop("externalTrafficPolicy", None)
+    if s(nspec.get("type")) != "LoadBalancer" and isinstance(new.get("status"), dict):
+        new["status"]["loadBalancer"] = {}

@@ -410,3 +410,41 @@ def test_configmap_and_secret_size_limits() -> None:
     sec = {"metadata": {"name": "s", "namespace": "default"},
            "data": {"a": base64.b64encode(b"x" * (1024 * 1024 + 1)).decode()}}
     assert [str(c) for c in _create("", "Secret", sec)] == ["data: Too long: may not be more than 1048576 bytes"]
+
+
+def _stored_service(kind: str) -> dict[str, Any]:
+    svc: dict[str, Any] = {"metadata": {"name": "web", "namespace": "default"},
+                           "spec": {"type": kind, "selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]}}
+    kinds.apply_defaults("", "v1", "Service", svc)
+    svc["spec"]["clusterIP"] = "10.96.0.10"
+    svc["spec"]["clusterIPs"] = ["10.96.0.10"]
+    if kind == "NodePort":
+        svc["spec"]["ports"][0]["nodePort"] = 30080
+    return svc
+
+
+def test_service_replace_keeps_allocated_values() -> None:
+    old = _stored_service("NodePort")
+    new: dict[str, Any] = {"metadata": dict(old["metadata"]), "spec": {
+        "type": "NodePort", "selector": {"app": "web2"}, "ports": [{"name": "http", "port": 80}]}}
+    kinds.apply_defaults("", "v1", "Service", new)
+    kinds.prepare_update("", "v1", "Service", new, old)
+    assert new["spec"]["clusterIP"] == "10.96.0.10" and new["spec"]["clusterIPs"] == ["10.96.0.10"]
+    assert new["spec"]["ports"][0]["nodePort"] == 30080
+    assert kinds.validate_update("", "v1", "Service", new, old) == []
+
+
+def test_service_type_change_drops_node_ports() -> None:
+    old = _stored_service("NodePort")
+    new = copy.deepcopy(old)
+    new["spec"]["type"] = "ClusterIP"
+    kinds.apply_defaults("", "v1", "Service", new)
+    assert [c.field for c in kinds.validate_update("", "v1", "Service", new, old)] == [
+        "spec.ports[0].nodePort", "spec.externalTrafficPolicy"]
+    kinds.prepare_update("", "v1", "Service", new, old)
+    assert "nodePort" not in new["spec"]["ports"][0] and "externalTrafficPolicy" not in new["spec"]
+    assert kinds.validate_update("", "v1", "Service", new, old) == []
+    ext = copy.deepcopy(_stored_service("ClusterIP"))
+    ext["spec"].update(type="ExternalName", externalName="example.com")
+    kinds.prepare_update("", "v1", "Service", ext, _stored_service("ClusterIP"))
+    assert "clusterIP" not in ext["spec"] and "ipFamilies" not in ext["spec"]
