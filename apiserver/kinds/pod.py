@@ -294,18 +294,76 @@ def validate_resources(res: Any, path: str) -> list[Cause]:
     return out
 
 
-def _validate_probe(probe: Any, path: str) -> list[Cause]:
+def _validate_port_num_or_name(port: Any, path: str) -> list[Cause]:
+    if isinstance(port, str):
+        return [invalid(path, port, m) for m in names.is_valid_port_name(port)]
+    pn = port if is_int(port) else 0
+    return [invalid(path, pn, m) for m in names.is_valid_port_num(pn)]
+
+
+def _validate_handler(pd: Obj, path: str, allowed: tuple[str, ...] = _PROBE_HANDLERS) -> list[Cause]:
+    handlers = [h for h in allowed if pd.get(h) is not None]
+    if not handlers:
+        return [required(path, "must specify a handler type")]
+    if len(handlers) > 1:
+        return [forbidden(f"{path}.{handlers[1]}", "may not specify more than 1 handler type")]
+    kind, body = handlers[0], d(pd.get(handlers[0]))
+    out: list[Cause] = []
+    if kind == "exec" and not lst(body.get("command")):
+        out.append(required(f"{path}.exec.command"))
+    if kind in ("httpGet", "tcpSocket", "grpc"):
+        out.extend(_validate_port_num_or_name(body.get("port"), f"{path}.{kind}.port"))
+    if kind == "httpGet":
+        scheme = s(body.get("scheme"))
+        if scheme and scheme not in ("HTTP", "HTTPS"):
+            out.append(not_supported(f"{path}.httpGet.scheme", scheme, ["HTTP", "HTTPS"]))
+    return out
+
+
+def _validate_probe(probe: Any, path: str, kind: str = "") -> list[Cause]:
     if probe is None:
         return []
     pd = d(probe)
-    handlers = [h for h in _PROBE_HANDLERS if pd.get(h) is not None]
-    out: list[Cause] = []
-    if not handlers:
-        out.append(required(path, "must specify a handler type"))
-    elif len(handlers) > 1:
-        out.append(forbidden(f"{path}.{handlers[1]}", "may not specify more than 1 handler type"))
+    out = _validate_handler(pd, path)
     for k in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
         out.extend(validate_nonnegative(pd.get(k), f"{path}.{k}"))
+    st = pd.get("successThreshold")
+    if kind in ("livenessProbe", "startupProbe") and is_int(st) and st != 1:
+        out.append(invalid(f"{path}.successThreshold", st, "must be 1"))
+    return out
+
+
+_ENV_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")
+
+
+def _validate_env(env: Any, path: str) -> list[Cause]:
+    out: list[Cause] = []
+    for i, e in enumerate(lst(env)):
+        ed, ep = d(e), f"{path}[{i}]"
+        if not s(ed.get("name")):
+            out.append(required(f"{ep}.name"))
+        vf = ed.get("valueFrom")
+        if vf is None:
+            continue
+        vd = d(vf)
+        sources = [k for k in _ENV_SOURCES if vd.get(k) is not None]
+        if s(ed.get("value")):
+            out.append(invalid(f"{ep}.valueFrom", "", "may not be specified when `value` is not empty"))
+        if not sources:
+            out.append(invalid(f"{ep}.valueFrom", "", "must specify one of: `fieldRef`, `resourceFieldRef`, "
+                               "`configMapKeyRef` or `secretKeyRef`"))
+        elif len(sources) > 1:
+            out.append(invalid(f"{ep}.valueFrom", "", "may not have more than one field specified at a time"))
+        for key in ("configMapKeyRef", "secretKeyRef"):
+            ref = vd.get(key)
+            if isinstance(ref, dict):
+                if not s(ref.get("key")):
+                    out.append(required(f"{ep}.valueFrom.{key}.key"))
+                if not s(ref.get("name")):
+                    out.append(required(f"{ep}.valueFrom.{key}.name"))
+        ref = vd.get("fieldRef")
+        if isinstance(ref, dict) and not s(ref.get("fieldPath")):
+            out.append(required(f"{ep}.valueFrom.fieldRef.fieldPath"))
     return out
 
 
@@ -328,9 +386,12 @@ def _validate_container(c: Any, path: str, volumes: set[str], is_init: bool) -> 
     if tmp and tmp not in TERMINATION_MESSAGE_POLICIES:
         out.append(not_supported(f"{path}.terminationMessagePolicy", tmp, TERMINATION_MESSAGE_POLICIES))
     out.extend(_validate_ports(cd.get("ports"), f"{path}.ports"))
-    for i, e in enumerate(lst(cd.get("env"))):
-        if not s(d(e).get("name")):
-            out.append(required(f"{path}.env[{i}].name"))
+    out.extend(_validate_env(cd.get("env"), f"{path}.env"))
+    for hook in ("postStart", "preStop"):
+        handler = d(cd.get("lifecycle")).get(hook)
+        if handler is not None:
+            out.extend(_validate_handler(d(handler), f"{path}.lifecycle.{hook}", ("exec", "httpGet", "tcpSocket",
+                                                                                "sleep")))
     for i, m in enumerate(lst(cd.get("volumeMounts"))):
         md, mp = d(m), f"{path}.volumeMounts[{i}]"
         vname = s(md.get("name"))
@@ -345,7 +406,7 @@ def _validate_container(c: Any, path: str, volumes: set[str], is_init: bool) -> 
         if is_init and cd.get(probe) is not None and cd.get("restartPolicy") != "Always":
             out.append(forbidden(f"{path}.{probe}", "may not be set for init containers without restartPolicy=Always"))
             continue
-        out.extend(_validate_probe(cd.get(probe), f"{path}.{probe}"))
+        out.extend(_validate_probe(cd.get(probe), f"{path}.{probe}", probe))
     if probe_rp := cd.get("restartPolicy"):
         if not is_init:
             out.append(forbidden(f"{path}.restartPolicy", "may not be set for non-init containers"))
@@ -385,6 +446,23 @@ def _validate_volumes(vols: Any, path: str) -> tuple[list[Cause], set[str]]:
     return out, seen
 
 
+def _host_port_conflicts(containers: list[Any], path: str) -> list[Cause]:
+    """checkHostPortConflicts: one hostIP/protocol/hostPort per pod."""
+    out: list[Cause] = []
+    seen: set[str] = set()
+    for ci, c in enumerate(containers):
+        for pi, p in enumerate(lst(d(c).get("ports"))):
+            pd = d(p)
+            hp = pd.get("hostPort")
+            if not is_int(hp) or hp == 0:
+                continue
+            key = f"{s(pd.get('hostIP'))}/{s(pd.get('protocol'))}/{hp}"
+            if key in seen:
+                out.append(duplicate(f"{path}[{ci}].ports[{pi}].hostPort", key))
+            seen.add(key)
+    return out
+
+
 def validate_pod_spec(spec: Any, path: str, extra_volumes: frozenset[str] = frozenset()) -> list[Cause]:
     """ValidatePodSpec; ``extra_volumes`` are names mounts may use besides spec.volumes (StatefulSet claims)."""
     sp = d(spec)
@@ -401,6 +479,7 @@ def validate_pod_spec(spec: Any, path: str, extra_volumes: frozenset[str] = froz
         if name and name in seen:
             out.append(duplicate(f"{path}.containers[{i}].name", name))
         seen.add(name)
+    out.extend(_host_port_conflicts(containers, f"{path}.containers"))
     for i, c in enumerate(lst(sp.get("initContainers"))):
         out.extend(_validate_container(c, f"{path}.initContainers[{i}]", volumes, True))
         name = s(d(c).get("name"))

@@ -448,3 +448,27 @@ def test_service_type_change_drops_node_ports() -> None:
     ext["spec"].update(type="ExternalName", externalName="example.com")
     kinds.prepare_update("", "v1", "Service", ext, _stored_service("ClusterIP"))
     assert "clusterIP" not in ext["spec"] and "ipFamilies" not in ext["spec"]
+
+
+@pytest.mark.parametrize(("container", "expected"), [
+    ({"livenessProbe": {"httpGet": {"port": 0}}},
+     ["spec.containers[0].livenessProbe.httpGet.port: Invalid value: 0: must be between 1 and 65535, inclusive"]),
+    ({"readinessProbe": {"exec": {}}}, ["spec.containers[0].readinessProbe.exec.command: Required value"]),
+    ({"livenessProbe": {"tcpSocket": {"port": 80}, "successThreshold": 2}},
+     ["spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1"]),
+    ({"startupProbe": {"periodSeconds": 5}},
+     ["spec.containers[0].startupProbe: Required value: must specify a handler type"]),
+    ({"env": [{"name": "A", "value": "x", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]},
+     ['spec.containers[0].env[0].valueFrom: Invalid value: "": may not be specified when `value` is not empty']),
+    ({"env": [{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "cm"}}}]},
+     ["spec.containers[0].env[0].valueFrom.configMapKeyRef.key: Required value"]),
+])
+def test_probe_and_env_errors(container: dict[str, Any], expected: list[str]) -> None:
+    assert [str(c) for c in _create("", "Pod", pod(containers=[{"name": "a", "image": "x", **container}]))] == expected
+
+
+def test_host_port_conflict() -> None:
+    p = pod(containers=[{"name": "a", "image": "x", "ports": [{"containerPort": 80, "hostPort": 8080}]},
+                        {"name": "b", "image": "x", "ports": [{"containerPort": 81, "hostPort": 8080}]}])
+    assert [str(c) for c in _create("", "Pod", p)] == ['spec.containers[1].ports[0].hostPort: Duplicate value: '
+                                                       '"/TCP/8080"']
