@@ -218,14 +218,14 @@ def default_binding(obj: Obj) -> None:
                 subj["apiGroup"] = ""
 
 
-def validate_role(obj: Obj) -> list[Cause]:
+def validate_role(obj: Obj, namespaced: bool = True) -> list[Cause]:
     out: list[Cause] = []
     for i, rule in enumerate(lst(obj.get("rules"))):
         rd, rp = d(rule), f"rules[{i}]"
         if not lst(rd.get("verbs")):
             out.append(required(f"{rp}.verbs", "verbs must contain at least one value"))
         if lst(rd.get("nonResourceURLs")):
-            if obj.get("kind") == "Role":
+            if namespaced:
                 out.append(invalid(f"{rp}.nonResourceURLs", [str(u) for u in lst(rd.get("nonResourceURLs"))],
                                    "namespaced rules cannot apply to non-resource URLs"))
             if lst(rd.get("apiGroups")) or lst(rd.get("resources")):
@@ -238,12 +238,12 @@ def validate_role(obj: Obj) -> list[Cause]:
     return out
 
 
-def validate_binding(obj: Obj) -> list[Cause]:
+def validate_binding(obj: Obj, namespaced: bool = True) -> list[Cause]:
     out: list[Cause] = []
     ref = d(obj.get("roleRef"))
     if s(ref.get("apiGroup")) != RBAC_GROUP:
         out.append(not_supported("roleRef.apiGroup", s(ref.get("apiGroup")), [RBAC_GROUP]))
-    kinds = ["Role", "ClusterRole"] if obj.get("kind") == "RoleBinding" else ["ClusterRole"]
+    kinds = ["Role", "ClusterRole"] if namespaced else ["ClusterRole"]
     if s(ref.get("kind")) not in kinds:
         out.append(not_supported("roleRef.kind", s(ref.get("kind")), kinds))
     if not s(ref.get("name")):
@@ -258,15 +258,15 @@ def validate_binding(obj: Obj) -> list[Cause]:
         elif kind == "ServiceAccount":
             if s(sd.get("apiGroup")):
                 out.append(not_supported(f"{sp}.apiGroup", s(sd.get("apiGroup")), [""]))
-            if obj.get("kind") == "ClusterRoleBinding" and not s(sd.get("namespace")):
+            if not namespaced and not s(sd.get("namespace")):
                 out.append(required(f"{sp}.namespace"))
         elif s(sd.get("apiGroup")) != RBAC_GROUP:
             out.append(not_supported(f"{sp}.apiGroup", s(sd.get("apiGroup")), [RBAC_GROUP]))
     return out
 
 
-def validate_binding_update(new: Obj, old: Obj) -> list[Cause]:
-    out = validate_binding(new)
+def validate_binding_update(new: Obj, old: Obj, namespaced: bool = True) -> list[Cause]:
+    out = validate_binding(new, namespaced)
     if d(new.get("roleRef")) != d(old.get("roleRef")):
         out.append(invalid("roleRef", _go_role_ref(d(new.get("roleRef"))), "cannot change roleRef"))
     return out
@@ -348,9 +348,7 @@ def validate_priority_class(obj: Obj) -> list[Cause]:
     out: list[Cause] = []
     v = obj.get("value")
     name = s(d(obj.get("metadata")).get("name"))
-    if not is_int(v):
-        out.append(required("value"))
-    elif v > 1000000000 and not name.startswith("system-"):
+    if is_int(v) and v > 1000000000 and not name.startswith("system-"):
         out.append(forbidden("value", "maximum allowed value of a user defined priority is 1000000000"))
     return out
 

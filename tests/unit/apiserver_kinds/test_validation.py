@@ -472,3 +472,42 @@ def test_host_port_conflict() -> None:
                         {"name": "b", "image": "x", "ports": [{"containerPort": 81, "hostPort": 8080}]}])
     assert [str(c) for c in _create("", "Pod", p)] == ['spec.containers[1].ports[0].hostPort: Duplicate value: '
                                                        '"/TCP/8080"']
+
+
+@pytest.mark.parametrize(("group", "kind", "obj", "expected"), [
+    ("autoscaling", "HorizontalPodAutoscaler",
+     {"spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 5, "maxReplicas": 2}},
+     ["spec.maxReplicas: Invalid value: 2: must be greater than or equal to `minReplicas`"]),
+    ("autoscaling", "HorizontalPodAutoscaler", {"spec": {"maxReplicas": 0}},
+     ["spec.scaleTargetRef.kind: Required value", "spec.scaleTargetRef.name: Required value",
+      "spec.maxReplicas: Invalid value: 0: must be greater than 0"]),
+    ("policy", "PodDisruptionBudget", {"spec": {"minAvailable": "150%"}},
+     ["spec.minAvailable: Invalid value: intstr.IntOrString{Type:1, IntVal:0, StrVal:\"150%\"}: must not be greater "
+      "than 100%"]),
+    ("networking.k8s.io", "Ingress", {"spec": {"rules": [{"host": "foo.com", "http": {"paths": [
+        {"path": "/", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}},
+     ["spec.rules[0].http.paths[0].pathType: Required value: pathType must be specified"]),
+    ("rbac.authorization.k8s.io", "RoleBinding", {"roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                                              "kind": "Secret", "name": "x"},
+                                                  "subjects": [{"kind": "User", "name": "jane"}]},
+     ['roleRef.kind: Unsupported value: "Secret": supported values: "Role", "ClusterRole"']),
+    ("rbac.authorization.k8s.io", "Role", {"rules": [{"apiGroups": [""], "resources": ["pods"]}]},
+     ["rules[0].verbs: Required value: verbs must contain at least one value"]),
+    ("scheduling.k8s.io", "PriorityClass", {"value": 2000000000},
+     ["value: Forbidden: maximum allowed value of a user defined priority is 1000000000"]),
+])
+def test_other_kinds(group: str, kind: str, obj: dict[str, Any], expected: list[str]) -> None:
+    namespaced = kinds.rules_for(group, kind).namespaced  # type: ignore[union-attr]
+    obj = dict(obj, metadata={"name": "x", **({"namespace": "default"} if namespaced else {})})
+    assert [str(c) for c in _create(group, kind, obj)] == expected
+
+
+def test_crd_naming() -> None:
+    crd: dict[str, Any] = {"metadata": {"name": "widgets.example.com"}, "spec": {
+        "group": "example.com", "scope": "Namespaced",
+        "names": {"plural": "widgets", "kind": "Widget"},
+        "versions": [{"name": "v1", "served": True, "storage": True}]}}
+    assert _create("apiextensions.k8s.io", "CustomResourceDefinition", crd) == []
+    crd["metadata"]["name"] = "widget.example.com"
+    assert [str(c) for c in _create("apiextensions.k8s.io", "CustomResourceDefinition", crd)] == [
+        'metadata.name: Invalid value: "widget.example.com": must be spec.names.plural+"."+spec.group']
