@@ -21,6 +21,7 @@ completionMode and the template (except scheduling directives of a suspended Job
 from __future__ import annotations
 
 import re
+import zoneinfo
 from typing import Any
 
 from apiserver.kinds import pod
@@ -267,6 +268,29 @@ def parse_schedule_error(schedule: str) -> str | None:
     return None
 
 
+_TZ_PART = re.compile(r"[A-Za-z._+\-0-9]+")
+
+
+def _validate_time_zone(tz: Any) -> list[Cause]:
+    if tz is None:
+        return []
+    name = s(tz)
+    if not name:
+        return [invalid("spec.timeZone", name, "timeZone must be nil or non-empty string")]
+    for part in name.split("/"):
+        if part in (".", "..") or part.startswith("-") or not _TZ_PART.fullmatch(part):
+            return [invalid("spec.timeZone", name, f"unknown time zone {name}")]
+    if name.lower() == "local":
+        return [invalid("spec.timeZone", name, "timeZone must be an explicit time zone as defined in "
+                        "https://www.iana.org/time-zones"),
+                invalid("spec.timeZone", name, f"unknown time zone {name}")]
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return [invalid("spec.timeZone", name, f"unknown time zone {name}")]
+    return []
+
+
 def validate_cronjob(obj: Obj) -> list[Cause]:
     spec = d(obj.get("spec"))
     name = s(d(obj.get("metadata")).get("name"))
@@ -282,6 +306,7 @@ def validate_cronjob(obj: Obj) -> list[Cause]:
         err = parse_schedule_error(sched)
         if err:
             out.append(invalid("spec.schedule", sched, err))
+    out.extend(_validate_time_zone(spec.get("timeZone")))
     cp = s(spec.get("concurrencyPolicy"))
     if not cp:
         out.append(required("spec.concurrencyPolicy"))

@@ -511,3 +511,14 @@ def test_crd_naming() -> None:
     crd["metadata"]["name"] = "widget.example.com"
     assert [str(c) for c in _create("apiextensions.k8s.io", "CustomResourceDefinition", crd)] == [
         'metadata.name: Invalid value: "widget.example.com": must be spec.names.plural+"."+spec.group']
+
+
+def test_cronjob_time_zone() -> None:
+    tmpl = {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "x"}]}}
+    cj: dict[str, Any] = {"metadata": {"name": "c", "namespace": "default"},
+                          "spec": {"schedule": "0 * * * *", "timeZone": "Europe/Berlin",
+                                   "jobTemplate": {"spec": {"template": tmpl}}}}
+    assert _create("batch", "CronJob", cj) == []
+    cj["spec"]["timeZone"] = "Mars/Base"
+    assert [str(c) for c in _create("batch", "CronJob", cj)] == [
+        'spec.timeZone: Invalid value: "Mars/Base": unknown time zone Mars/Base']
