@@ -104,6 +104,7 @@ def decide(rs: Obj, ns_pods: list[Obj], now: datetime, res: Resource, can_manage
             for p in victims:
                 plan.add(Delete(PODS, meta(p)["namespace"], meta(p)["name"], meta(p).get("uid", ""),
                                 expectation=key))
+                plan.add(Event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {meta(p)['name']}"))
     new_status = rs_status(rs, owned, now)
     old_status = rs.get("status") or {}
     if _status_changed(old_status, new_status):

@@ -1,0 +1,1 @@
+"""The controller-manager: shared informers, the executor of reconcile plans, and one small controller per kind."""
