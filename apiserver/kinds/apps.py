@@ -69,13 +69,13 @@ def default_deployment(obj: Obj) -> None:
         ru.setdefault("maxSurge", "25%")
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
-    pod.default_template(spec.get("template"))
+    pod.default_template_of(spec)
 
 
 def default_replicaset(obj: Obj) -> None:
     spec = _spec(obj)
     spec.setdefault("replicas", 1)
-    pod.default_template(spec.get("template"))
+    pod.default_template_of(spec)
 
 
 def default_replication_controller(obj: Obj) -> None:
@@ -88,7 +88,7 @@ def default_replication_controller(obj: Obj) -> None:
         if not meta.get("labels"):
             meta["labels"] = dict(tmpl_labels)
     spec.setdefault("replicas", 1)
-    pod.default_template(spec.get("template"))
+    pod.default_template_of(spec)
 
 
 def default_statefulset(obj: Obj) -> None:
@@ -116,10 +116,19 @@ def default_statefulset(obj: Obj) -> None:
     spec.setdefault("replicas", 1)
     spec.setdefault("revisionHistoryLimit", 10)
     for claim in lst(spec.get("volumeClaimTemplates")):
-        cs = d(claim).get("spec")
+        if not isinstance(claim, dict):
+            continue
+        cs = claim.get("spec")
         if isinstance(cs, dict) and not cs.get("volumeMode"):
             cs["volumeMode"] = "Filesystem"
-    pod.default_template(spec.get("template"))
+        # PVC defaulting gives every claim (templates too) a Pending phase.
+        status = claim.get("status")
+        if not isinstance(status, dict):
+            status = {}
+            claim["status"] = status
+        if not status.get("phase"):
+            status["phase"] = "Pending"
+    pod.default_template_of(spec)
 
 
 def default_daemonset(obj: Obj) -> None:
@@ -138,7 +147,7 @@ def default_daemonset(obj: Obj) -> None:
         ru.setdefault("maxUnavailable", 1)
         ru.setdefault("maxSurge", 0)
     spec.setdefault("revisionHistoryLimit", 10)
-    pod.default_template(spec.get("template"))
+    pod.default_template_of(spec)
 
 
 # --- validation ------------------------------------------------------------------------------------------------

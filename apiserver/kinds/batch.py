@@ -106,7 +106,7 @@ def default_job(obj: Obj) -> None:
         ml.setdefault(CONTROLLER_UID, uid)
     if share_labels and isinstance(tmeta.get("labels"), dict) and tmeta["labels"]:
         meta["labels"] = dict(tmeta["labels"])
-    pod.default_template(template)
+    pod.default_template_of(spec)
 
 
 def default_cronjob(obj: Obj) -> None:
@@ -122,7 +122,14 @@ def default_cronjob(obj: Obj) -> None:
         spec["successfulJobsHistoryLimit"] = 3
     if spec.get("failedJobsHistoryLimit") is None:
         spec["failedJobsHistoryLimit"] = 1
-    pod.default_template(d(d(spec.get("jobTemplate")).get("spec")).get("template"))
+    jt = spec.get("jobTemplate")
+    if jt is None:
+        jt = spec["jobTemplate"] = {}
+    if isinstance(jt, dict):
+        if jt.get("spec") is None:
+            jt["spec"] = {}
+        if isinstance(jt["spec"], dict):
+            pod.default_template_of(jt["spec"])
 
 
 # --- validation ------------------------------------------------------------------------------------------------

@@ -132,6 +132,17 @@ def _default_volume(v: Any) -> None:
         ref = d(item).get("fieldRef")
         if isinstance(ref, dict):
             ref.setdefault("apiVersion", "v1")
+    hp = v.get("hostPath")
+    if isinstance(hp, dict) and hp.get("type") is None:
+        hp["type"] = ""
+    for source in lst(d(v.get("projected")).get("sources")):
+        token = d(source).get("serviceAccountToken")
+        if isinstance(token, dict):
+            token.setdefault("expirationSeconds", 3600)
+        for item in lst(d(d(source).get("downwardAPI")).get("items")):
+            ref = d(item).get("fieldRef")
+            if isinstance(ref, dict):
+                ref.setdefault("apiVersion", "v1")
 
 
 def _all_containers(spec: Obj) -> list[Any]:
@@ -167,6 +178,18 @@ def default_pod_spec(spec: Any) -> None:
 def default_template(template: Any) -> None:
     if isinstance(template, dict):
         default_pod_spec(template.get("spec"))
+
+
+def default_template_of(holder: Obj, key: str = "template") -> None:
+    """Default ``holder[key]`` as Go does an embedded (never nil) PodTemplateSpec: a missing template or template
+    spec is an empty one, which still gets the pod-spec defaults (and then fails validation on containers)."""
+    template = holder.get(key)
+    if template is None:
+        template = holder[key] = {}
+    if isinstance(template, dict):
+        if template.get("spec") is None:
+            template["spec"] = {}
+        default_pod_spec(template["spec"])
 
 
 def _requests_from_limits(c: Any) -> None:

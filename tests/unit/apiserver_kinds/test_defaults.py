@@ -77,10 +77,14 @@ def test_volume_defaults() -> None:
     pod = _defaulted("", "v1", "Pod", {"metadata": {"name": "p"}, "spec": {
         "containers": [{"name": "c", "image": "x"}],
         "volumes": [{"name": "a"}, {"name": "b", "configMap": {"name": "cm"}}, {"name": "s", "secret": {
-            "secretName": "s"}}]}})
+            "secretName": "s"}}, {"name": "h", "hostPath": {"path": "/data"}},
+            {"name": "t", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}]}})
     assert pod["spec"]["volumes"] == [{"name": "a", "emptyDir": {}},
                                       {"name": "b", "configMap": {"name": "cm", "defaultMode": 420}},
-                                      {"name": "s", "secret": {"secretName": "s", "defaultMode": 420}}]
+                                      {"name": "s", "secret": {"secretName": "s", "defaultMode": 420}},
+                                      {"name": "h", "hostPath": {"path": "/data", "type": ""}},
+                                      {"name": "t", "projected": {"defaultMode": 420, "sources": [
+                                          {"serviceAccountToken": {"path": "token", "expirationSeconds": 3600}}]}}]
 
 
 def test_deployment_defaults() -> None:
@@ -112,6 +116,7 @@ def test_statefulset_daemonset_replicaset_defaults() -> None:
     assert sts["spec"]["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
     assert sts["spec"]["revisionHistoryLimit"] == 10 and sts["spec"]["replicas"] == 1
     assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["volumeMode"] == "Filesystem"
+    assert sts["spec"]["volumeClaimTemplates"][0]["status"] == {"phase": "Pending"}
     ds = _defaulted("apps", "v1", "DaemonSet", {"metadata": {"name": "d"}, "spec": {}})
     assert ds["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1,
                                                                                         "maxSurge": 0}}

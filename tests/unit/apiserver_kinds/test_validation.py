@@ -522,3 +522,10 @@ def test_cronjob_time_zone() -> None:
     cj["spec"]["timeZone"] = "Mars/Base"
     assert [str(c) for c in _create("batch", "CronJob", cj)] == [
         'spec.timeZone: Invalid value: "Mars/Base": unknown time zone Mars/Base']
+
+
+def test_missing_template_is_an_empty_one() -> None:
+    dep = {"metadata": {"name": "web", "namespace": "default"}, "spec": {"selector": {"matchLabels": {"app": "web"}}}}
+    assert _msg("apps", "Deployment", dep) == (
+        'Deployment.apps "web" is invalid: [spec.template.metadata.labels: Invalid value: map[string]string(nil): '
+        '`selector` does not match template `labels`, spec.template.spec.containers: Required value]')
