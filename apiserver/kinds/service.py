@@ -59,7 +59,9 @@ def default_service(obj: Obj) -> None:
         if not spec.get("ipFamilies"):
             spec["ipFamilies"] = ["IPv4"]
         if not spec.get("ipFamilyPolicy"):
-            spec["ipFamilyPolicy"] = "SingleStack"
+            # Headless services without a selector span every family the cluster has.
+            headless_any = spec.get("clusterIP") == "None" and not spec.get("selector")
+            spec["ipFamilyPolicy"] = "RequireDualStack" if headless_any else "SingleStack"
     if not isinstance(obj.get("status"), dict):
         obj["status"] = {"loadBalancer": {}}
 

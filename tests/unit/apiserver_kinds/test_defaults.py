@@ -174,6 +174,8 @@ def test_service_defaults() -> None:
     ext = _defaulted("", "v1", "Service", {"metadata": {"name": "s"}, "spec": {"type": "ExternalName",
                                                                               "externalName": "example.com"}})
     assert "ipFamilies" not in ext["spec"] and "internalTrafficPolicy" not in ext["spec"]
+    headless = _defaulted("", "v1", "Service", {"metadata": {"name": "h"}, "spec": {"clusterIP": "None"}})
+    assert headless["spec"]["ipFamilyPolicy"] == "RequireDualStack"
 
 
 def test_namespace_secret_pvc_defaults() -> None:
