@@ -19,6 +19,7 @@ from apiserver import admission, errors, objects, patch, strategy
 from apiserver.allocator import Allocator, RangeFull
 from apiserver.auth import UserInfo
 from apiserver.conversion import CODECS
+from apiserver.kinds import Cause
 from apiserver.requestinfo import truthy
 from apiserver.resources import VIRTUAL, Registry, Resource
 from apiserver.storage import (
@@ -119,6 +120,9 @@ class Api:
 
     def _schema_checks(self, r: Resource, obj: Obj, opts: WriteOptions) -> list[str]:
         """Type errors are 400; unknown fields are 400 under Strict, warnings under Warn, dropped otherwise."""
+        undecodable = strategy.decode_error(r, obj)
+        if undecodable:
+            raise errors.bad_request(undecodable)
         bad_types = strategy.type_errors(r, obj)
         if bad_types:
             raise errors.bad_request(bad_types[0] if len(bad_types) == 1 else "[" + ", ".join(bad_types) + "]")
@@ -131,8 +135,8 @@ class Api:
             return [f'unknown field "{u}"' for u in unknown]
         return []
 
-    def _invalid(self, r: Resource, name: str, causes: list[dict[str, str]]) -> errors.ApiError:
-        return errors.invalid(r.group, r.kind, name, causes)
+    def _invalid(self, r: Resource, name: str, causes: list[Cause]) -> errors.ApiError:
+        return strategy.invalid(r, name, causes)
 
     async def _namespace(self, name: str) -> Obj | None:
         ns_r = self.registry.get("", "v1", "namespaces")
@@ -242,8 +246,8 @@ class Api:
         if not name:
             gen = meta.get("generateName")
             if not gen:
-                raise self._invalid(r, "", [{"reason": "FieldValueRequired", "field": "metadata.name",
-                                             "message": "Required value: name or generateName is required"}])
+                raise self._invalid(r, "", [Cause("FieldValueRequired", field="metadata.name",
+                                                  message="Required value: name or generateName is required")])
         if r.namespaced:
             if not ns:
                 raise errors.bad_request("the server could not find the requested resource")
@@ -328,16 +332,16 @@ class Api:
                     spec["clusterIPs"] = [ip]
                 elif ip != "None":
                     if not self.allocator.in_range(ip):
-                        raise self._invalid(r, obj["metadata"]["name"], [{
-                            "reason": "FieldValueInvalid", "field": "spec.clusterIPs",
-                            "message": f'Invalid value: []string{{"{ip}"}}: failed to allocate IP {ip}: the provided '
-                                       f'IP ({ip}) is not in the valid range. The range of valid IPs is '
-                                       f'{self.allocator.cidr}'}])
+                        raise self._invalid(r, obj["metadata"]["name"], [Cause(
+                            "FieldValueInvalid", field="spec.clusterIPs",
+                            message=f'Invalid value: []string{{"{ip}"}}: failed to allocate IP {ip}: the provided '
+                                    f'IP ({ip}) is not in the valid range. The range of valid IPs is '
+                                    f'{self.allocator.cidr}')])
                     if not await self.allocator.claim_ip(ip, owner):
-                        raise self._invalid(r, obj["metadata"]["name"], [{
-                            "reason": "FieldValueInvalid", "field": "spec.clusterIPs",
-                            "message": f'Invalid value: []string{{"{ip}"}}: failed to allocate IP {ip}: provided IP '
-                                       f'is already allocated'}])
+                        raise self._invalid(r, obj["metadata"]["name"], [Cause(
+                            "FieldValueInvalid", field="spec.clusterIPs",
+                            message=f'Invalid value: []string{{"{ip}"}}: failed to allocate IP {ip}: provided IP '
+                                    f'is already allocated')])
                     spec["clusterIPs"] = [ip]
                 else:
                     spec["clusterIPs"] = ["None"]
@@ -348,9 +352,9 @@ class Api:
                 want = port.get("nodePort")
                 if want:
                     if not await self.allocator.claim_port(int(want), owner):
-                        raise self._invalid(r, obj["metadata"]["name"], [{
-                            "reason": "FieldValueInvalid", "field": f"spec.ports[{i}].nodePort",
-                            "message": f"Invalid value: {want}: provided port is already allocated"}])
+                        raise self._invalid(r, obj["metadata"]["name"], [Cause(
+                            "FieldValueInvalid", field=f"spec.ports[{i}].nodePort",
+                            message=f"Invalid value: {want}: provided port is already allocated")])
                 else:
                     port["nodePort"] = await self.allocator.allocate_port(owner)
 
@@ -444,8 +448,8 @@ class Api:
                 causes = strategy.validate_status_update(r, new, current)
             else:
                 new = objects.prepare_update(r, wanted, current)
-                if subresource == "" and operation == "Update":
-                    strategy.apply_defaults(r, new)
+                strategy.apply_defaults(r, new)
+                strategy.prepare_update(r, new, current)
                 causes = strategy.validate_update(r, new, current)
             if causes:
                 raise self._invalid(r, name, causes)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiserver import kinds, schema
+from apiserver import errors, kinds, schema
+from apiserver.kinds import Cause
 from apiserver.patch import PatchMeta
 from apiserver.patch.merge_keys import builtin_patch_meta
 from apiserver.resources import Resource
@@ -17,8 +18,19 @@ from apiserver.resources import Resource
 Obj = dict[str, Any]
 
 
-def _causes(cs: list[Any]) -> list[dict[str, str]]:
-    return [{"reason": c.type, "message": c.message, "field": c.field} for c in cs]
+def invalid(r: Resource, name: str, causes: list[Cause]) -> errors.ApiError:
+    """422 Invalid with NewInvalid's message and the causes in ``details``."""
+    details: dict[str, Any] = {"name": name, "kind": r.kind,
+                               "causes": [{"reason": c.type, "message": c.message, "field": c.field}
+                                          for c in causes]}
+    if r.group:
+        details["group"] = r.group
+    return errors.ApiError(422, "Invalid", kinds.invalid_message(r.kind, name, causes, r.group), details)
+
+
+def decode_error(r: Resource, obj: Obj) -> str | None:
+    """The 400 message for values the real decoder refuses (e.g. malformed quantities), or None."""
+    return None if r.crd else kinds.decode_error(r.group, r.version, r.kind, obj)
 
 
 def apply_defaults(r: Resource, obj: Obj) -> None:
@@ -26,32 +38,36 @@ def apply_defaults(r: Resource, obj: Obj) -> None:
         kinds.apply_defaults(r.group, r.version, r.kind, obj)
 
 
-def validate_create(r: Resource, obj: Obj) -> list[dict[str, str]]:
+def prepare_update(r: Resource, new: Obj, old: Obj) -> None:
+    if not r.crd:
+        kinds.prepare_update(r.group, r.version, r.kind, new, old)
+
+
+def validate_create(r: Resource, obj: Obj) -> list[Cause]:
     if r.crd:
         return _crd_causes(r, obj)
-    return _causes(kinds.validate_create(r.group, r.version, r.kind, obj))
+    return kinds.validate_create(r.group, r.version, r.kind, obj)
 
 
-def validate_update(r: Resource, new: Obj, old: Obj) -> list[dict[str, str]]:
+def validate_update(r: Resource, new: Obj, old: Obj) -> list[Cause]:
     if r.crd:
         return _crd_causes(r, new)
-    return _causes(kinds.validate_update(r.group, r.version, r.kind, new, old))
+    return kinds.validate_update(r.group, r.version, r.kind, new, old)
 
 
-def validate_status_update(r: Resource, new: Obj, old: Obj) -> list[dict[str, str]]:
+def validate_status_update(r: Resource, new: Obj, old: Obj) -> list[Cause]:
     if r.crd:
         return _crd_causes(r, new)
-    return _causes(kinds.validate_status_update(r.group, r.version, r.kind, new, old))
+    return kinds.validate_status_update(r.group, r.version, r.kind, new, old)
 
 
-def _crd_causes(r: Resource, obj: Obj) -> list[dict[str, str]]:
+def _crd_causes(r: Resource, obj: Obj) -> list[Cause]:
     sch = r.extra.get("schema")
     if not isinstance(sch, dict):
         return []
     body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
     props = {k: v for k, v in (sch.get("properties") or {}).items() if k not in ("apiVersion", "kind", "metadata")}
-    return [{"reason": t, "message": m, "field": f}
-            for t, m, f in schema.crd_schema_errors({**sch, "properties": props}, body)]
+    return [Cause(t, m, f) for t, m, f in schema.crd_schema_errors({**sch, "properties": props}, body)]
 
 
 def unknown_fields(r: Resource, obj: Obj) -> list[str]:
