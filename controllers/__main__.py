@@ -11,7 +11,7 @@ from controllers.manager.context import Options
 from controllers.manager.registry import select
 from controllers.manager.run import run_controllers
 from controllers.runtime.process import add_common_flags, parse_duration, run_component, setup_logging
-from kemu.rest import RestClient
+from kemu.rest import RestClient, load_kubeconfig
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--node-monitor-period", type=parse_duration, default=5.0)
     p.add_argument("--pod-eviction-timeout", type=parse_duration, default=300.0)
     p.add_argument("--concurrent-workers", type=int, default=4)
+    p.add_argument("--root-ca-file", default="", help="CA published as kube-root-ca.crt (default: the kubeconfig's)")
     args = p.parse_args(argv)
     try:
         names = select(args.controllers)
@@ -30,12 +31,27 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.v)
     opts = Options(node_monitor_grace_period_s=args.node_monitor_grace_period,
                    node_monitor_period_s=args.node_monitor_period, pod_eviction_timeout_s=args.pod_eviction_timeout,
-                   workers=args.concurrent_workers)
+                   workers=args.concurrent_workers, root_ca=_root_ca(args.root_ca_file, args.kubeconfig))
 
     async def work(client: RestClient) -> None:
         await run_controllers(client, names, opts)
 
     return asyncio.run(run_component(args, work, "kube-controller-manager/v1.32.0 (linux/amd64) kemu"))
+
+
+def _root_ca(path: str, kubeconfig: str) -> str:
+    if not path:
+        try:
+            path = load_kubeconfig(kubeconfig).ca_file or ""
+        except (OSError, ValueError, KeyError):
+            return ""
+    if not path:
+        return ""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 if __name__ == "__main__":

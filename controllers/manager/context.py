@@ -25,6 +25,7 @@ class Options:
     pod_eviction_timeout_s: float = 300.0
     workers: int = 4
     terminated_pod_gc_threshold: int = 12500
+    root_ca: str = ""  # PEM of the cluster CA, published as kube-root-ca.crt
 
 
 @dataclass

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from controllers.manager.base import Base
 from controllers.manager.deployment import DeploymentController
+from controllers.manager.endpoints import EndpointsController, EndpointSliceController
+from controllers.manager.gc import GarbageCollector
+from controllers.manager.namespace import NamespaceController
+from controllers.manager.nodelifecycle import NodeLifecycleController
 from controllers.manager.replicaset import ReplicaSetController
+from controllers.manager.serviceaccount import ServiceAccountController
 
 CONTROLLERS: dict[str, type[Base]] = {
     "replicaset": ReplicaSetController,
     "deployment": DeploymentController,
+    "endpoint": EndpointsController,
+    "endpointslice": EndpointSliceController,
+    "garbagecollector": GarbageCollector,
+    "namespace": NamespaceController,
+    "serviceaccount": ServiceAccountController,
+    "nodelifecycle": NodeLifecycleController,
 }
 
 
