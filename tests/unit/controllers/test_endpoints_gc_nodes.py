@@ -159,7 +159,7 @@ def test_unknown_conditions_and_taints() -> None:
 
 def test_eviction_times() -> None:
     taints = [{"key": nl.UNREACHABLE, "effect": "NoExecute", "timeAdded": "2026-01-01T00:00:00Z"}]
-    plain = {"spec": {}}
+    plain: Obj = {"spec": {}}
     assert nl.eviction_time(plain, taints, 300) == T0 + timedelta(seconds=300)
     short = {"spec": {"tolerations": [{"key": nl.UNREACHABLE, "operator": "Exists", "effect": "NoExecute",
                                        "tolerationSeconds": 5}]}}
