@@ -6,6 +6,7 @@ from controllers.manager.base import Base
 from controllers.manager.deployment import DeploymentController
 from controllers.manager.endpoints import EndpointsController, EndpointSliceController
 from controllers.manager.gc import GarbageCollector
+from controllers.manager.job import CronJobController, JobController
 from controllers.manager.namespace import NamespaceController
 from controllers.manager.nodelifecycle import NodeLifecycleController
 from controllers.manager.replicaset import ReplicaSetController
@@ -20,6 +21,8 @@ CONTROLLERS: dict[str, type[Base]] = {
     "namespace": NamespaceController,
     "serviceaccount": ServiceAccountController,
     "nodelifecycle": NodeLifecycleController,
+    "job": JobController,
+    "cronjob": CronJobController,
 }
 
 
