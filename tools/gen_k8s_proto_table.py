@@ -1,0 +1,319 @@
+"""Generate apiserver/protobuf/_table.py from the Kubernetes API sources (run by hand; the output is committed).
+
+Inputs are two git directories (bare or not) of github.com/kubernetes/api and github.com/kubernetes/apimachinery
+(for example the mirrors the `fetch` tool makes); files are read with `git show <rev>:<path>`, so no work tree
+is needed.
+
+Two sources are combined per message:
+- `generated.proto` gives each field's number, protobuf type (scalar, message, map) and repetition;
+- the Go types (`*.go` next to it) give what protobuf cannot: the JSON name and `omitempty` from the `json:` tag,
+  whether the Go field is a pointer (present-on-the-wire means set, even when zero), whether a Go-embedded struct
+  is inlined into its parent's JSON (`json:",inline"`), which structs are API kinds (they embed TypeMeta), and
+  which messages are Go slice types wrapped in a message (`type ExtraValue []string` -> `message ExtraValue
+  { repeated string items = 1; }`, a plain JSON array).
+
+Usage:
+    python tools/gen_k8s_proto_table.py --api /work/.mirror/kubernetes+api/repo \
+        --apimachinery /work/.mirror/kubernetes+apimachinery/repo [--rev HEAD] [--out apiserver/protobuf/_table.py]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Group/version directories of k8s.io/api that the table covers: every GA version kubectl's typed clients send.
+API_PACKAGES = (
+    "core/v1", "apps/v1", "batch/v1", "autoscaling/v1", "autoscaling/v2", "policy/v1", "networking/v1",
+    "discovery/v1", "coordination/v1", "events/v1", "storage/v1", "rbac/v1", "scheduling/v1",
+    "authentication/v1", "authorization/v1", "admissionregistration/v1", "certificates/v1", "flowcontrol/v1",
+    "node/v1",
+)
+MACHINERY_PACKAGES = ("pkg/apis/meta/v1", "pkg/api/resource", "pkg/util/intstr", "pkg/runtime", "pkg/runtime/schema")
+
+SCALARS = {"string", "bytes", "bool", "int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32",
+           "fixed64", "sfixed32", "sfixed64", "double", "float"}
+
+
+@dataclass
+class ProtoField:
+    number: int
+    name: str
+    type: str          # scalar name, fully qualified message name, or "map:<key>:<value>"
+    repeated: bool
+
+
+@dataclass
+class GoField:
+    json_name: str | None  # None: `json:"-"`
+    omitempty: bool
+    pointer: bool
+    inline: bool
+
+
+@dataclass
+class Package:
+    proto_package: str
+    go_package: str
+    group_version: str | None  # "apps/v1", "v1"; None for apimachinery packages
+    messages: dict[str, list[ProtoField]] = field(default_factory=dict)
+    go_fields: dict[tuple[str, int], GoField] = field(default_factory=dict)
+    kinds: set[str] = field(default_factory=set)
+    slice_types: set[str] = field(default_factory=set)
+
+
+def git_show(repo: str, rev: str, path: str) -> str:
+    return subprocess.run(["git", "-C", repo, "show", f"{rev}:{path}"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def git_ls(repo: str, rev: str, directory: str) -> list[str]:
+    out = subprocess.run(["git", "-C", repo, "ls-tree", "--name-only", rev, directory + "/"], check=True,
+                         capture_output=True, text=True).stdout
+    return out.split()
+
+
+# ---------------------------------------------------------------------------------------------- proto parsing
+
+_TOKEN = re.compile(r'"[^"]*"|[A-Za-z_][\w.]*|\d+|[{}<>;=,\[\]()]')
+
+
+def _strip_comments(text: str) -> str:
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    return re.sub(r"//[^\n]*", " ", text)
+
+
+def parse_proto(text: str) -> tuple[str, dict[str, list[ProtoField]]]:
+    """Package name and messages (nested ones as Outer.Inner) of one proto2 file as go-to-protobuf writes them."""
+    toks = _TOKEN.findall(_strip_comments(text))
+    package = ""
+    messages: dict[str, list[ProtoField]] = {}
+    stack: list[str] = []
+    i = 0
+
+    def qualify(t: str) -> str:
+        if t in SCALARS or "." in t:
+            return t
+        return f"{package}.{t}"
+
+    while i < len(toks):
+        t = toks[i]
+        if t == "package":
+            package = toks[i + 1]
+            i += 3
+        elif t in ("syntax", "import", "option"):
+            while toks[i] != ";":
+                i += 1
+            i += 1
+        elif t == "message":
+            stack.append(toks[i + 1])
+            messages[".".join([package, *stack])] = []
+            i += 3
+        elif t == "}":
+            stack.pop()
+            i += 1
+        elif t in ("optional", "repeated", "required") and stack:
+            typ, name, num = toks[i + 1], toks[i + 2], int(toks[i + 4])
+            messages[".".join([package, *stack])].append(ProtoField(num, name, qualify(typ), t == "repeated"))
+            i += 5
+            while toks[i] != ";":  # field options such as [default = ...]
+                i += 1
+            i += 1
+        elif t == "map" and stack:
+            # map < K , V > name = N ;
+            key, value, name, num = toks[i + 2], toks[i + 4], toks[i + 6], int(toks[i + 8])
+            messages[".".join([package, *stack])].append(ProtoField(num, name, f"map:{key}:{qualify(value)}", False))
+            i += 10
+        elif t == "reserved":
+            while toks[i] != ";":
+                i += 1
+            i += 1
+        else:
+            raise SystemExit(f"unexpected token {t!r} in proto package {package}")
+    return package, messages
+
+
+# ------------------------------------------------------------------------------------------------- Go parsing
+
+_STRUCT = re.compile(r"^type\s+(\w+)\s+struct\s*{\s*$")
+_SLICE_TYPE = re.compile(r"^type\s+(\w+)\s+\[\]\S+\s*$")
+_FIELD = re.compile(r"^(?:(\w+)\s+)?([^\s`]+)\s+`([^`]*)`")
+_TAG = re.compile(r'(\w+):"([^"]*)"')
+
+
+def parse_go(text: str, pkg: Package) -> None:
+    """Record json names/omitempty/pointer/inline per (struct, proto field number), kinds and slice types."""
+    struct: str | None = None
+    for line in text.splitlines():
+        if struct is None:
+            m = _STRUCT.match(line)
+            if m:
+                struct = m.group(1)
+                continue
+            m = _SLICE_TYPE.match(line)
+            if m:
+                pkg.slice_types.add(m.group(1))
+            continue
+        if line.startswith("}"):
+            struct = None
+            continue
+        stripped = line.strip()
+        if not stripped or stripped.startswith("//"):
+            continue
+        m = _FIELD.match(stripped)
+        if not m:
+            continue
+        name, gotype, tag = m.groups()
+        tags = dict(_TAG.findall(tag))
+        json_tag = tags.get("json", "")
+        json_parts = json_tag.split(",")
+        # An embedded struct without a JSON name is promoted into its parent (`json:",inline"` or `json:""`).
+        embedded_inline = name is None and json_parts[0] == ""
+        if embedded_inline and gotype.split(".")[-1] == "TypeMeta":
+            pkg.kinds.add(struct)
+        proto = tags.get("protobuf")
+        parts = (proto or "").split(",")
+        if len(parts) < 2 or not parts[1].isdigit():
+            continue  # no protobuf tag, or `protobuf:"-"`
+        number = int(parts[1])
+        inline = "inline" in json_parts[1:] or embedded_inline
+        json_name: str | None = json_parts[0] or None
+        if json_name is None and not inline:
+            json_name = name  # no json tag name: Go uses the field name
+        if json_tag == "-":
+            json_name = None
+        pkg.go_fields[(struct, number)] = GoField(
+            json_name=json_name, omitempty="omitempty" in json_parts[1:] or "omitzero" in json_parts[1:],
+            pointer=gotype.startswith("*"), inline=inline)
+
+
+def load_package(repo: str, rev: str, directory: str, go_prefix: str, group_version: str | None) -> Package:
+    proto_package, messages = parse_proto(git_show(repo, rev, f"{directory}/generated.proto"))
+    pkg = Package(proto_package=proto_package, go_package=f"{go_prefix}/{directory}", group_version=group_version,
+                  messages=messages)
+    for path in git_ls(repo, rev, directory):
+        base = path.rsplit("/", 1)[-1]
+        if (not base.endswith(".go") or base.endswith("_test.go") or base.startswith("zz_generated")
+                or base.startswith("generated.") or base.endswith("_doc_generated.go")):
+            continue
+        parse_go(git_show(repo, rev, path), pkg)
+    return pkg
+
+
+def group_version_of(repo: str, rev: str, directory: str) -> str:
+    register = git_show(repo, rev, f"{directory}/register.go")
+    m = re.search(r'^\s*(?:const\s+)?GroupName\s*=\s*"([^"]*)"', register, flags=re.M)
+    if m is None:
+        m = re.search(r"^// \+groupName=(\S*)\s*$", git_show(repo, rev, f"{directory}/doc.go"), flags=re.M)
+    group = m.group(1) if m else ""
+    version = directory.rsplit("/", 1)[-1]
+    return f"{group}/{version}" if group else version
+
+
+# ------------------------------------------------------------------------------------------------------ output
+
+def field_flags(proto: ProtoField, go: GoField | None) -> str:
+    flags = "r" if proto.repeated else ""
+    if go is None:
+        # No Go information: plain protobuf semantics (absent -> omitted, present -> kept).
+        return flags + "op"
+    if go.inline:
+        flags += "i"
+    if go.omitempty:
+        flags += "o"
+    if go.pointer:
+        flags += "p"
+    return flags
+
+
+def render(packages: list[Package], source_note: str) -> str:
+    out = [
+        '"""GENERATED by tools/gen_k8s_proto_table.py -- do not edit by hand.',
+        "",
+        f"Source: {source_note}.",
+        "MESSAGES: message -> fields (number, JSON name, type, flags). Type: a protobuf scalar, a fully qualified",
+        "message, or 'map:<key type>:<value type>'. Flags: r repeated, i inlined into the parent's JSON (Go",
+        "embedding), o omitempty, p Go pointer (set when present on the wire, even if zero).",
+        "GROUP_VERSIONS: apiVersion -> protobuf package; KINDS: messages that are API kinds (embed TypeMeta);",
+        'SLICE_MESSAGES: Go slice types wrapped as {repeated items = 1}, JSON arrays.',
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "Field = tuple[int, str, str, str]",
+        "",
+        "GROUP_VERSIONS: dict[str, str] = {",
+    ]
+    for pkg in packages:
+        if pkg.group_version:
+            out.append(f"    {pkg.group_version!r}: {pkg.proto_package!r},")
+    out.append("}")
+    out.append("")
+    out.append("KINDS: frozenset[str] = frozenset({")
+    for pkg in packages:
+        for kind in sorted(pkg.kinds):
+            if f"{pkg.proto_package}.{kind}" in pkg.messages:
+                out.append(f"    {pkg.proto_package + '.' + kind!r},")
+    out.append("})")
+    out.append("")
+    out.append("SLICE_MESSAGES: frozenset[str] = frozenset({")
+    for pkg in packages:
+        for name in sorted(pkg.slice_types):
+            if f"{pkg.proto_package}.{name}" in pkg.messages:
+                out.append(f"    {pkg.proto_package + '.' + name!r},")
+    out.append("})")
+    out.append("")
+    out.append("MESSAGES: dict[str, tuple[Field, ...]] = {")
+    for pkg in packages:
+        for full, fields in sorted(pkg.messages.items()):
+            short = full[len(pkg.proto_package) + 1:]
+            out.append(f"    {full!r}: (")
+            for f in sorted(fields, key=lambda f: f.number):
+                go = pkg.go_fields.get((short, f.number))
+                json_name = f.name
+                if go is not None:
+                    if go.json_name is None and not go.inline:
+                        continue  # json:"-": never in JSON
+                    json_name = go.json_name or f.name
+                line = f"        ({f.number}, {json_name!r}, {f.type!r}, {field_flags(f, go)!r}),"
+                if len(line) > 120:  # keep within the project's line length
+                    out.append(f"        ({f.number}, {json_name!r},")
+                    line = f"         {f.type!r}, {field_flags(f, go)!r}),"
+                out.append(line)
+            out.append("    ),")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--api", required=True, help="git directory of github.com/kubernetes/api")
+    ap.add_argument("--apimachinery", required=True, help="git directory of github.com/kubernetes/apimachinery")
+    ap.add_argument("--rev", default="HEAD")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "apiserver/protobuf/_table.py"))
+    args = ap.parse_args(argv)
+    packages = []
+    for d in MACHINERY_PACKAGES:
+        packages.append(load_package(args.apimachinery, args.rev, d, "k8s.io/apimachinery", None))
+    for d in API_PACKAGES:
+        packages.append(load_package(args.api, args.rev, d, "k8s.io/api", group_version_of(args.api, args.rev, d)))
+    meta = packages[0]
+    meta.group_version = "meta.k8s.io/v1"
+
+    def rev_of(repo: str) -> str:
+        return subprocess.run(["git", "-C", repo, "rev-parse", args.rev], check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    note = f"kubernetes/api@{rev_of(args.api)[:12]}, kubernetes/apimachinery@{rev_of(args.apimachinery)[:12]}"
+    Path(args.out).write_text(render(packages, note))
+    n = sum(len(p.messages) for p in packages)
+    print(f"wrote {args.out}: {n} messages, {sum(len(p.kinds) for p in packages)} kinds", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
