@@ -11,6 +11,7 @@ from controllers.manager.namespace import NamespaceController
 from controllers.manager.nodelifecycle import NodeLifecycleController
 from controllers.manager.replicaset import ReplicaSetController
 from controllers.manager.serviceaccount import ServiceAccountController
+from controllers.manager.workloads import DaemonSetController, StatefulSetController
 
 CONTROLLERS: dict[str, type[Base]] = {
     "replicaset": ReplicaSetController,
@@ -23,6 +24,8 @@ CONTROLLERS: dict[str, type[Base]] = {
     "nodelifecycle": NodeLifecycleController,
     "job": JobController,
     "cronjob": CronJobController,
+    "statefulset": StatefulSetController,
+    "daemonset": DaemonSetController,
 }
 
 
