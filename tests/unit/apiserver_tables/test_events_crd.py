@@ -75,7 +75,7 @@ def test_event_series_and_fallbacks() -> None:
 
 # --- custom resources -----------------------------------------------------------------------------------------
 
-PRINTER_COLUMNS = [
+PRINTER_COLUMNS: list[Obj] = [
     {"name": "Spec", "type": "string", "description": "The cron spec defining the interval a CronJob is run",
      "jsonPath": ".spec.cronSpec"},
     {"name": "Replicas", "type": "integer", "description": "The number of jobs launched by the CronJob",

@@ -148,7 +148,7 @@ def test_restarts_while_initializing_count_init_containers() -> None:
 
 
 def test_restarts_after_init_ignore_finished_init_containers() -> None:
-    init_statuses = [{"name": "i0", "restartCount": 4, "state": {"terminated": {"exitCode": 0}},
+    init_statuses: list[Obj] = [{"name": "i0", "restartCount": 4, "state": {"terminated": {"exitCode": 0}},
                       "lastState": {"terminated": {"exitCode": 1, "finishedAt": "2026-01-01T11:58:00Z"}}},
                      {"name": "i1", "state": {"terminated": {"exitCode": 0}}}]
     p = pod(init=INIT2, init_statuses=init_statuses, statuses=[running(restarts=1)])
