@@ -42,9 +42,12 @@ def main(argv: list[str] | None = None) -> int:
 def _root_ca(path: str, kubeconfig: str) -> str:
     if not path:
         try:
-            path = load_kubeconfig(kubeconfig).ca_file or ""
+            creds = load_kubeconfig(kubeconfig)
         except (OSError, ValueError, KeyError):
             return ""
+        if creds.ca_data:
+            return creds.ca_data
+        path = creds.ca_file or ""
     if not path:
         return ""
     try:

@@ -13,6 +13,7 @@ Design and contracts:
 
 from __future__ import annotations
 
+import base64
 import json
 import ssl
 from collections.abc import AsyncIterator, Mapping
@@ -197,10 +198,11 @@ class KubeconfigCreds:
     insecure: bool
     cert_file: str | None = None
     key_file: str | None = None
+    ca_data: str | None = None  # PEM, from certificate-authority-data
 
 
 def load_kubeconfig(path: str, context: str | None = None) -> KubeconfigCreds:
-    """Server, token and CA of the current (or named) context; inline ``*-data`` fields are not supported."""
+    """Server, token and CA (a file, or inline ``certificate-authority-data``) of the current or named context."""
     with open(path, encoding="utf-8") as f:
         cfg = yaml.safe_load(f) or {}
     ctx_name = context or cfg.get("current-context")
@@ -221,10 +223,12 @@ def load_kubeconfig(path: str, context: str | None = None) -> KubeconfigCreds:
     if not token and user.get("tokenFile"):
         with open(user["tokenFile"], encoding="utf-8") as f:
             token = f.read().strip()
+    ca_data = cluster.get("certificate-authority-data")
     return KubeconfigCreds(server=str(cluster["server"]), token=token,
                            ca_file=cluster.get("certificate-authority"),
                            insecure=bool(cluster.get("insecure-skip-tls-verify")),
-                           cert_file=user.get("client-certificate"), key_file=user.get("client-key"))
+                           cert_file=user.get("client-certificate"), key_file=user.get("client-key"),
+                           ca_data=base64.b64decode(ca_data).decode() if ca_data else None)
 
 
 # --- client ----------------------------------------------------------------------------------------------------
@@ -232,14 +236,15 @@ def load_kubeconfig(path: str, context: str | None = None) -> KubeconfigCreds:
 class RestClient:
     def __init__(self, server: str, token: str | None = None, ca_file: str | None = None, insecure: bool = False,
                  user_agent: str = "kemu/v1.32.0", request_timeout_s: float = 30.0,
-                 cert_file: str | None = None, key_file: str | None = None) -> None:
+                 cert_file: str | None = None, key_file: str | None = None, ca_data: str | None = None) -> None:
         self.server = server.rstrip("/")
         self.headers = {"User-Agent": user_agent, "Accept": "application/json"}
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
         self.ssl: ssl.SSLContext | bool
         if self.server.startswith("https"):
-            ctx = ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+            ctx = ssl.create_default_context(cafile=ca_file, cadata=ca_data) if ca_file or ca_data \
+                else ssl.create_default_context()
             if insecure:
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl.CERT_NONE
@@ -254,7 +259,8 @@ class RestClient:
     @classmethod
     def from_kubeconfig(cls, path: str, context: str | None = None, **kw: Any) -> RestClient:
         c = load_kubeconfig(path, context)
-        return cls(c.server, c.token, c.ca_file, c.insecure, cert_file=c.cert_file, key_file=c.key_file, **kw)
+        return cls(c.server, c.token, c.ca_file, c.insecure, cert_file=c.cert_file, key_file=c.key_file,
+                   ca_data=c.ca_data, **kw)
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -85,6 +85,8 @@ contexts: [{name: c, context: {cluster: k, user: u}}]
     assert (c.server, c.token, c.insecure) == ("http://127.0.0.1:1", "tok", True)
     client = RestClient.from_kubeconfig(str(p))
     assert client.headers["Authorization"] == "Bearer tok"
+    p.write_text(p.read_text().replace('insecure-skip-tls-verify: true', 'certificate-authority-data: "UEVN"'))
+    assert rest.load_kubeconfig(str(p)).ca_data == "PEM"
 
 
 class StandIn:
