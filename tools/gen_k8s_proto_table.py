@@ -14,7 +14,10 @@ Two sources are combined per message:
 
 Usage:
     python tools/gen_k8s_proto_table.py --api /work/.mirror/kubernetes+api/repo \
-        --apimachinery /work/.mirror/kubernetes+apimachinery/repo [--rev HEAD] [--out apiserver/protobuf/_table.py]
+        --apimachinery /work/.mirror/kubernetes+apimachinery/repo --rev v0.32.13 [--out apiserver/protobuf/_table.py]
+
+The committed table is generated from the release matching the Kubernetes minor the apiserver reports (1.32):
+a field a 1.32 server does not know is skipped, as the real one skips unknown fields.
 """
 
 from __future__ import annotations
@@ -289,11 +292,36 @@ def render(packages: list[Package], source_note: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def _add_referenced(packages: list[Package], api: str, machinery: str, rev: str) -> None:
+    """Load packages that covered messages refer to (e.g. an alpha group's type used by a GA field) as type
+    sources only: their kinds are not served, so they get no GROUP_VERSIONS entry."""
+    while True:
+        known = {name for p in packages for name in p.messages}
+        wanted = set()
+        for p in packages:
+            for fields in p.messages.values():
+                for f in fields:
+                    target = f.type.rsplit(":", 1)[-1]
+                    if "." in target and target not in known:
+                        wanted.add(target.rsplit(".", 1)[0])
+        if not wanted:
+            return
+        for proto_package in sorted(wanted):
+            if proto_package.startswith("k8s.io.api."):
+                directory = proto_package[len("k8s.io.api."):].replace(".", "/")
+                packages.append(load_package(api, rev, directory, "k8s.io/api", None))
+            elif proto_package.startswith("k8s.io.apimachinery."):
+                directory = proto_package[len("k8s.io.apimachinery."):].replace(".", "/")
+                packages.append(load_package(machinery, rev, directory, "k8s.io/apimachinery", None))
+            else:
+                raise SystemExit(f"no source for referenced protobuf package {proto_package}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--api", required=True, help="git directory of github.com/kubernetes/api")
     ap.add_argument("--apimachinery", required=True, help="git directory of github.com/kubernetes/apimachinery")
-    ap.add_argument("--rev", default="HEAD")
+    ap.add_argument("--rev", default="v0.32.13", help="tag or commit in both repositories")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "apiserver/protobuf/_table.py"))
     args = ap.parse_args(argv)
     packages = []
@@ -303,12 +331,14 @@ def main(argv: list[str] | None = None) -> int:
         packages.append(load_package(args.api, args.rev, d, "k8s.io/api", group_version_of(args.api, args.rev, d)))
     meta = packages[0]
     meta.group_version = "meta.k8s.io/v1"
+    _add_referenced(packages, args.api, args.apimachinery, args.rev)
 
     def rev_of(repo: str) -> str:
         return subprocess.run(["git", "-C", repo, "rev-parse", args.rev], check=True, capture_output=True,
                               text=True).stdout.strip()
 
-    note = f"kubernetes/api@{rev_of(args.api)[:12]}, kubernetes/apimachinery@{rev_of(args.apimachinery)[:12]}"
+    note = (f"kubernetes/api {args.rev} ({rev_of(args.api)[:12]}), "
+            f"kubernetes/apimachinery {args.rev} ({rev_of(args.apimachinery)[:12]})")
     Path(args.out).write_text(render(packages, note))
     n = sum(len(p.messages) for p in packages)
     print(f"wrote {args.out}: {n} messages, {sum(len(p.kinds) for p in packages)} kinds", file=sys.stderr)

@@ -61,6 +61,10 @@ def _string(fields: wire.Fields, number: int, name: str) -> str:
 
 def decode(raw: bytes) -> dict[str, Any]:
     """The HTTP body of a protobuf request -> the object as a JSON-shaped dict ({"apiVersion", "kind", ...})."""
+    return _decode(raw, Decoder(_decode))
+
+
+def _decode(raw: bytes, decoder: Decoder) -> dict[str, Any]:
     if not raw:
         raise ProtobufError("empty data")
     if not raw.startswith(MAGIC):
@@ -96,6 +100,6 @@ def decode(raw: bytes) -> dict[str, Any]:
     if message is None:
         raise ProtobufError(f"no kind {_go_quote(kind)} is registered for version {_go_quote(api_version)} "
                             f"in scheme {_go_quote(SCHEME)}")
-    obj = Decoder(decode).message(message, body)
+    obj = decoder.message(message, body)
     assert isinstance(obj, dict)
     return {"kind": kind, "apiVersion": api_version, **obj}

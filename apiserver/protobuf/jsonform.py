@@ -140,9 +140,10 @@ def _message_bytes(values: list[tuple[int, int | bytes]], name: str) -> bytes:
 
 
 class Decoder:
-    """Converts messages by fully qualified name; `embedded` decodes a nested `k8s\\x00` body (RawExtension)."""
+    """Converts messages by fully qualified name; `embedded(raw, decoder)` decodes a nested `k8s\\x00` body
+    (RawExtension) with the same decoder, so nesting depth is counted across embedded objects too."""
 
-    def __init__(self, embedded: Callable[[bytes], Any]) -> None:
+    def __init__(self, embedded: Callable[[bytes, Decoder], Any]) -> None:
         self._embedded = embedded
         self._depth = 0
 
@@ -332,7 +333,7 @@ def _embedded_json(decoder: Decoder, raw: bytes | None) -> Any:
     if raw is None:
         return None
     if raw.startswith(b"k8s\x00"):
-        return decoder._embedded(raw)
+        return decoder._embedded(raw, decoder)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
