@@ -1,0 +1,294 @@
+"""Server-side apply and managedFields bookkeeping (metadata.managedFields, fieldsType FieldsV1).
+
+Entries are identified as Kubernetes identifies managers: (manager, operation, subresource) plus the apiVersion
+for ``Update`` entries (an applier keeps one entry whatever version it applies with). Entries are written sorted
+as the real apiserver sorts them: Apply before Update, then by time, manager, apiVersion, subresource.
+
+``update_managed_fields`` (create/update/patch with a field manager): the fields that changed (added or modified)
+move to the acting manager's Update entry and are taken from every other entry; removed fields leave every entry;
+the entry's time becomes ``now`` only when the manager took something. Fields Kubernetes never tracks are left
+out (apiVersion, kind, metadata name/namespace/uid/resourceVersion/generation/creationTimestamp/selfLink/
+managedFields), and so are the fields the request's endpoint resets (``status`` for the main resource, ``spec``
+for the status subresource). A request that sets ``managedFields: [{}]`` clears them, as documented.
+
+``server_side_apply``: the applied configuration is merged into the live object (maps by key, keyed lists by
+item key, sets by value, everything else replaced); the applier then owns exactly the fields its configuration
+sets; fields it owned before and no longer sets are removed from the object unless another manager owns them;
+a changed field owned by another manager is a conflict (``ApplyConflict``) unless ``force``, which moves it to
+the applier. A no-op apply returns the live object unchanged (the entry's time is not bumped).
+Known simplifications: no cap on the number of Update entries ("ancient-changes"), no conversion between API
+versions of recorded sets, no last-applied-configuration annotation upgrade/sync for client-side appliers.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from apiserver.patch.errors import ApplyConflict, bad_request
+from apiserver.patch.fieldsets import (
+    FieldSet,
+    Path,
+    compare,
+    drop_subtrees,
+    field_set,
+    from_fields_v1,
+    item_element,
+    list_kind,
+    map_is_atomic,
+    names_of,
+    path_string,
+    to_fields_v1,
+    value_at,
+    value_element,
+)
+from apiserver.patch.jsonpatch import json_equal
+from apiserver.patch.merge_keys import PatchMeta
+
+Obj = dict[str, Any]
+EntryKey = tuple[str, str, str, str]  # (manager, operation, subresource, apiVersion or "" for Apply)
+
+_STRIPPED: set[Path] = {
+    ("f:apiVersion",), ("f:kind",), ("f:metadata",),
+    *(("f:metadata", "f:" + f) for f in ("name", "namespace", "creationTimestamp", "selfLink", "uid",
+                                           "clusterName", "generation", "managedFields", "resourceVersion")),
+}
+_NEVER_TRACKED: set[Path] = {("f:metadata", "f:managedFields")}
+
+# Struct-valued fields every Go object carries even when empty: present in the "zero object" a create is
+# compared with, so a create records them without the "." member marker, as the real apiserver does.
+_ALWAYS_PRESENT = frozenset({"metadata", "spec", "status", "template", "strategy", "updateStrategy", "jobTemplate"})
+
+
+class _Entry:
+    def __init__(self, manager: str, operation: str, api_version: str, subresource: str, time: str | None,
+                 fields: FieldSet) -> None:
+        self.manager = manager
+        self.operation = operation
+        self.api_version = api_version
+        self.subresource = subresource
+        self.time = time
+        self.fields = fields
+
+    @property
+    def key(self) -> EntryKey:
+        return (self.manager, self.operation, self.subresource,
+                self.api_version if self.operation != "Apply" else "")
+
+    def encode(self) -> Obj:
+        out: Obj = {"manager": self.manager, "operation": self.operation, "apiVersion": self.api_version}
+        if self.time is not None:
+            out["time"] = self.time
+        out["fieldsType"] = "FieldsV1"
+        out["fieldsV1"] = to_fields_v1(self.fields)
+        if self.subresource:
+            out["subresource"] = self.subresource
+        return out
+
+
+def _decode_entries(raw: Any) -> dict[EntryKey, _Entry]:
+    out: dict[EntryKey, _Entry] = {}
+    if not isinstance(raw, list):
+        return out
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        e = _Entry(str(item.get("manager") or ""), str(item.get("operation") or ""),
+                   str(item.get("apiVersion") or ""), str(item.get("subresource") or ""),
+                   item.get("time"), from_fields_v1(item.get("fieldsV1") or {}))
+        if e.key in out:
+            out[e.key].fields |= e.fields
+        else:
+            out[e.key] = e
+    return out
+
+
+def _encode_entries(entries: dict[EntryKey, _Entry]) -> list[Obj]:
+    kept = [e for e in entries.values() if e.fields]
+    kept.sort(key=lambda e: (e.operation, e.time or "", e.manager, e.api_version, e.subresource))
+    return [e.encode() for e in kept]
+
+
+def _write(obj: Obj, entries: dict[EntryKey, _Entry]) -> None:
+    encoded = _encode_entries(entries)
+    meta = obj.setdefault("metadata", {})
+    if encoded:
+        meta["managedFields"] = encoded
+    else:
+        meta.pop("managedFields", None)
+
+
+def _without_managed_fields(obj: Obj) -> Obj:
+    out = dict(obj)
+    if isinstance(out.get("metadata"), dict):
+        out["metadata"] = {k: v for k, v in out["metadata"].items() if k != "managedFields"}
+    return out
+
+
+def _zero_like(obj: Obj) -> Obj:
+    return {k: _zero_like(v) for k, v in obj.items() if k in _ALWAYS_PRESENT and isinstance(v, dict)}
+
+
+def _tracked(fields: FieldSet, subresource: str) -> FieldSet:
+    """Drop what managedFields never records and what the endpoint resets."""
+    reset = {("f:spec",)} if subresource == "status" else {("f:status",)}
+    return drop_subtrees(fields, _NEVER_TRACKED | reset) - _STRIPPED
+
+
+def _is_reset(raw: Any) -> bool:
+    return isinstance(raw, list) and len(raw) > 0 and all(isinstance(e, dict) and not e for e in raw)
+
+
+# --- ordinary writes -----------------------------------------------------------------------------------------
+
+def update_managed_fields(old: Obj | None, new: Obj, manager: str, operation: str, api_version: str,
+                          meta: PatchMeta, now: str, subresource: str = "") -> None:
+    """Record in ``new.metadata.managedFields`` what this create/update/patch changed (in place)."""
+    new_meta = new.get("metadata") if isinstance(new.get("metadata"), dict) else None
+    raw_new = new_meta.get("managedFields") if new_meta is not None else None
+    if _is_reset(raw_new):
+        assert new_meta is not None
+        new_meta.pop("managedFields", None)
+        return
+    raw_old = ((old or {}).get("metadata") or {}).get("managedFields")
+    # A client may rewrite managedFields itself (not through a subresource); otherwise the live ones stand.
+    use_new = raw_new is not None and not subresource and not json_equal(raw_new, raw_old)
+    entries = _decode_entries(raw_new if use_new else raw_old)
+    before = _zero_like(new) if old is None else _without_managed_fields(old)
+    c = compare(before, _without_managed_fields(new), meta)
+    taken = _tracked(c.added | c.modified, subresource)
+    removed = c.removed
+    for e in entries.values():
+        e.fields -= taken
+        e.fields -= removed
+    mine = _Entry(manager, operation, api_version, subresource, None, set())
+    if mine.key in entries:
+        mine = entries[mine.key]
+    if taken:
+        mine.fields |= taken
+        mine.time = now
+        entries[mine.key] = mine
+    _write(new, entries)
+
+
+# --- server-side apply ---------------------------------------------------------------------------------------
+
+def server_side_apply(live: Obj | None, applied: Obj, manager: str, api_version: str, force: bool,
+                      meta: PatchMeta, now: str, subresource: str = "") -> Obj:
+    """The object after ``manager`` applies ``applied`` to ``live`` (None: create). Raises ApplyConflict."""
+    if not isinstance(applied, dict):
+        raise bad_request("couldn't get version/kind; json parse error: expected an object")
+    applied_meta = applied.get("metadata")
+    if isinstance(applied_meta, dict) and applied_meta.get("managedFields") is not None:
+        raise bad_request("metadata.managedFields must be nil")
+    patch_version = applied.get("apiVersion")
+    if patch_version is not None and patch_version != api_version:
+        raise bad_request(f"Incorrect version specified in apply patch. Specified patch version: {patch_version}, "
+                          f"expected: {api_version}")
+    live_obj = _without_managed_fields(copy.deepcopy(live)) if live is not None else {}
+    entries = _decode_entries(((live or {}).get("metadata") or {}).get("managedFields"))
+    config = copy.deepcopy(applied)
+
+    merged = _merge(live_obj, config, (), meta)
+    mine_key: EntryKey = (manager, "Apply", subresource, "")
+    last = entries[mine_key].fields if mine_key in entries else set()
+    new_set = _tracked(field_set(config, meta), subresource)
+    others = {k: e for k, e in entries.items() if k != mine_key}
+    owned_now = set(new_set).union(*(e.fields for e in others.values()))
+    _prune(merged, last - owned_now, owned_now)
+
+    c = compare(live_obj if live is not None else _zero_like(merged), merged, meta)
+    changed = _tracked(c.added | c.modified, subresource)
+    conflicts: list[tuple[str, str, str, str]] = []
+    for e in others.values():
+        clash = e.fields & changed
+        if clash and not force:
+            conflicts.extend((e.manager, e.operation, e.api_version, path_string(p)) for p in sorted(clash))
+        e.fields -= clash
+        e.fields -= c.removed
+    if conflicts:
+        raise ApplyConflict(conflicts)
+
+    previous = entries.get(mine_key)
+    unchanged = (live is not None and json_equal(merged, live_obj) and previous is not None
+                 and previous.fields == new_set and previous.api_version == api_version)
+    if unchanged:
+        return copy.deepcopy(live)  # type: ignore[arg-type]
+    entries[mine_key] = _Entry(manager, "Apply", api_version, subresource, now, new_set)
+    _write(merged, entries)
+    return merged
+
+
+def _merge(live: Any, config: Any, path: Path, meta: PatchMeta) -> Any:
+    """Structured merge of an applied configuration into the live value."""
+    if isinstance(live, dict) and isinstance(config, dict) and not (path and map_is_atomic(meta, names_of(path))):
+        out = dict(live)
+        for key, value in config.items():
+            child = (*path, "f:" + key)
+            out[key] = _merge(live[key], value, child, meta) if key in live else value
+        return out
+    if isinstance(live, list) and isinstance(config, list):
+        kind, keys = list_kind(meta, names_of(path))
+        if kind == "atomic":
+            return config
+
+        def element(item: Any) -> str:
+            return item_element(item, keys, path) if kind == "keyed" else value_element(item)
+        applied = {element(item): item for item in config}
+        out_list: list[Any] = []
+        seen: set[str] = set()
+        for item in live:
+            pe = element(item)
+            if pe in seen:
+                continue
+            seen.add(pe)
+            if pe in applied:
+                out_list.append(_merge(item, applied[pe], (*path, pe), meta) if kind == "keyed" else item)
+            else:
+                out_list.append(item)
+        for item in config:
+            pe = element(item)
+            if pe not in seen:
+                seen.add(pe)
+                out_list.append(item)
+        return out_list
+    return config
+
+
+def _prune(obj: Obj, paths: FieldSet, owned: FieldSet) -> None:
+    """Remove each path no one owns any more (deepest first); a node that still has owned members below it stays,
+    and maps emptied by the removal go with it."""
+    for path in sorted(paths, key=len, reverse=True):
+        if any(len(q) > len(path) and q[:len(path)] == path for q in owned):
+            continue
+        _remove(obj, path)
+
+
+def _remove(obj: Obj, path: Path) -> None:
+    trail: list[tuple[Any, Any]] = []  # (container, key or index)
+    node: Any = obj
+    for pe in path:
+        if pe.startswith("f:") and isinstance(node, dict) and pe[2:] in node:
+            trail.append((node, pe[2:]))
+            node = node[pe[2:]]
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                if value_at([item], (pe,))[0]:
+                    trail.append((node, i))
+                    node = item
+                    break
+            else:
+                return
+        else:
+            return
+    if not trail:
+        return
+    container, key = trail.pop()
+    del container[key]
+    # Maps left empty by the removal go too (Kubernetes omits empty maps when it serialises the object).
+    while trail and isinstance(container, dict) and not container:
+        container, key = trail.pop()
+        if isinstance(container, dict):
+            del container[key]
+        else:
+            break
