@@ -39,7 +39,7 @@ def test_rfc7386(target: Any, patch: Any, want: Any) -> None:
 
 
 def test_merge_patch_on_an_object() -> None:
-    doc = {"metadata": {"labels": {"a": "1", "b": "2"}}, "spec": {"replicas": 1}}
+    doc: dict[str, Any] = {"metadata": {"labels": {"a": "1", "b": "2"}}, "spec": {"replicas": 1}}
     out = merge_patch(doc, {"metadata": {"labels": {"a": None, "c": "3"}}, "spec": {"replicas": 3}})
     assert out == {"metadata": {"labels": {"b": "2", "c": "3"}}, "spec": {"replicas": 3}}
     assert doc["metadata"]["labels"] == {"a": "1", "b": "2"}
