@@ -23,7 +23,7 @@ from aiohttp import web
 
 from apiserver import protobuf
 from apiserver.certs import ensure_pki
-from apiserver.discovery import aggregated
+from apiserver.discovery import aggregated, api_resource_list
 from apiserver.resources import Registry
 from tests.support.procs import free_port
 
@@ -42,6 +42,8 @@ class Captured:
 class CaptureServer:
     def __init__(self, work_dir: Path) -> None:
         self.requests: list[Captured] = []
+        # Canned objects by path: answered to GET and PATCH (a PATCH records its body and returns the object).
+        self.objects: dict[str, dict[str, Any]] = {}
         self.port = free_port()
         ca, cert, key = ensure_pki(work_dir / "pki", ["127.0.0.1"])
         self.kubeconfig = work_dir / "kubeconfig"
@@ -87,16 +89,35 @@ class CaptureServer:
             if path in ("/api", "/apis"):
                 doc = aggregated(self._registry, legacy=path == "/api")
                 return web.Response(body=json.dumps(doc).encode(), headers={"Content-Type": DISCOVERY_V2_CT})
+            parts = path.strip("/").split("/")
+            if (len(parts) == 2 and parts[0] == "api") or (len(parts) == 3 and parts[0] == "apis"):
+                group, version = ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2])
+                resources = api_resource_list(self._registry, group, version)
+                if resources is not None:
+                    return web.json_response(resources)
+            if path in self.objects:
+                return web.json_response(self.objects[path])
+            list_query = request.query.get("fieldSelector")
+            if list_query is not None and path + "?" + list_query in self.objects:
+                return web.json_response(self.objects[path + "?" + list_query])
+            self.requests.append(Captured("GET", request.path_qs, "", b""))
             return _status(404, "NotFound", f"the server could not find the requested resource ({path})")
         body = await request.read()
         ctype = request.headers.get("Content-Type", "")
         self.requests.append(Captured(request.method, path, ctype, body))
+        if request.method == "PATCH" and path in self.objects:
+            return web.json_response(self.objects[path])
+        if request.method == "DELETE":
+            return web.json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
         if request.method != "POST":
             return _status(405, "MethodNotAllowed", "not supported by the capture server")
         try:
             obj = protobuf.decode(body) if ctype.startswith(protobuf.MEDIA_TYPE) else json.loads(body)
         except protobuf.ProtobufError as e:
             return _status(400, "BadRequest", str(e))
+        if obj.get("kind") == "Eviction":
+            return web.json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"},
+                                     status=201)
         if obj.get("kind") == "SelfSubjectAccessReview":
             obj = {**obj, "status": {"allowed": True}}
         elif obj.get("kind") == "TokenRequest":

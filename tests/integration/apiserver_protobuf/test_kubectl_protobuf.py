@@ -131,3 +131,64 @@ def test_create_token_posts_a_token_request(server: CaptureServer) -> None:
         "status": {"token": "", "expirationTimestamp": None},
     }
     assert server.posts()[0].path == "/api/v1/namespaces/default/serviceaccounts/builder/token"
+
+
+DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment",
+              "metadata": {"name": "web", "namespace": "default", "uid": "u-web", "resourceVersion": "5"},
+              "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                       "template": {"metadata": {"labels": {"app": "web"}},
+                                    "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}}}
+CRONJOB = {"apiVersion": "batch/v1", "kind": "CronJob",
+           "metadata": {"name": "nightly", "namespace": "default", "uid": "u-cj"},
+           "spec": {"schedule": "@hourly", "jobTemplate": {"spec": {"backoffLimit": 2, "template": {"spec": {
+               "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox", "args": ["date"]}]}}}}}}
+NODE = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "uid": "u-n1"}, "spec": {}}
+POD = {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": "p1", "namespace": "default", "uid": "u-p1", "ownerReferences": [
+           {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "u-rs", "controller": True}]},
+       "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "i"}]}}
+
+
+@pytest.fixture
+def canned(server: CaptureServer) -> Iterator[CaptureServer]:
+    server.objects.update({
+        "/apis/apps/v1/namespaces/default/deployments/web": DEPLOYMENT,
+        "/apis/batch/v1/namespaces/default/cronjobs/nightly": CRONJOB,
+        "/api/v1/nodes/n1": NODE,
+        "/api/v1/pods?spec.nodeName=n1": {"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "9"},
+                                          "items": [POD]},
+    })
+    try:
+        yield server
+    finally:
+        server.objects.clear()
+
+
+@pytest.mark.parametrize("args", [
+    ["autoscale", "deployment", "web", "--min=2", "--max=5", "--cpu-percent=80"],
+    ["create", "job", "manual-1", "--from=cronjob/nightly"],
+], ids=["autoscale", "job-from-cronjob"])
+def test_commands_that_read_first_then_create(canned: CaptureServer, args: list[str]) -> None:
+    canned.requests.clear()
+    out = kubectl(canned, *args)
+    assert out.returncode == 0, out.stderr.decode()
+    posts = canned.posts()
+    assert [p.content_type for p in posts] == [protobuf.MEDIA_TYPE]
+    assert protobuf.decode(posts[0].body) == dry_run_json(canned, *args)
+
+
+def test_drain_without_eviction_deletes_with_protobuf_delete_options(canned: CaptureServer) -> None:
+    """kubectl drain --disable-eviction (and drain against a server without the eviction subresource) sends
+    DELETE with a protobuf DeleteOptions body under apiVersion "v1"; the Eviction POST itself is JSON in 1.32."""
+    canned.requests.clear()
+    out = kubectl(canned, "drain", "n1", "--timeout=10s", "--disable-eviction", "--grace-period=7")
+    assert out.returncode == 0, out.stderr.decode()
+    deletes = [r for r in canned.requests if r.method == "DELETE"]
+    assert [(d.path, d.content_type) for d in deletes] == [("/api/v1/namespaces/default/pods/p1", protobuf.MEDIA_TYPE)]
+    assert protobuf.decode(deletes[0].body) == {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 7}
+    canned.requests.clear()
+    out = kubectl(canned, "drain", "n1", "--timeout=10s")
+    assert out.returncode == 0, out.stderr.decode()
+    evictions = canned.posts()
+    assert [e.path for e in evictions] == ["/api/v1/namespaces/default/pods/p1/eviction"]
+    assert evictions[0].content_type == "application/json"
