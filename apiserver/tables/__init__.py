@@ -21,14 +21,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from apiserver.tables import cluster, printers
 from apiserver.tables.crd import DEFAULT_PRINTER_COLUMNS, crd_cells, crd_columns
 from apiserver.tables.descriptions import DOCS
 from apiserver.tables.duration import human_duration, parse_ts
 from apiserver.tables.formats import Obj, meta, name
-from apiserver.tables.printers import BUILTIN_GROUPS, TABLES
+from apiserver.tables.printers import BUILTIN_GROUPS
 from kemu.api.meta import format_time
 
 __all__ = ["column_definitions", "crd_cells", "crd_columns", "has_printer", "human_duration", "row_cells"]
+
+TABLES = {**printers.TABLES, **cluster.TABLES}
 
 _GENERIC_COLUMNS: list[Obj] = [
     {"name": "Name", "type": "string", "format": "name", "description": DOCS["meta.name"], "priority": 0},

@@ -489,5 +489,124 @@ DOCS: dict[str, str] = {
         'more of these modes and more modes may be added in the future.\n\nThis field is beta. This field is '
         'immutable.'
     ),
+    'CertificateSigningRequestSpec.signerName': (
+        'signerName indicates the requested signer, and is a qualified name.\n\nList/watch requests for '
+        'CertificateSigningRequests can filter on this field using a "spec.signerName=NAME" '
+        'fieldSelector.\n\nWell-known Kubernetes signers are:\n\n1. "kubernetes.io/kube-apiserver-client": '
+        'issues client certificates that can be used to authenticate to kube-apiserver.   Requests for this '
+        'signer are never auto-approved by kube-controller-manager, can be issued by the "csrsigning" '
+        'controller in kube-controller-manager.\n\n2. "kubernetes.io/kube-apiserver-client-kubelet": issues '
+        'client certificates that kubelets use to authenticate to kube-apiserver.   Requests for this signer '
+        'can be auto-approved by the "csrapproving" controller in kube-controller-manager, and can be issued '
+        'by the "csrsigning" controller in kube-controller-manager.\n\n3. "kubernetes.io/kubelet-serving" '
+        'issues serving certificates that kubelets use to serve TLS endpoints, which kube-apiserver can '
+        'connect to securely.   Requests for this signer are never auto-approved by kube-controller-manager, '
+        'and can be issued by the "csrsigning" controller in kube-controller-manager.\n\nMore details are '
+        'available at '
+        'https://k8s.io/docs/reference/access-authn-authz/certificate-signing-requests/#kubernetes-signers  '
+        'Custom signerNames can also be specified. The signer defines:\n\n1. Trust distribution: how trust '
+        '(CA bundles) are distributed.\n\n2. Permitted subjects: and behavior when a disallowed subject is '
+        'requested.\n\n3. Required, permitted, or forbidden x509 extensions in the request (including '
+        'whether subjectAltNames are allowed, which types, restrictions on allowed values) and behavior when '
+        'a disallowed extension is requested.\n\n4. Required, permitted, or forbidden key usages / extended '
+        'key usages.\n\n5. Expiration/certificate lifetime: whether it is fixed by the signer, configurable '
+        'by the admin.\n\n6. Whether or not requests for CA certificates are allowed.'
+    ),
+    'CertificateSigningRequestSpec.request': (
+        'request contains an x509 certificate signing request encoded in a "CERTIFICATE REQUEST" PEM block. '
+        'When serialized as JSON or YAML, the data is additionally base64-encoded.'
+    ),
+    'CertificateSigningRequestSpec.expirationSeconds': (
+        'expirationSeconds is the requested duration of validity of the issued certificate. The certificate '
+        'signer may issue a certificate with a different validity duration so a client must check the delta '
+        'between the notBefore and and notAfter fields in the issued certificate to determine the actual '
+        'duration.\n\nThe v1.22+ in-tree implementations of the well-known Kubernetes signers will honor '
+        'this field as long as the requested duration is not greater than the maximum duration they will '
+        'honor per the --cluster-signing-duration CLI flag to the Kubernetes controller '
+        'manager.\n\nCertificate signers may not honor this field for various reasons:    1. Old signer that '
+        'is unaware of the field (such as the in-tree      implementations prior to v1.22)   2. Signer whose '
+        'configured maximum is shorter than the requested duration   3. Signer whose configured minimum is '
+        'longer than the requested duration  The minimum valid value for expirationSeconds is 600, i.e. 10 '
+        'minutes.'
+    ),
+    'CertificateSigningRequestStatus.conditions': (
+        'conditions applied to the request. Known conditions are "Approved", "Denied", and "Failed".'
+    ),
+    'VolumeAttributesClass.driverName': (
+        'Name of the CSI driver This field is immutable.'
+    ),
+    'CSIStorageCapacity.storageClassName': (
+        'storageClassName represents the name of the StorageClass that the reported capacity applies to. It '
+        'must meet the same requirements as the name of a StorageClass object (non-empty, DNS subdomain). If '
+        'that object no longer exists, the CSIStorageCapacity object is obsolete and should be removed by '
+        'its creator. This field is immutable.'
+    ),
+    'CSIStorageCapacity.capacity': (
+        'capacity is the value reported by the CSI driver in its GetCapacityResponse for a '
+        'GetCapacityRequest with topology and parameters that match the previous fields.\n\nThe semantic is '
+        'currently (CSI spec 1.2) defined as: The available capacity, in bytes, of the storage that can be '
+        'used to provision volumes. If not set, that information is currently unavailable.'
+    ),
+    'PriorityLevelConfigurationReference.name': (
+        '`name` is the name of the priority level configuration being referenced Required.'
+    ),
+    'FlowSchemaSpec.matchingPrecedence': (
+        '`matchingPrecedence` is used to choose among the FlowSchemas that match a given request. The chosen '
+        'FlowSchema is among those with the numerically lowest (which we take to be logically highest) '
+        'MatchingPrecedence.\n\nEach MatchingPrecedence value must be ranged in [1,10000]. Note that if the '
+        'precedence is not specified, it will be set to 1000 as default.'
+    ),
+    'FlowSchemaSpec.distinguisherMethod': (
+        ':return: The distinguisher_method of this V1FlowSchemaSpec.\n        :rtype: '
+        'V1FlowDistinguisherMethod'
+    ),
+    'PriorityLevelConfigurationSpec.type': (
+        '`type` indicates whether this priority level is subject to limitation on request execution.\n\nA '
+        'value of `"Exempt"` means that requests of this priority level are not subject to a limit (and thus '
+        'are never queued) and do not detract from the capacity made available to other priority '
+        'levels.\n\nA value of `"Limited"` means that (a) requests of this priority level _are_ subject to '
+        'limits and (b) some of the server\'s limited capacity is made available exclusively to this '
+        'priority level. Required.'
+    ),
+    'LimitedPriorityLevelConfiguration.nominalConcurrencyShares': (
+        '`nominalConcurrencyShares` (NCS) contributes to the computation of the NominalConcurrencyLimit '
+        '(NominalCL) of this level. This is the number of execution seats available at this priority level. '
+        'This is used both for requests dispatched from this priority level as well as requests dispatched '
+        'from other priority levels borrowing seats from this level. The server\'s concurrency limit '
+        '(ServerCL) is divided among the Limited priority levels in proportion to their NCS '
+        'values:\n\nNominalCL(i)  = ceil( ServerCL * NCS(i) / sum_ncs ) sum_ncs = sum[priority level k] '
+        'NCS(k)  Bigger numbers mean a larger nominal concurrency limit, at the expense of every other '
+        'priority level.\n\nIf not specified, this field defaults to a value of 30.\n\nSetting this field to '
+        'zero supports the construction of a "jail" for this priority level that is used to hold some '
+        'request(s)'
+    ),
+    'QueuingConfiguration.queues': (
+        '`queues` is the number of queues for this priority level. The queues exist independently at each '
+        'apiserver. The value must be positive.\n\nSetting it to 1 effectively precludes shufflesharding and '
+        'thus makes the distinguisher method of associated flow schemas irrelevant.\n\nThis field has a '
+        'default value of 64.'
+    ),
+    'QueuingConfiguration.handSize': (
+        "`handSize` is a small positive number that configures the shuffle sharding of requests into "
+        "queues.\n\nWhen enqueuing a request at this priority level the request's flow identifier (a string "
+        "pair) is hashed and the hash value is used to shuffle the list of queues and deal a hand of the "
+        "size specified here.\n\nThe request is put into one of the shortest queues in that hand. `handSize` "
+        "must be no larger than `queues`, and should be significantly smaller (so that a few heavy flows do "
+        "not saturate most of the queues).\n\nSee the user-facing documentation for more extensive guidance "
+        "on setting this field.\n\nThis field has a default value of 8."
+    ),
+    'QueuingConfiguration.queueLengthLimit': (
+        '`queueLengthLimit` is the maximum number of requests allowed to be waiting in a given queue of this '
+        'priority level at a time; excess requests are rejected.\n\nThis value must be positive.\n\nIf not '
+        'specified, it will be defaulted to 50.'
+    ),
+    'ServiceCIDRSpec.cidrs': (
+        'CIDRs defines the IP blocks in CIDR notation (e.g. "192.168.0.0/24" or "2001:db8::/64") from which '
+        'to assign service cluster IPs. Max of two CIDRs is allowed, one of each IP family. This field is '
+        'immutable.'
+    ),
+    'IPAddressSpec.parentRef': (
+        ':return: The parent_ref of this V1beta1IPAddressSpec.\n        :rtype: V1beta1ParentReference'
+    ),
 }
 

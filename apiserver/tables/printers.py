@@ -47,11 +47,11 @@ def col(name_: str, type_: str = "string", doc: str = "", priority: int = 0, fmt
     return {"name": name_, "type": type_, "format": fmt, "description": DOCS.get(doc, doc), "priority": priority}
 
 
-def _name_col() -> Obj:
+def name_col() -> Obj:
     return col("Name", "string", "meta.name", fmt="name")
 
 
-def _age_col() -> Obj:
+def age_col() -> Obj:
     return col("Age", "string", "meta.creationTimestamp")
 
 
@@ -60,19 +60,19 @@ IMAGES_DOC = "Images referenced by each container in the template."
 READY_DOC = "Number of the pod with ready state"
 
 
-def _age(obj: Obj, now: dt.datetime) -> str:
+def age_cell(obj: Obj, now: dt.datetime) -> str:
     return since(meta(obj).get("creationTimestamp"), now)
 
 
 # --- workloads ------------------------------------------------------------------------------------------------
 
 POD_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Ready", doc="The aggregate readiness state of this pod for accepting traffic."),
     col("Status", doc="The aggregate status of the containers in this pod."),
     col("Restarts", doc="The number of times the containers in this pod have been restarted and when the last "
         "container in this pod has restarted."),
-    _age_col(),
+    age_col(),
     col("IP", doc="PodStatus.podIP", priority=1),
     col("Node", doc="PodSpec.nodeName", priority=1),
     col("Nominated Node", doc="PodStatus.nominatedNodeName", priority=1),
@@ -80,7 +80,7 @@ POD_COLUMNS = [
 ]
 
 POD_TEMPLATE_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Containers", doc=CONTAINERS_DOC),
     col("Images", doc=IMAGES_DOC),
     col("Pod Labels", doc="The labels for the pod template."),
@@ -94,11 +94,11 @@ def pod_template_cells(obj: Obj, now: dt.datetime) -> list[Any]:
 
 
 RC_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Desired", "integer", "ReplicationControllerSpec.replicas"),
     col("Current", "integer", "ReplicationControllerStatus.replicas"),
     col("Ready", "integer", "ReplicationControllerStatus.readyReplicas"),
-    _age_col(),
+    age_col(),
     col("Containers", doc=CONTAINERS_DOC, priority=1),
     col("Images", doc=IMAGES_DOC, priority=1),
     col("Selector", doc="ReplicationControllerSpec.selector", priority=1),
@@ -109,15 +109,15 @@ def rc_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     spec, status = d(obj.get("spec")), d(obj.get("status"))
     names, images = containers_cells(template_spec(obj))
     return [name(obj), i64(spec.get("replicas")), i64(status.get("replicas")), i64(status.get("readyReplicas")),
-            _age(obj, now), names, images, format_labels(spec.get("selector"))]
+            age_cell(obj, now), names, images, format_labels(spec.get("selector"))]
 
 
 RS_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Desired", "integer", "ReplicaSetSpec.replicas"),
     col("Current", "integer", "ReplicaSetStatus.replicas"),
     col("Ready", "integer", "ReplicaSetStatus.readyReplicas"),
-    _age_col(),
+    age_col(),
     col("Containers", doc=CONTAINERS_DOC, priority=1),
     col("Images", doc=IMAGES_DOC, priority=1),
     col("Selector", doc="ReplicaSetSpec.selector", priority=1),
@@ -128,15 +128,15 @@ def rs_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     spec, status = d(obj.get("spec")), d(obj.get("status"))
     names, images = containers_cells(template_spec(obj))
     return [name(obj), i64(spec.get("replicas")), i64(status.get("replicas")), i64(status.get("readyReplicas")),
-            _age(obj, now), names, images, format_label_selector(spec.get("selector"))]
+            age_cell(obj, now), names, images, format_label_selector(spec.get("selector"))]
 
 
 DEPLOYMENT_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Ready", doc=READY_DOC),
     col("Up-to-date", doc="DeploymentStatus.updatedReplicas"),
     col("Available", doc="DeploymentStatus.availableReplicas"),
-    _age_col(),
+    age_col(),
     col("Containers", doc=CONTAINERS_DOC, priority=1),
     col("Images", doc=IMAGES_DOC, priority=1),
     col("Selector", doc="DeploymentSpec.selector", priority=1),
@@ -148,14 +148,14 @@ def deployment_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     names, images = containers_cells(template_spec(obj))
     sel = selector_string(spec.get("selector"))
     return [name(obj), f"{i64(status.get('readyReplicas'))}/{i64(spec.get('replicas'))}",
-            i64(status.get("updatedReplicas")), i64(status.get("availableReplicas")), _age(obj, now),
+            i64(status.get("updatedReplicas")), i64(status.get("availableReplicas")), age_cell(obj, now),
             names, images, "<invalid>" if sel is None else sel]
 
 
 STATEFULSET_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Ready", doc=READY_DOC),
-    _age_col(),
+    age_col(),
     col("Containers", doc=CONTAINERS_DOC, priority=1),
     col("Images", doc=IMAGES_DOC, priority=1),
 ]
@@ -164,19 +164,19 @@ STATEFULSET_COLUMNS = [
 def statefulset_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     spec, status = d(obj.get("spec")), d(obj.get("status"))
     names, images = containers_cells(template_spec(obj))
-    return [name(obj), f"{i64(status.get('readyReplicas'))}/{i64(spec.get('replicas'))}", _age(obj, now),
+    return [name(obj), f"{i64(status.get('readyReplicas'))}/{i64(spec.get('replicas'))}", age_cell(obj, now),
             names, images]
 
 
 DAEMONSET_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Desired", "integer", "DaemonSetStatus.desiredNumberScheduled"),
     col("Current", "integer", "DaemonSetStatus.currentNumberScheduled"),
     col("Ready", "integer", "DaemonSetStatus.numberReady"),
     col("Up-to-date", "integer", "DaemonSetStatus.updatedNumberScheduled"),
     col("Available", "integer", "DaemonSetStatus.numberAvailable"),
     col("Node Selector", doc="PodSpec.nodeSelector"),
-    _age_col(),
+    age_col(),
     col("Containers", doc=CONTAINERS_DOC, priority=1),
     col("Images", doc=IMAGES_DOC, priority=1),
     col("Selector", doc="DaemonSetSpec.selector", priority=1),
@@ -189,15 +189,15 @@ def daemonset_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     return [name(obj), i64(status.get("desiredNumberScheduled")), i64(status.get("currentNumberScheduled")),
             i64(status.get("numberReady")), i64(status.get("updatedNumberScheduled")),
             i64(status.get("numberAvailable")), format_labels(template_spec(obj).get("nodeSelector")),
-            _age(obj, now), names, images, format_label_selector(spec.get("selector"))]
+            age_cell(obj, now), names, images, format_label_selector(spec.get("selector"))]
 
 
 JOB_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Status", doc="Status of the job."),
     col("Completions", doc="JobStatus.succeeded"),
     col("Duration", doc="Time required to complete the job."),
-    _age_col(),
+    age_col(),
     col("Containers", doc=CONTAINERS_DOC, priority=1),
     col("Images", doc=IMAGES_DOC, priority=1),
     col("Selector", doc="JobSpec.selector", priority=1),
@@ -239,18 +239,18 @@ def job_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     if start is not None:
         duration = between(start, now) if end is None else between(start, end)
     names, images = containers_cells(template_spec(obj))
-    return [name(obj), job_status(obj), completions, duration, _age(obj, now), names, images,
+    return [name(obj), job_status(obj), completions, duration, age_cell(obj, now), names, images,
             format_label_selector(spec.get("selector"))]
 
 
 CRONJOB_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Schedule", doc="CronJobSpec.schedule"),
     col("Timezone", doc="CronJobSpec.timeZone"),
     col("Suspend", "boolean", "CronJobSpec.suspend"),
     col("Active", "integer", "CronJobStatus.active"),
     col("Last Schedule", doc="CronJobStatus.lastScheduleTime"),
-    _age_col(),
+    age_col(),
     col("Containers", doc=CONTAINERS_DOC, priority=1),
     col("Images", doc=IMAGES_DOC, priority=1),
     col("Selector", doc="JobSpec.selector", priority=1),
@@ -265,15 +265,15 @@ def cronjob_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     tz = spec.get("timeZone")
     # Cells carry the suspend flag as text ("True"/"False"/"<unset>") although the column says boolean.
     return [name(obj), s(spec.get("schedule")), tz if isinstance(tz, str) else NONE, bool_ptr(spec.get("suspend")),
-            len(lst(status.get("active"))), last, _age(obj, now), names, images,
+            len(lst(status.get("active"))), last, age_cell(obj, now), names, images,
             format_label_selector(job_spec.get("selector"))]
 
 
 CONTROLLER_REVISION_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Controller", doc="Controller of the object"),
     col("Revision", doc="ControllerRevision.revision"),
-    _age_col(),
+    age_col(),
 ]
 
 
@@ -291,17 +291,17 @@ def controller_revision_cells(obj: Obj, now: dt.datetime) -> list[Any]:
                 gk = f"{kind}.{group}" if group else kind
                 controller = f"{gk.lower()}/{s(ref.get('name'))}"
             break
-    return [name(obj), controller, i64(obj.get("revision")), _age(obj, now)]
+    return [name(obj), controller, i64(obj.get("revision")), age_cell(obj, now)]
 
 
 HPA_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Reference", doc="HorizontalPodAutoscalerSpec.scaleTargetRef"),
     col("Targets", doc="HorizontalPodAutoscalerSpec.metrics"),
     col("MinPods", doc="HorizontalPodAutoscalerSpec.minReplicas"),
     col("MaxPods", doc="HorizontalPodAutoscalerSpec.maxReplicas"),
     col("Replicas", doc="HorizontalPodAutoscalerStatus.currentReplicas"),
-    _age_col(),
+    age_col(),
 ]
 
 
@@ -367,15 +367,15 @@ def hpa_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     ref = d(spec.get("scaleTargetRef"))
     min_pods = str(i64(spec["minReplicas"])) if spec.get("minReplicas") is not None else UNSET
     return [name(obj), f"{s(ref.get('kind'))}/{s(ref.get('name'))}", hpa_targets(spec, status), min_pods,
-            i64(spec.get("maxReplicas")), i64(status.get("currentReplicas")), _age(obj, now)]
+            i64(spec.get("maxReplicas")), i64(status.get("currentReplicas")), age_cell(obj, now)]
 
 
 PDB_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Min Available", doc="The minimum number of pods that must be available."),
     col("Max Unavailable", doc="The maximum number of pods that may be unavailable."),
     col("Allowed Disruptions", "integer", "Calculated number of pods that may be disrupted at this time."),
-    _age_col(),
+    age_col(),
 ]
 
 
@@ -383,18 +383,18 @@ def pdb_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     spec = d(obj.get("spec"))
     min_av = int_or_string(spec["minAvailable"]) if spec.get("minAvailable") is not None else "N/A"
     max_un = int_or_string(spec["maxUnavailable"]) if spec.get("maxUnavailable") is not None else "N/A"
-    return [name(obj), min_av, max_un, i64(path(obj, "status", "disruptionsAllowed")), _age(obj, now)]
+    return [name(obj), min_av, max_un, i64(path(obj, "status", "disruptionsAllowed")), age_cell(obj, now)]
 
 
 # --- services and networking ----------------------------------------------------------------------------------
 
 SERVICE_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Type", doc="ServiceSpec.type"),
     col("Cluster-IP", doc="ServiceSpec.clusterIP"),
     col("External-IP", doc="ServiceSpec.externalIPs"),
     col("Port(s)", doc="ServiceSpec.ports"),
-    _age_col(),
+    age_col(),
     col("Selector", doc="ServiceSpec.selector", priority=1),
 ]
 
@@ -443,10 +443,10 @@ def service_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     ips = lst(spec.get("clusterIPs"))
     cluster_ip = s(ips[0]) if ips else NONE
     return [name(obj), s(spec.get("type")), cluster_ip, service_external_ip(obj),
-            service_ports(spec.get("ports")) or NONE, _age(obj, now), format_labels(spec.get("selector"))]
+            service_ports(spec.get("ports")) or NONE, age_cell(obj, now), format_labels(spec.get("selector"))]
 
 
-ENDPOINTS_COLUMNS = [_name_col(), col("Endpoints", doc="Endpoints.subsets"), _age_col()]
+ENDPOINTS_COLUMNS = [name_col(), col("Endpoints", doc="Endpoints.subsets"), age_col()]
 
 
 def _join_host_port(ip: str, port: int) -> str:
@@ -484,15 +484,15 @@ def format_endpoints(obj: Obj) -> str:
 
 
 def endpoints_cells(obj: Obj, now: dt.datetime) -> list[Any]:
-    return [name(obj), format_endpoints(obj), _age(obj, now)]
+    return [name(obj), format_endpoints(obj), age_cell(obj, now)]
 
 
 ENDPOINT_SLICE_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("AddressType", doc="EndpointSlice.addressType"),
     col("Ports", doc="EndpointSlice.ports"),
     col("Endpoints", doc="EndpointSlice.endpoints"),
-    _age_col(),
+    age_col(),
 ]
 
 
@@ -518,16 +518,16 @@ def endpoint_slice_cells(obj: Obj, now: dt.datetime) -> list[Any]:
                 addrs.append(s(a))
             acount += 1
     return [name(obj), s(obj.get("addressType")), list_with_more(ports, pcount > limit, pcount, limit),
-            list_with_more(addrs, acount > limit, acount, limit), _age(obj, now)]
+            list_with_more(addrs, acount > limit, acount, limit), age_cell(obj, now)]
 
 
 INGRESS_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Class", doc="The name of the IngressClass resource that should be used for additional configuration"),
     col("Hosts", doc="Hosts that incoming requests are matched against before the ingress rule"),
     col("Address", doc="Address is a list containing ingress points for the load-balancer"),
     col("Ports", doc="Ports of TLS configurations that open"),
-    _age_col(),
+    age_col(),
 ]
 
 
@@ -551,14 +551,14 @@ def ingress_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     cls = spec.get("ingressClassName")
     return [name(obj), cls if isinstance(cls, str) else NONE, ingress_hosts(spec.get("rules")),
             _lb_ingress(path(obj, "status", "loadBalancer")), "80, 443" if lst(spec.get("tls")) else "80",
-            _age(obj, now)]
+            age_cell(obj, now)]
 
 
 INGRESS_CLASS_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Controller", doc="Controller that is responsible for handling this class"),
     col("Parameters", doc="A reference to a resource with additional parameters"),
-    _age_col(),
+    age_col(),
 ]
 
 
@@ -571,24 +571,24 @@ def ingress_class_cells(obj: Obj, now: dt.datetime) -> list[Any]:
         if isinstance(p.get("apiGroup"), str):
             params += "." + p["apiGroup"]
         params += "/" + s(p.get("name"))
-    return [name(obj), s(spec.get("controller")), params, _age(obj, now)]
+    return [name(obj), s(spec.get("controller")), params, age_cell(obj, now)]
 
 
-NETWORK_POLICY_COLUMNS = [_name_col(), col("Pod-Selector", doc="NetworkPolicySpec.podSelector"), _age_col()]
+NETWORK_POLICY_COLUMNS = [name_col(), col("Pod-Selector", doc="NetworkPolicySpec.podSelector"), age_col()]
 
 
 def network_policy_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     # The internal type holds podSelector by value, so a missing one is the empty (select-all) selector.
-    return [name(obj), format_label_selector(d(path(obj, "spec", "podSelector"))), _age(obj, now)]
+    return [name(obj), format_label_selector(d(path(obj, "spec", "podSelector"))), age_cell(obj, now)]
 
 
 # --- cluster --------------------------------------------------------------------------------------------------
 
 NODE_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Status", doc="The status of the node"),
     col("Roles", doc="The roles of the node"),
-    _age_col(),
+    age_col(),
     col("Version", doc="NodeSystemInfo.kubeletVersion"),
     col("Internal-IP", doc="NodeStatus.addresses", priority=1),
     col("External-IP", doc="NodeStatus.addresses", priority=1),
@@ -630,17 +630,17 @@ def _node_address(obj: Obj, type_: str) -> str:
 
 def node_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     info = d(path(obj, "status", "nodeInfo"))
-    return [name(obj), node_status(obj), node_roles(obj), _age(obj, now), s(info.get("kubeletVersion")),
+    return [name(obj), node_status(obj), node_roles(obj), age_cell(obj, now), s(info.get("kubeletVersion")),
             _node_address(obj, "InternalIP"), _node_address(obj, "ExternalIP"),
             s(info.get("osImage")) or UNKNOWN, s(info.get("kernelVersion")) or UNKNOWN,
             s(info.get("containerRuntimeVersion")) or UNKNOWN]
 
 
-NAMESPACE_COLUMNS = [_name_col(), col("Status", doc="The status of the namespace"), _age_col()]
+NAMESPACE_COLUMNS = [name_col(), col("Status", doc="The status of the namespace"), age_col()]
 
 
 def namespace_cells(obj: Obj, now: dt.datetime) -> list[Any]:
-    return [name(obj), s(path(obj, "status", "phase")), _age(obj, now)]
+    return [name(obj), s(path(obj, "status", "phase")), age_cell(obj, now)]
 
 
 EVENT_COLUMNS = [
@@ -705,52 +705,52 @@ def event_cells(raw: Obj, now: dt.datetime) -> list[Any]:
             s(obj.get("message")).strip(), first, count, name(raw)]
 
 
-LEASE_COLUMNS = [_name_col(), col("Holder", doc="LeaseSpec.holderIdentity"), _age_col()]
+LEASE_COLUMNS = [name_col(), col("Holder", doc="LeaseSpec.holderIdentity"), age_col()]
 
 
 def lease_cells(obj: Obj, now: dt.datetime) -> list[Any]:
-    return [name(obj), s(path(obj, "spec", "holderIdentity")), _age(obj, now)]
+    return [name(obj), s(path(obj, "spec", "holderIdentity")), age_cell(obj, now)]
 
 
 PRIORITY_CLASS_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Value", "integer", "PriorityClass.value"),
     col("Global-Default", "boolean", "PriorityClass.globalDefault"),
-    _age_col(),
+    age_col(),
     col("PreemptionPolicy", doc="PriorityClass.preemptionPolicy"),
 ]
 
 
 def priority_class_cells(obj: Obj, now: dt.datetime) -> list[Any]:
-    return [name(obj), i64(obj.get("value")), obj.get("globalDefault") is True, _age(obj, now),
+    return [name(obj), i64(obj.get("value")), obj.get("globalDefault") is True, age_cell(obj, now),
             s(obj.get("preemptionPolicy"))]
 
 
 # --- config and storage ---------------------------------------------------------------------------------------
 
-CONFIGMAP_COLUMNS = [_name_col(), col("Data", doc="ConfigMap.data"), _age_col()]
+CONFIGMAP_COLUMNS = [name_col(), col("Data", doc="ConfigMap.data"), age_col()]
 
 
 def configmap_cells(obj: Obj, now: dt.datetime) -> list[Any]:
-    return [name(obj), len(d(obj.get("data"))) + len(d(obj.get("binaryData"))), _age(obj, now)]
+    return [name(obj), len(d(obj.get("data"))) + len(d(obj.get("binaryData"))), age_cell(obj, now)]
 
 
-SECRET_COLUMNS = [_name_col(), col("Type", doc="Secret.type"), col("Data", doc="Secret.data"), _age_col()]
+SECRET_COLUMNS = [name_col(), col("Type", doc="Secret.type"), col("Data", doc="Secret.data"), age_col()]
 
 
 def secret_cells(obj: Obj, now: dt.datetime) -> list[Any]:
-    return [name(obj), s(obj.get("type")), len(d(obj.get("data"))), _age(obj, now)]
+    return [name(obj), s(obj.get("type")), len(d(obj.get("data"))), age_cell(obj, now)]
 
 
-SERVICE_ACCOUNT_COLUMNS = [_name_col(), col("Secrets", doc="ServiceAccount.secrets"), _age_col()]
+SERVICE_ACCOUNT_COLUMNS = [name_col(), col("Secrets", doc="ServiceAccount.secrets"), age_col()]
 
 
 def service_account_cells(obj: Obj, now: dt.datetime) -> list[Any]:
-    return [name(obj), len(lst(obj.get("secrets"))), _age(obj, now)]
+    return [name(obj), len(lst(obj.get("secrets"))), age_cell(obj, now)]
 
 
 PV_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Capacity", doc="PersistentVolumeSpec.capacity"),
     col("Access Modes", doc="PersistentVolumeSpec.accessModes"),
     col("Reclaim Policy", doc="PersistentVolumeSpec.persistentVolumeReclaimPolicy"),
@@ -759,7 +759,7 @@ PV_COLUMNS = [
     col("StorageClass", doc="StorageClass of the pv"),
     col("VolumeAttributesClass", doc="VolumeAttributesClass of the pv"),
     col("Reason", doc="PersistentVolumeStatus.reason"),
-    _age_col(),
+    age_col(),
     col("VolumeMode", doc="PersistentVolumeSpec.volumeMode", priority=1),
 ]
 
@@ -785,19 +785,19 @@ def pv_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     mode = spec.get("volumeMode")
     return [name(obj), quantity_string(d(spec.get("capacity")).get("storage")), access_modes(spec.get("accessModes")),
             s(spec.get("persistentVolumeReclaimPolicy")), phase, claim, sc,
-            vac if isinstance(vac, str) else UNSET, s(status.get("reason")), _age(obj, now),
+            vac if isinstance(vac, str) else UNSET, s(status.get("reason")), age_cell(obj, now),
             mode if isinstance(mode, str) else UNSET]
 
 
 PVC_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Status", doc="PersistentVolumeClaimStatus.phase"),
     col("Volume", doc="PersistentVolumeClaimSpec.volumeName"),
     col("Capacity", doc="PersistentVolumeClaimStatus.capacity"),
     col("Access Modes", doc="PersistentVolumeClaimStatus.accessModes"),
     col("StorageClass", doc="StorageClass of the pvc"),
     col("VolumeAttributesClass", doc="VolumeAttributesClass of the pvc"),
-    _age_col(),
+    age_col(),
     col("VolumeMode", doc="PersistentVolumeClaimSpec.volumeMode", priority=1),
 ]
 
@@ -813,16 +813,16 @@ def pvc_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     vac = spec.get("volumeAttributesClassName")
     mode = spec.get("volumeMode")
     return [name(obj), phase, s(spec.get("volumeName")), capacity, modes, sc, vac if isinstance(vac, str) else UNSET,
-            _age(obj, now), mode if isinstance(mode, str) else UNSET]
+            age_cell(obj, now), mode if isinstance(mode, str) else UNSET]
 
 
 STORAGE_CLASS_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Provisioner", doc="StorageClass.provisioner"),
     col("ReclaimPolicy", doc="StorageClass.reclaimPolicy"),
     col("VolumeBindingMode", doc="StorageClass.volumeBindingMode"),
     col("AllowVolumeExpansion", doc="StorageClass.allowVolumeExpansion"),
-    _age_col(),
+    age_col(),
 ]
 
 DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
@@ -838,34 +838,34 @@ def storage_class_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     binding = obj.get("volumeBindingMode")
     return [shown, s(obj.get("provisioner")), reclaim if isinstance(reclaim, str) else "Delete",
             binding if isinstance(binding, str) else "Immediate", obj.get("allowVolumeExpansion") is True,
-            _age(obj, now)]
+            age_cell(obj, now)]
 
 
 VOLUME_ATTACHMENT_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Attacher", doc="VolumeAttachmentSpec.attacher", fmt="name"),
     col("PV", doc="VolumeAttachmentSource.persistentVolumeName"),
     col("Node", doc="VolumeAttachmentSpec.nodeName"),
     col("Attached", "boolean", "VolumeAttachmentStatus.attached"),
-    _age_col(),
+    age_col(),
 ]
 
 
 def volume_attachment_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     spec = d(obj.get("spec"))
     return [name(obj), s(spec.get("attacher")), s(path(spec, "source", "persistentVolumeName")),
-            s(spec.get("nodeName")), path(obj, "status", "attached") is True, _age(obj, now)]
+            s(spec.get("nodeName")), path(obj, "status", "attached") is True, age_cell(obj, now)]
 
 
 CSI_DRIVER_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("AttachRequired", "boolean", "CSIDriverSpec.attachRequired"),
     col("PodInfoOnMount", "boolean", "CSIDriverSpec.podInfoOnMount"),
     col("StorageCapacity", "boolean", "CSIDriverSpec.storageCapacity"),
     col("TokenRequests", doc="CSIDriverSpec.tokenRequests"),
     col("RequiresRepublish", "boolean", "CSIDriverSpec.requiresRepublish"),
     col("Modes", doc="CSIDriverSpec.volumeLifecycleModes"),
-    _age_col(),
+    age_col(),
 ]
 
 
@@ -877,15 +877,15 @@ def csi_driver_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     modes = ",".join(s(m) for m in lst(spec.get("volumeLifecycleModes"))) or NONE
     return [name(obj), spec.get("attachRequired") is not False, spec.get("podInfoOnMount") is True,
             spec.get("storageCapacity") is True, tokens, spec.get("requiresRepublish") is True, modes,
-            _age(obj, now)]
+            age_cell(obj, now)]
 
 
 RESOURCE_QUOTA_COLUMNS = [
-    _name_col(),
+    name_col(),
     col("Request", doc="Request represents a minimum amount of cpu/memory that a container may consume."),
     col("Limit", doc="Limits control the maximum amount of cpu/memory that a container may use independent of "
         "contention on the node."),
-    _age_col(),
+    age_col(),
 ]
 
 
@@ -898,7 +898,7 @@ def resource_quota_cells(obj: Obj, now: dt.datetime) -> list[Any]:
         pieces = res.split(".")
         target = limits if len(pieces) > 1 and pieces[0] == "limits" else requests
         target.append(f"{res}: {quantity_string(used.get(res))}/{quantity_string(hard[res])}")
-    return [name(obj), ", ".join(requests), ", ".join(limits), _age(obj, now)]
+    return [name(obj), ", ".join(requests), ", ".join(limits), age_cell(obj, now)]
 
 
 # --- RBAC -----------------------------------------------------------------------------------------------------
@@ -906,9 +906,9 @@ def resource_quota_cells(obj: Obj, now: dt.datetime) -> list[Any]:
 def _binding_columns(what: str) -> list[Obj]:
     doc = "RoleBinding.roleRef" if what == "roleBinding" else "ClusterRoleBinding.roleRef"
     return [
-        _name_col(),
+        name_col(),
         col("Role", doc=doc),
-        _age_col(),
+        age_col(),
         col("Users", doc=f"Users in the {what}", priority=1),
         col("Groups", doc=f"Groups in the {what}", priority=1),
         col("ServiceAccounts", doc=f"ServiceAccounts in the {what}", priority=1),
@@ -929,7 +929,7 @@ def binding_cells(obj: Obj, now: dt.datetime) -> list[Any]:
             users.append(s(subj.get("name")))
         elif kind == "Group":
             groups.append(s(subj.get("name")))
-    return [name(obj), f"{s(ref.get('kind'))}/{s(ref.get('name'))}", _age(obj, now), ", ".join(users),
+    return [name(obj), f"{s(ref.get('kind'))}/{s(ref.get('name'))}", age_cell(obj, now), ", ".join(users),
             ", ".join(groups), ", ".join(sas)]
 
 
