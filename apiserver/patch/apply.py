@@ -23,6 +23,7 @@ versions of recorded sets, no last-applied-configuration annotation upgrade/sync
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from apiserver.patch.errors import ApplyConflict, bad_request
@@ -256,11 +257,18 @@ def _merge(live: Any, config: Any, path: Path, meta: PatchMeta) -> Any:
 
 
 def _prune(obj: Obj, paths: FieldSet, owned: FieldSet) -> None:
-    """Remove each path no one owns any more (deepest first); a node that still has owned members below it stays,
-    and maps emptied by the removal go with it."""
-    for path in sorted(paths, key=len, reverse=True):
+    """Remove each path no one owns any more, whole subtree included (shallowest first). A node that still has
+    owned members below it stays (its unowned members go one by one), and so do the key fields of a kept list
+    item; maps emptied by the removal go with it."""
+    for path in sorted(paths, key=len):
         if any(len(q) > len(path) and q[:len(path)] == path for q in owned):
             continue
+        if len(path) >= 2 and path[-1].startswith("f:") and path[-2].startswith("k:"):
+            try:
+                if path[-1][2:] in json.loads(path[-2][2:]):
+                    continue
+            except ValueError:
+                pass
         _remove(obj, path)
 
 

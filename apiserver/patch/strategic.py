@@ -20,7 +20,6 @@ the same message: we keep the message and report a client error).
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 from apiserver.patch.errors import PatchError, bad_request, invalid
@@ -121,6 +120,11 @@ def _retain_keys(original: dict[str, Any], patch: dict[str, Any]) -> None:
     keep = patch.pop(RETAIN_KEYS)
     if not isinstance(keep, list):
         raise bad_request("invalid patch format of retainKeys")
+    for key, value in patch.items():
+        if value is None or key.startswith((DELETE_PRIMITIVE, SET_ORDER)):
+            continue
+        if key not in keep:
+            raise invalid("patch content doesn't match retainKeys list")
     for key in list(original):
         if key not in keep:
             del original[key]
@@ -298,13 +302,12 @@ def _set_element_orders(original: dict[str, Any], patch: dict[str, Any], path: P
 
 
 def _check_order(patch_list: list[Any], order: list[Any], key: str) -> None:
-    """Every non-directive patch item must appear in the order list, in the same relative order."""
-    last = -1
-    for item in patch_list:
-        if isinstance(item, dict) and DIRECTIVE in item:
-            continue
-        i = _index(order, item, key)
-        if i < 0 or i < last:
-            raise bad_request("invalid patch format of setElementOrder list: doesn't match: "
-                              + json.dumps(patch_list, separators=(",", ":")))
-        last = i
+    """The patch list's items (directives aside) must appear in the order list in the same relative order."""
+    items = [v for v in patch_list if not (isinstance(v, dict) and DIRECTIVE in v)]
+    i = 0
+    for entry in order:
+        if i < len(items) and json_equal(_identity(items[i], key), _identity(entry, key)):
+            i += 1
+    if i < len(items):
+        raise PatchError(f"The order in patch list:\n{go_format(patch_list)}\n doesn't match {SET_ORDER} list:\n"
+                         f"{go_format(order)}\n")
