@@ -11,6 +11,7 @@ from controllers.manager.namespace import NamespaceController
 from controllers.manager.nodelifecycle import NodeLifecycleController
 from controllers.manager.replicaset import ReplicaSetController
 from controllers.manager.serviceaccount import ServiceAccountController
+from controllers.manager.storage import DisruptionController, QuotaController, VolumeBinder
 from controllers.manager.workloads import DaemonSetController, StatefulSetController
 
 CONTROLLERS: dict[str, type[Base]] = {
@@ -26,6 +27,9 @@ CONTROLLERS: dict[str, type[Base]] = {
     "cronjob": CronJobController,
     "statefulset": StatefulSetController,
     "daemonset": DaemonSetController,
+    "persistentvolume-binder": VolumeBinder,
+    "resourcequota": QuotaController,
+    "disruption": DisruptionController,
 }
 
 
