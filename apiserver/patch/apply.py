@@ -9,7 +9,9 @@ move to the acting manager's Update entry and are taken from every other entry; 
 the entry's time becomes ``now`` only when the manager took something. Fields Kubernetes never tracks are left
 out (apiVersion, kind, metadata name/namespace/uid/resourceVersion/generation/creationTimestamp/selfLink/
 managedFields), and so are the fields the request's endpoint resets (``status`` for the main resource, ``spec``
-for the status subresource). A request that sets ``managedFields: [{}]`` clears them, as documented.
+for the status subresource). A request that sets ``managedFields: [{}]`` clears them, as documented. A create
+whose object already carries this manager's Apply entry (server-side apply built it, then the ordinary create
+path runs) is left as is.
 
 ``server_side_apply``: the applied configuration is merged into the live object (maps by key, keyed lists by
 item key, sets by value, everything else replaced); the applier then owns exactly the fields its configuration
@@ -136,6 +138,11 @@ def _tracked(fields: FieldSet, subresource: str) -> FieldSet:
     return drop_subtrees(fields, _NEVER_TRACKED | reset) - _STRIPPED
 
 
+def _applied_by(raw: Any, manager: str) -> bool:
+    return isinstance(raw, list) and any(isinstance(e, dict) and e.get("manager") == manager
+                                         and e.get("operation") == "Apply" for e in raw)
+
+
 def _is_reset(raw: Any) -> bool:
     return isinstance(raw, list) and len(raw) > 0 and all(isinstance(e, dict) and not e for e in raw)
 
@@ -151,6 +158,8 @@ def update_managed_fields(old: Obj | None, new: Obj, manager: str, operation: st
         assert new_meta is not None
         new_meta.pop("managedFields", None)
         return
+    if old is None and _applied_by(raw_new, manager):
+        return  # this create is server-side apply's own (its Apply entry already describes the object)
     raw_old = ((old or {}).get("metadata") or {}).get("managedFields")
     # A client may rewrite managedFields itself (not through a subresource); otherwise the live ones stand.
     use_new = raw_new is not None and not subresource and not json_equal(raw_new, raw_old)

@@ -259,3 +259,11 @@ def test_apply_merges_keyed_lists_and_keeps_other_fields() -> None:
     containers = out["spec"]["template"]["spec"]["containers"]
     assert [c["name"] for c in containers] == ["web", "log"]
     assert containers[0]["imagePullPolicy"] == "Always"
+
+
+def test_create_path_after_apply_keeps_the_apply_entry() -> None:
+    """The registry runs its create bookkeeping on an object server-side apply just built: nothing moves."""
+    obj = _stored(server_side_apply(None, _config(), "kubectl", "apps/v1", False, META, T0))
+    before = copy.deepcopy(obj["metadata"]["managedFields"])
+    update_managed_fields(None, obj, "kubectl", "Update", "apps/v1", META, T1)
+    assert obj["metadata"]["managedFields"] == before
