@@ -14,7 +14,8 @@ Two sources are combined per message:
 
 Usage:
     python tools/gen_k8s_proto_table.py --api /work/.mirror/kubernetes+api/repo \
-        --apimachinery /work/.mirror/kubernetes+apimachinery/repo --rev v0.32.13 [--out apiserver/protobuf/_table.py]
+        --apimachinery /work/.mirror/kubernetes+apimachinery/repo --rev v0.32.13 [--out apiserver/protobuf/_table.py] \
+        [--verify-with-protoc]
 
 The committed table is generated from the release matching the Kubernetes minor the apiserver reports (1.32):
 a field a 1.32 server does not know is skipped, as the real one skips unknown fields.
@@ -317,12 +318,90 @@ def _add_referenced(packages: list[Package], api: str, machinery: str, rev: str)
                 raise SystemExit(f"no source for referenced protobuf package {proto_package}")
 
 
+_DESCRIPTOR_TYPES = {1: "double", 2: "float", 3: "int64", 4: "uint64", 5: "int32", 6: "fixed64", 7: "fixed32",
+                     8: "bool", 9: "string", 12: "bytes", 13: "uint32", 15: "sfixed32", 16: "sfixed64", 17: "sint32",
+                     18: "sint64"}
+
+
+def verify_with_protoc(packages: list[Package], api: str, machinery: str, rev: str) -> int:
+    """Compile the same generated.proto files with protoc (grpcio-tools) and compare every field's number, type
+    and repetition with this script's own parse. Returns the number of differences (printed)."""
+    import tempfile
+
+    from google.protobuf import descriptor_pb2
+    from grpc_tools import protoc
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files = []
+        for pkg in packages:
+            repo, prefix = (api, "k8s.io/api/") if pkg.go_package.startswith("k8s.io/api/") else (
+                machinery, "k8s.io/apimachinery/")
+            directory = pkg.go_package[len(prefix):]
+            target = root / pkg.go_package / "generated.proto"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(git_show(repo, rev, f"{directory}/generated.proto"))
+            files.append(str(target.relative_to(root)))
+        for extra in ("pkg/runtime/schema",):  # imported by many files, no messages we use
+            target = root / "k8s.io/apimachinery" / extra / "generated.proto"
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(git_show(machinery, rev, f"{extra}/generated.proto"))
+        out = root / "all.pb"
+        if protoc.main(["protoc", f"-I{root}", f"--descriptor_set_out={out}", "--include_imports", *files]) != 0:
+            print("protoc failed", file=sys.stderr)
+            return 1
+        fds = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
+    described: dict[str, descriptor_pb2.DescriptorProto] = {}
+
+    def walk(prefix: str, messages: list[descriptor_pb2.DescriptorProto]) -> None:
+        for mt in messages:
+            described[f"{prefix}.{mt.name}"] = mt
+            walk(f"{prefix}.{mt.name}", list(mt.nested_type))
+
+    for f in fds.file:
+        walk(f.package, list(f.message_type))
+    differences = 0
+    for pkg in packages:
+        for full, fields in pkg.messages.items():
+            mt = described.get(full)
+            if mt is None:
+                print(f"protoc has no message {full}", file=sys.stderr)
+                differences += 1
+                continue
+            mine = {f.number: f for f in fields}
+            for fd in mt.field:
+                expected_repeated = fd.label == fd.LABEL_REPEATED
+                if fd.type == fd.TYPE_MESSAGE:
+                    type_name = fd.type_name.lstrip(".")
+                    entry = described.get(type_name)
+                    if entry is not None and entry.options.map_entry:
+                        key, value = entry.field[0], entry.field[1]
+                        value_type = (value.type_name.lstrip(".") if value.type == fd.TYPE_MESSAGE
+                                      else _DESCRIPTOR_TYPES[value.type])
+                        expected, expected_repeated = f"map:{_DESCRIPTOR_TYPES[key.type]}:{value_type}", False
+                    else:
+                        expected = type_name
+                else:
+                    expected = _DESCRIPTOR_TYPES[fd.type]
+                got = mine.get(fd.number)
+                if got is None or got.type != expected or got.repeated != expected_repeated:
+                    print(f"{full}.{fd.name}: parsed {got}, protoc {expected} repeated={expected_repeated}",
+                          file=sys.stderr)
+                    differences += 1
+    print(f"protoc check: {sum(len(p.messages) for p in packages)} messages, {differences} differences",
+          file=sys.stderr)
+    return differences
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--api", required=True, help="git directory of github.com/kubernetes/api")
     ap.add_argument("--apimachinery", required=True, help="git directory of github.com/kubernetes/apimachinery")
     ap.add_argument("--rev", default="v0.32.13", help="tag or commit in both repositories")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "apiserver/protobuf/_table.py"))
+    ap.add_argument("--verify-with-protoc", action="store_true",
+                    help="also compile the protos with protoc (grpcio-tools) and compare with this parser")
     args = ap.parse_args(argv)
     packages = []
     for d in MACHINERY_PACKAGES:
@@ -339,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
 
     note = (f"kubernetes/api {args.rev} ({rev_of(args.api)[:12]}), "
             f"kubernetes/apimachinery {args.rev} ({rev_of(args.apimachinery)[:12]})")
+    if args.verify_with_protoc and verify_with_protoc(packages, args.api, args.apimachinery, args.rev):
+        return 1
     Path(args.out).write_text(render(packages, note))
     n = sum(len(p.messages) for p in packages)
     print(f"wrote {args.out}: {n} messages, {sum(len(p.kinds) for p in packages)} kinds", file=sys.stderr)
