@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import yaml
 
-from apiserver import errors
+from apiserver import errors, protobuf
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
 
@@ -34,7 +34,7 @@ def decode_body(raw: bytes, content_type: str | None) -> Any:
     """JSON or YAML (one document) into Python data; errors worded like the real decoder's."""
     mt = media_type(content_type)
     if not raw.strip():
-        raise errors.bad_request("Object 'Kind' is missing in '" + raw.decode(errors="replace") + "'")
+        raise errors.bad_request("Object 'Kind' is missing in ''")
     if mt in ("application/yaml", "application/apply-patch+yaml", "text/yaml"):
         try:
             docs = list(yaml.safe_load_all(raw))
@@ -49,8 +49,11 @@ def decode_body(raw: bytes, content_type: str | None) -> Any:
             return orjson.loads(raw)
         except orjson.JSONDecodeError as e:
             raise errors.bad_request(f"couldn't get version/kind; json parse error: {e}") from None
-    if mt == "application/vnd.kubernetes.protobuf" or mt == "application/cbor":
-        raise errors.unsupported_media_type(mt)
+    if mt == protobuf.MEDIA_TYPE:
+        try:
+            return protobuf.decode(raw)
+        except protobuf.ProtobufError as e:
+            raise errors.bad_request(str(e)) from None
     raise errors.unsupported_media_type(mt)
 
 
