@@ -70,9 +70,51 @@ def go_float(f: float) -> str:
     return f"{neg}{ds[:dp]}.{ds[dp:]}"
 
 
+def _go_json_float(f: float) -> str:
+    """encoding/json's float64: shortest digits, exponent form only below 1e-6 or from 1e21 on ("1e-7")."""
+    if not math.isfinite(f):
+        return "null"  # Go refuses to encode these; a stored object never holds one
+    if f == 0:
+        return "-0" if math.copysign(1.0, f) < 0 else "0"
+    sign, digits, exponent = Decimal(repr(f)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    ds = "".join(map(str, digits))
+    neg = "-" if sign else ""
+    if abs(f) < 1e-6 or abs(f) >= 1e21:
+        exp = len(ds) + exponent - 1
+        mant = ds[0] + ("." + ds[1:] if len(ds) > 1 else "")
+        return f"{neg}{mant}e{'-' if exp < 0 else '+'}{abs(exp):02d}".replace("e-0", "e-", 1)
+    dp = len(ds) + exponent
+    if dp <= 0:
+        return f"{neg}0.{'0' * -dp}{ds}"
+    if dp >= len(ds):
+        return f"{neg}{ds}{'0' * (dp - len(ds))}"
+    return f"{neg}{ds[:dp]}.{ds[dp:]}"
+
+
+def _go_json_string(text: str) -> str:
+    out = json.dumps(text, ensure_ascii=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                    ("\u2029", "\\u2029")):
+        out = out.replace(ch, esc)
+    return out
+
+
 def _go_json(value: Any) -> str:
-    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    """json.Marshal of a decoded JSON value: map keys sorted, HTML characters escaped, Go's number forms."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_go_json_string(str(k))}:{_go_json(value[k])}" for k in sorted(value)) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_go_json(v) for v in value) + "]"
+    if isinstance(value, str):
+        return _go_json_string(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _go_json_float(value)
+    return "null"
 
 
 def _text(value: Any) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from apiserver.tables import column_definitions, crd_cells, crd_columns, row_cells
-from apiserver.tables.crd import go_float
+from apiserver.tables.crd import _go_json, go_float
 from apiserver.tables.jsonpath import JSONPathError, find, parse
 
 pytestmark = pytest.mark.unit
@@ -177,3 +177,13 @@ def test_jsonpath_errors(bad: str) -> None:
 ])
 def test_go_float(f: float, want: str) -> None:
     assert go_float(f) == want
+
+
+@pytest.mark.parametrize(("value", "want"), [
+    ({"b": [1.0, 2.5, 1e-7, 1e21, 123456789.0], "a": None, "c": True},
+     '{"a":null,"b":[1,2.5,1e-7,1e+21,123456789],"c":true}'),
+    (["x<y>&z\u2028", "é"], '["x\\u003cy\\u003e\\u0026z\\u2028","é"]'),
+    ({"n": -0.000001, "m": 0.0000001}, '{"m":1e-7,"n":-0.000001}'),
+])
+def test_go_json(value: Any, want: str) -> None:
+    assert _go_json(value) == want
