@@ -119,17 +119,18 @@ def test_label_annotate_patch_three_types(kube: ApiServer) -> None:
     kube.kubectl("create", "-f", "-", input=deploy("pt", 1))
     assert kube.kubectl("label", "deploy", "pt", "env=prod").stdout.strip() == "deployment.apps/pt labeled"
     assert kube.kubectl("annotate", "deploy", "pt", "owner=ops").stdout.strip() == "deployment.apps/pt annotated"
-    # strategic merge: containers merge by name, so a new container is added beside the old one
+    # strategic merge: containers merge by name, so a new container is added beside the old one (patch items first,
+    # as in the Kubernetes docs' "kubectl patch" example)
     kube.kubectl("patch", "deploy", "pt", "--type", "strategic", "-p",
                  '{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox"}]}}}}')
     merge = kube.kubectl("patch", "deploy", "pt", "--type", "merge", "-p", '{"spec":{"replicas":4}}')
     assert merge.stdout.strip() == "deployment.apps/pt patched"
     kube.kubectl("patch", "deploy", "pt", "--type", "json", "-p",
-                 '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"nginx:1.27"}]')
+                 '[{"op":"replace","path":"/spec/template/spec/containers/1/image","value":"nginx:1.27"}]')
     obj = json.loads(kube.kubectl("get", "deploy", "pt", "-o", "json").stdout)
     assert obj["metadata"]["labels"]["env"] == "prod" and obj["metadata"]["annotations"]["owner"] == "ops"
     assert [(c["name"], c["image"]) for c in obj["spec"]["template"]["spec"]["containers"]] == \
-        [("web", "nginx:1.27"), ("side", "busybox")]
+        [("side", "busybox"), ("web", "nginx:1.27")]
     assert obj["spec"]["replicas"] == 4
     same = kube.kubectl("patch", "deploy", "pt", "--type", "merge", "-p", '{"spec":{"replicas":4}}')
     assert same.stdout.strip() == "deployment.apps/pt patched (no change)"
@@ -205,6 +206,8 @@ def test_delete_foreground_with_finalizer_waits(kube: ApiServer) -> None:
 
 def test_namespaces_quota_limitrange(kube: ApiServer) -> None:
     assert kube.kubectl("create", "namespace", "team-a").stdout.strip() == "namespace/team-a created"
+    # no controller-manager runs in this suite: create the namespace's default ServiceAccount as its controller would
+    kube.kubectl("create", "serviceaccount", "default", "-n", "team-a")
     ns = kube.kubectl("get", "ns", "team-a").stdout.splitlines()
     assert ns[0].split() == ["NAME", "STATUS", "AGE"] and ns[1].split()[:2] == ["team-a", "Active"]
     kube.kubectl("create", "quota", "q", "--hard=pods=2,configmaps=5", "-n", "team-a")
