@@ -136,8 +136,9 @@ def pod_cells(pod: Obj, now: dt.datetime) -> list[Any]:
     if restarts != 0 and last_restart is not None:
         restarts_str = f"{restarts} ({age(last_restart, now)} ago)"
 
+    # The v1 -> internal conversion makes status.podIP authoritative for podIPs[0].
     pod_ips = lst(status.get("podIPs"))
-    pod_ip = s(d(pod_ips[0]).get("ip")) if pod_ips else ""
+    pod_ip = s(status.get("podIP")) or (s(d(pod_ips[0]).get("ip")) if pod_ips else "")
     gates = lst(spec.get("readinessGates"))
     gates_str = NONE
     if gates:

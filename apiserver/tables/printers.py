@@ -362,8 +362,21 @@ def hpa_targets(spec: Obj, status: Obj) -> str:
     return ", ".join(out)
 
 
+def v1_hpa_as_v2(spec: Obj, status: Obj) -> tuple[Obj, Obj]:
+    """An autoscaling/v1 HPA's CPU target and current utilization in v2 form, as the v1 conversion does."""
+    if "metrics" in spec or "targetCPUUtilizationPercentage" not in spec:
+        return spec, status
+    target = spec["targetCPUUtilizationPercentage"]
+    spec = dict(spec, metrics=[{"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "Utilization", "averageUtilization": target}}}])
+    if status.get("currentCPUUtilizationPercentage") is not None and "currentMetrics" not in status:
+        status = dict(status, currentMetrics=[{"type": "Resource", "resource": {"name": "cpu", "current": {
+            "averageUtilization": status["currentCPUUtilizationPercentage"]}}}])
+    return spec, status
+
+
 def hpa_cells(obj: Obj, now: dt.datetime) -> list[Any]:
-    spec, status = d(obj.get("spec")), d(obj.get("status"))
+    spec, status = v1_hpa_as_v2(d(obj.get("spec")), d(obj.get("status")))
     ref = d(spec.get("scaleTargetRef"))
     min_pods = str(i64(spec["minReplicas"])) if spec.get("minReplicas") is not None else UNSET
     return [name(obj), f"{s(ref.get('kind'))}/{s(ref.get('name'))}", hpa_targets(spec, status), min_pods,
@@ -440,8 +453,9 @@ def service_ports(ports: Any) -> str:
 
 def service_cells(obj: Obj, now: dt.datetime) -> list[Any]:
     spec = d(obj.get("spec"))
+    # As the v1 -> internal conversion: clusterIP fills clusterIPs[0] when only it is set.
     ips = lst(spec.get("clusterIPs"))
-    cluster_ip = s(ips[0]) if ips else NONE
+    cluster_ip = (s(ips[0]) if ips else "") or s(spec.get("clusterIP")) or NONE
     return [name(obj), s(spec.get("type")), cluster_ip, service_external_ip(obj),
             service_ports(spec.get("ports")) or NONE, age_cell(obj, now), format_labels(spec.get("selector"))]
 

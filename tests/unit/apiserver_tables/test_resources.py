@@ -419,3 +419,17 @@ def test_columns_are_copies() -> None:
     cols[0]["name"] = "mutated"
     assert column_definitions("", "pods")[0]["name"] == "Name"
     assert has_printer("", "pods") and not has_printer("", "limitranges")
+
+
+def test_v1_shapes_convert_like_the_apiserver() -> None:
+    """podIP fills podIPs, clusterIP fills clusterIPs, a v1 HPA's CPU target reads as a v2 metric."""
+    pod = {"metadata": meta("p"), "spec": {"containers": []}, "status": {"phase": "Running", "podIP": "10.0.0.9"}}
+    assert row_cells("", "pods", pod, NOW)[5] == "10.0.0.9"
+    svc = {"metadata": meta("s"), "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1", "ports": []}}
+    assert row_cells("", "services", svc, NOW)[2] == "10.96.0.1"
+    hpa = {"metadata": meta("h"), "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "maxReplicas": 4,
+                                           "targetCPUUtilizationPercentage": 70},
+           "status": {"currentReplicas": 2, "currentCPUUtilizationPercentage": 35}}
+    assert row_cells("autoscaling", "horizontalpodautoscalers", hpa, NOW)[2] == "cpu: 35%/70%"
+    hpa["status"] = {}
+    assert row_cells("autoscaling", "horizontalpodautoscalers", hpa, NOW)[2] == "cpu: <unknown>/70%"
