@@ -1,0 +1,103 @@
+"""Linux namespace and mount system calls through libc (Python 3.11 has no os.unshare/os.setns).
+
+Every wrapper raises OSError with errno's text on failure, like the os module's own calls.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MNT_DETACH = 2
+
+_SYS_PIVOT_ROOT = 155  # x86_64
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _check(rc: int, what: str) -> None:
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def unshare(flags: int) -> None:
+    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
+
+
+def setns(path: str, nstype: int = 0) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _check(_libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)), f"setns {path}")
+    finally:
+        os.close(fd)
+
+
+def mount(source: str, target: str, fstype: str | None, flags: int = 0, data: str | None = None) -> None:
+    rc = _libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None,
+                     ctypes.c_ulong(flags), data.encode() if data else None)
+    _check(rc, f"mount {source} on {target}")
+
+
+def umount2(target: str, flags: int = 0) -> None:
+    _check(_libc.umount2(target.encode(), ctypes.c_int(flags)), f"umount {target}")
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    _check(_libc.syscall(ctypes.c_long(_SYS_PIVOT_ROOT), new_root.encode(), put_old.encode()), "pivot_root")
+
+
+def sethostname(name: str) -> None:
+    raw = name.encode()
+    _check(_libc.sethostname(raw, ctypes.c_size_t(len(raw))), "sethostname")
+
+
+def same_ns(pid: int, kind: str) -> bool:
+    """True when process ``pid`` shares namespace ``kind`` (net, ipc, uts, pid, mnt) with the caller."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/{kind}") == os.readlink(f"/proc/self/ns/{kind}")
+    except OSError:
+        return False
+
+
+def proc_start_time(pid: int) -> int | None:
+    """Start time in clock ticks since boot (field 22 of /proc/<pid>/stat): with the PID, a process identity."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # the command name (field 2) may contain spaces and parentheses: split after its closing parenthesis
+    rest = data[data.rindex(b")") + 2:].split()
+    return int(rest[19])
+
+
+def alive(pid: int, start_time: int | None) -> bool:
+    """The process ``pid`` still exists and is the same one (not a reused PID); zombies count as gone."""
+    if pid <= 0:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    rest = data[data.rindex(b")") + 2:].split()
+    if rest[0] in (b"Z", b"X"):
+        return False
+    return start_time is None or int(rest[19]) == start_time

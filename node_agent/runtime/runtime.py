@@ -1,0 +1,569 @@
+"""The container runtime: sandboxes (holder processes), containers (shims), cgroups, images, exec.
+
+All I/O of the CRI semantics lives here; the pure parts are in spec.py, logfmt.py, refs.py and cgroups' mapping.
+Inputs are plain dicts/dataclasses so that the gRPC layer (node_agent.cri) only translates messages.
+
+Contracts:
+- Every sandbox/container has a durable record (state.py); a new Runtime over the same root adopts them all.
+- Stop and remove are idempotent; unknown ids raise NotFound("... not found").
+- A container's exit code comes from its shim's exit.json; OOMKilled (exit 137) when the container cgroup's
+  oom_kill counter is non-zero and the init died of SIGKILL.
+- Timestamps are nanoseconds since the epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from node_agent.runtime import nsutil, spec, state
+from node_agent.runtime.cgroups import Cgroups, Limits, Stats
+from node_agent.runtime.errors import (
+    DeadlineExceeded,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    RuntimeFailure,
+)
+from node_agent.runtime.images import Image, ImageNotFound, ImageStore, InvalidReference
+from node_agent.runtime.images.build import BUILDABLE, BuildError, build
+from node_agent.runtime.refs import parse
+
+# NamespaceMode values of CRI
+POD, CONTAINER, NODE, TARGET = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    name: str
+    uid: str
+    namespace: str
+    attempt: int = 0
+    hostname: str = ""
+    log_directory: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    dns_servers: Sequence[str] = ()
+    dns_searches: Sequence[str] = ()
+    dns_options: Sequence[str] = ()
+    network_mode: int = POD
+    pid_mode: int = CONTAINER
+    cgroup_parent: str = ""
+
+
+@dataclass(frozen=True)
+class MountSpec:
+    container_path: str
+    host_path: str
+    readonly: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerConfig:
+    name: str
+    image: str
+    attempt: int = 0
+    command: Sequence[str] = ()
+    args: Sequence[str] = ()
+    working_dir: str = ""
+    envs: Sequence[tuple[str, str]] = ()
+    mounts: Sequence[MountSpec] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    log_path: str = ""
+    tty: bool = False
+    stdin: bool = False
+    limits: Limits = field(default_factory=Limits)
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    readonly_rootfs: bool = False
+    pid_mode: int | None = None  # None: the sandbox's
+    target_id: str = ""
+
+
+def _new_id() -> str:
+    return secrets.token_hex(32)
+
+
+def _kill(pid: int, start: int | None, sig: int) -> bool:
+    if not nsutil.alive(pid, start):
+        return False
+    try:
+        os.kill(pid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+class Runtime:
+    def __init__(self, root: Path, *, pod_network: Any = None, log_max_bytes: int = 10 * 1024 * 1024) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.images = ImageStore(self.root)
+        self.cgroups = Cgroups(hashlib.sha1(str(self.root).encode()).hexdigest()[:12])
+        self.pod_network = pod_network  # node_agent.network.podnet.PodNetwork or None
+        self.log_max_bytes = log_max_bytes
+        self.lock = threading.RLock()
+        self.sb_dir = self.root / "sandboxes"
+        self.ct_dir = self.root / "containers"
+        self.sandboxes = state.load_all(self.sb_dir, "sandbox.json")
+        self.containers = state.load_all(self.ct_dir, "container.json")
+        self._pull_lock = threading.Lock()
+
+    # ---- records -------------------------------------------------------------------------------------------------
+
+    def _save_sb(self, sb: dict[str, Any]) -> None:
+        state.save(self.sb_dir / sb["id"] / "sandbox.json", sb)
+
+    def _save_ct(self, c: dict[str, Any]) -> None:
+        state.save(self.ct_dir / c["id"] / "container.json", c)
+
+    def _find(self, table: dict[str, dict[str, Any]], ident: str, what: str) -> dict[str, Any]:
+        if ident in table:
+            return table[ident]
+        hits = [v for k, v in table.items() if ident and k.startswith(ident)] if len(ident) >= 6 else []
+        if len(hits) == 1:
+            return hits[0]
+        raise NotFound(f"{what} \"{ident}\" not found")
+
+    def sandbox(self, sid: str) -> dict[str, Any]:
+        with self.lock:
+            sb = self._find(self.sandboxes, sid, "pod sandbox")
+            self._refresh_sb(sb)
+            return sb
+
+    def container(self, cid: str) -> dict[str, Any]:
+        with self.lock:
+            c = self._find(self.containers, cid, "container")
+            self._refresh_ct(c)
+            return c
+
+    # ---- images --------------------------------------------------------------------------------------------------
+
+    def image(self, ref: str) -> Image:
+        try:
+            return self.images.resolve(ref)
+        except InvalidReference as e:
+            raise InvalidArgument(str(e)) from e
+        except ImageNotFound as e:
+            raise NotFound(str(e)) from e
+
+    def pull(self, ref: str) -> Image:
+        """The image for ``ref``: from the store, or built locally when it is a buildable well-known name."""
+        try:
+            r = parse(ref)
+        except InvalidReference as e:
+            raise InvalidArgument(str(e)) from e
+        with self._pull_lock:
+            try:
+                return self.images.resolve(ref)
+            except ImageNotFound:
+                pass
+            if r.registry != "docker.io" or r.repository != f"library/{r.short}" or r.short not in BUILDABLE:
+                raise NotFound(f"failed to pull and unpack image \"{r}\": no registry is reachable and "
+                               f"{r.short!r} is not one of the locally buildable images ({', '.join(BUILDABLE)})")
+            if r.digest:
+                raise NotFound(f"failed to pull image \"{r}\": digest not present in the local store")
+            try:
+                img = self.images.resolve(f"{r.short}:latest")
+            except ImageNotFound:
+                try:
+                    img = build(self.images, r.short)
+                except BuildError as e:
+                    raise RuntimeFailure(f"failed to build image \"{r}\" locally: {e}") from e
+            # another tag of a locally built image is an alias of the one Debian version we have
+            self.images.tag(img.id, str(r))
+            return self.images.resolve(str(r))
+
+    # ---- sandboxes -----------------------------------------------------------------------------------------------
+
+    def run_sandbox(self, cfg: SandboxConfig) -> str:
+        if not cfg.name or not cfg.uid or not cfg.namespace:
+            raise InvalidArgument("PodSandboxConfig.metadata name, uid and namespace are required")
+        sid = _new_id()
+        sb: dict[str, Any] = {
+            "id": sid, "name": cfg.name, "uid": cfg.uid, "namespace": cfg.namespace, "attempt": cfg.attempt,
+            "hostname": cfg.hostname or cfg.name, "log_directory": cfg.log_directory, "labels": dict(cfg.labels),
+            "annotations": dict(cfg.annotations),
+            "dns": {"servers": list(cfg.dns_servers), "searches": list(cfg.dns_searches),
+                    "options": list(cfg.dns_options)},
+            "network_mode": cfg.network_mode, "pid_mode": cfg.pid_mode, "created_at": time.time_ns(),
+            "state": "ready", "holder_pid": 0, "holder_start": None, "pidns_pid": 0, "ip": "",
+            "cgroup": self.cgroups.pod(cfg.uid).rel,
+        }
+        argv = [sys.executable, "-m", "node_agent.runtime.holder", "--hostname", sb["hostname"]]
+        if cfg.network_mode == NODE:
+            argv.append("--host-network")
+        if cfg.pid_mode == POD:
+            argv.append("--share-pid")
+        d = self.sb_dir / sid
+        d.mkdir(parents=True)
+        with open(d / "holder.log", "wb") as log:
+            p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+                                 start_new_session=True, cwd="/", env=_child_env())
+        try:
+            assert p.stdout is not None
+            line = p.stdout.readline().decode().split()
+            p.stdout.close()
+            if len(line) != 3 or line[0] != "ready":
+                p.wait(5)
+                raise RuntimeFailure(f"failed to create pod sandbox namespaces: {(d / 'holder.log').read_text()}")
+        except BaseException:
+            p.kill()
+            shutil.rmtree(d, ignore_errors=True)
+            raise
+        # the holder lives in its own session; the runtime never waits for it (a reaper thread avoids zombies)
+        threading.Thread(target=p.wait, daemon=True).start()
+        sb["holder_pid"], sb["pidns_pid"] = int(line[1]), int(line[2])
+        sb["holder_start"] = nsutil.proc_start_time(sb["holder_pid"])
+        sb["pidns_start"] = nsutil.proc_start_time(sb["pidns_pid"])
+        self.cgroups.pod(cfg.uid).create()
+        with self.lock:
+            self.sandboxes[sid] = sb
+            self._save_sb(sb)
+        if self.pod_network is not None and cfg.network_mode != NODE:
+            try:
+                att = self.pod_network.attach(sid, f"/proc/{sb['holder_pid']}/ns/net")
+            except Exception as e:
+                self.stop_sandbox(sid)
+                self.remove_sandbox(sid)
+                raise RuntimeFailure(f"failed to set up pod network: {e}") from e
+            with self.lock:
+                sb["ip"] = att.address
+                self._save_sb(sb)
+        return sid
+
+    def netns_path(self, sid: str) -> str:
+        sb = self.sandbox(sid)
+        if sb["state"] != "ready":
+            raise FailedPrecondition(f"pod sandbox {sid} is not ready")
+        return f"/proc/{sb['holder_pid']}/ns/net"
+
+    def _refresh_sb(self, sb: dict[str, Any]) -> None:
+        if sb["state"] == "ready" and not nsutil.alive(sb["holder_pid"], sb["holder_start"]):
+            sb["state"] = "notready"
+            self._save_sb(sb)
+
+    def stop_sandbox(self, sid: str) -> None:
+        sb = self.sandbox(sid)
+        for c in self._containers_of(sid):
+            self.stop_container(c["id"], 0)
+        if self.pod_network is not None and sb["network_mode"] != NODE:
+            self.pod_network.detach(sid)
+        _kill(sb["holder_pid"], sb["holder_start"], signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while nsutil.alive(sb["holder_pid"], sb["holder_start"]) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        _kill(sb["holder_pid"], sb["holder_start"], signal.SIGKILL)
+        with self.lock:
+            sb["state"] = "notready"
+            self._save_sb(sb)
+
+    def remove_sandbox(self, sid: str) -> None:
+        with self.lock:
+            try:
+                sb = self._find(self.sandboxes, sid, "pod sandbox")
+            except NotFound:
+                return  # removing a removed sandbox succeeds (CRI: idempotent)
+        self.stop_sandbox(sb["id"])
+        for c in self._containers_of(sb["id"]):
+            self.remove_container(c["id"])
+        with self.lock:
+            if not any(s["uid"] == sb["uid"] for k, s in self.sandboxes.items() if k != sb["id"]):
+                self.cgroups.pod(sb["uid"]).remove()
+            self.sandboxes.pop(sb["id"], None)
+            shutil.rmtree(self.sb_dir / sb["id"], ignore_errors=True)
+
+    def list_sandboxes(self) -> list[dict[str, Any]]:
+        with self.lock:
+            for sb in self.sandboxes.values():
+                self._refresh_sb(sb)
+            return list(self.sandboxes.values())
+
+    def _containers_of(self, sid: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [c for c in self.containers.values() if c["sandbox_id"] == sid]
+
+    # ---- containers ----------------------------------------------------------------------------------------------
+
+    def create_container(self, sid: str, cfg: ContainerConfig) -> str:
+        sb = self.sandbox(sid)
+        if sb["state"] != "ready":
+            raise FailedPrecondition(f"pod sandbox {sid} is not ready")
+        if not cfg.name:
+            raise InvalidArgument("ContainerConfig.metadata.name is required")
+        img = self.image(cfg.image)
+        ic = img.config
+        etc = img.rootfs / "etc"
+        try:
+            passwd = spec.parse_passwd((etc / "passwd").read_text()) if (etc / "passwd").exists() else {}
+            groups = spec.parse_group((etc / "group").read_text()) if (etc / "group").exists() else {}
+            argv = spec.argv(cfg.command, cfg.args, ic.entrypoint, ic.cmd)
+            uid, gid = spec.user(cfg.run_as_user, cfg.run_as_group, ic.user, passwd, groups)
+        except spec.SpecError as e:
+            raise InvalidArgument(str(e)) from e
+        cid = _new_id()
+        bundle = self.ct_dir / cid
+        for d in ("upper", "work", "merged", "etc"):
+            (bundle / d).mkdir(parents=True, exist_ok=True)
+        hostname = sb["hostname"] if sb["network_mode"] != NODE else os.uname().nodename
+        (bundle / "etc/hostname").write_text(hostname + "\n")
+        (bundle / "etc/hosts").write_text(spec.hosts_file(hostname, sb.get("ip", "")))
+        host_resolv = Path("/etc/resolv.conf").read_text() if Path("/etc/resolv.conf").exists() else ""
+        dns = sb["dns"]
+        (bundle / "etc/resolv.conf").write_text(spec.resolv_conf(dns["servers"], dns["searches"], dns["options"],
+                                                                 host_resolv))
+        log_path = ""
+        if cfg.log_path:
+            log_path = os.path.join(sb["log_directory"], cfg.log_path) if sb["log_directory"] else cfg.log_path
+            if not os.path.isabs(log_path):
+                log_path = str(bundle / log_path)
+        pid_mode = sb["pid_mode"] if cfg.pid_mode is None else cfg.pid_mode
+        if pid_mode == TARGET:
+            target = self.container(cfg.target_id)
+            if target["sandbox_id"] != sb["id"]:
+                raise InvalidArgument(f"target container {cfg.target_id} is not in pod sandbox {sid}")
+        for m in cfg.mounts:
+            if not os.path.exists(m.host_path):
+                raise InvalidArgument(f"failed to mount {m.container_path}: host path {m.host_path} does not exist")
+        cg = self.cgroups.container(sb["uid"], cid)
+        c: dict[str, Any] = {
+            "id": cid, "sandbox_id": sb["id"], "name": cfg.name, "attempt": cfg.attempt, "image": cfg.image,
+            "image_ref": img.id, "labels": dict(cfg.labels), "annotations": dict(cfg.annotations),
+            "log_path": log_path, "created_at": time.time_ns(), "started_at": 0, "finished_at": 0,
+            "exit_code": 0, "reason": "", "message": "", "state": "created", "shim_pid": 0, "shim_start": None,
+            "init_pid": 0, "init_start": None, "pid_mode": pid_mode, "target_id": cfg.target_id,
+            "mounts": [m.__dict__ for m in cfg.mounts], "limits": cfg.limits.__dict__, "cgroup": cg.rel,
+            "env": spec.environment(ic.env, cfg.envs), "uid": uid, "gid": gid, "tty": cfg.tty,
+            "cwd": cfg.working_dir or ic.working_dir or "/",
+        }
+        c["spec"] = {"bundle": str(bundle), "lower": str(img.rootfs), "argv": argv, "env": c["env"],
+                     "cwd": c["cwd"], "uid": uid, "gid": gid, "mounts": c["mounts"], "tty": cfg.tty,
+                     "readonly_rootfs": cfg.readonly_rootfs, "log_path": log_path or str(bundle / "console.log"),
+                     "log_max_bytes": self.log_max_bytes}
+        try:
+            cg.create()
+            cg.set_limits(cfg.limits)
+        except OSError as e:
+            cg.remove()
+            shutil.rmtree(bundle, ignore_errors=True)
+            raise RuntimeFailure(f"failed to set up the container cgroup: {e}") from e
+        with self.lock:
+            self.containers[cid] = c
+            self._save_ct(c)
+        return cid
+
+    def start_container(self, cid: str) -> None:
+        c = self.container(cid)
+        if c["state"] != "created":
+            raise FailedPrecondition(f"container {cid} is in {c['state']} state, only a created container can start")
+        sb = self.sandbox(c["sandbox_id"])
+        if sb["state"] != "ready":
+            raise FailedPrecondition(f"pod sandbox {sb['id']} is not ready")
+        ns: dict[str, str] = {"ipc": f"/proc/{sb['holder_pid']}/ns/ipc"}
+        if sb["network_mode"] != NODE:
+            ns["net"] = f"/proc/{sb['holder_pid']}/ns/net"
+            ns["uts"] = f"/proc/{sb['holder_pid']}/ns/uts"
+        if c["pid_mode"] == POD:
+            ns["pid"] = f"/proc/{sb['pidns_pid']}/ns/pid"
+        elif c["pid_mode"] == TARGET:
+            t = self.container(c["target_id"])
+            if t["state"] != "running":
+                raise FailedPrecondition(f"target container {t['id']} is not running")
+            ns["pid"] = f"/proc/{t['init_pid']}/ns/pid"
+        elif c["pid_mode"] == NODE:
+            ns["pid"] = "/proc/1/ns/pid"
+        bundle = Path(c["spec"]["bundle"])
+        s = dict(c["spec"], ns=ns, cgroup_procs=self.cgroups.container(sb["uid"], cid).procs_files())
+        state.save(bundle / "spec.json", s)
+        for f in ("started.json", "exit.json"):
+            (bundle / f).unlink(missing_ok=True)
+        with open(bundle / "shim.log", "ab") as log:
+            p = subprocess.Popen([sys.executable, "-m", "node_agent.runtime.shim", str(bundle)],
+                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                                 cwd="/", env=_child_env())
+        threading.Thread(target=p.wait, daemon=True).start()
+        with self.lock:
+            c["shim_pid"], c["shim_start"] = p.pid, nsutil.proc_start_time(p.pid)
+            self._save_ct(c)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            started = state.read_json(bundle / "started.json")
+            ex = state.read_json(bundle / "exit.json")
+            if ex is not None and started is None:
+                with self.lock:
+                    c.update(state="exited", exit_code=ex["exit_code"], finished_at=ex["finished_at"],
+                             reason="StartError", message=ex.get("start_error", ""))
+                    self._save_ct(c)
+                raise RuntimeFailure(f"failed to start container {cid}: {ex.get('start_error', '')}")
+            if started is not None:
+                with self.lock:
+                    c.update(state="running", init_pid=started["pid"], init_start=started["start_time"],
+                             started_at=started["started_at"])
+                    self._save_ct(c)
+                    self._refresh_ct(c)
+                return
+            time.sleep(0.005)
+        raise DeadlineExceeded(f"container {cid} did not start within 30s")
+
+    def _refresh_ct(self, c: dict[str, Any]) -> None:
+        """Fold the shim's files into the record: running -> exited with code and reason."""
+        if c["state"] != "running":
+            return
+        bundle = Path(c["spec"]["bundle"])
+        ex = state.read_json(bundle / "exit.json")
+        if ex is None:
+            if nsutil.alive(c["shim_pid"], c["shim_start"]) or nsutil.alive(c["init_pid"], c["init_start"]):
+                return
+            ex = state.read_json(bundle / "exit.json")  # the shim may have finished between the two looks
+            if ex is None:
+                c.update(state="exited", exit_code=255, finished_at=time.time_ns(), reason="Error",
+                         message="the container's shim died without recording an exit status")
+                self._save_ct(c)
+                return
+        code = int(ex["exit_code"])
+        sb = self.sandboxes.get(c["sandbox_id"])
+        oom = False
+        if sb is not None:
+            try:
+                oom = self.cgroups.container(sb["uid"], c["id"]).oom_kills() > 0
+            except OSError:
+                oom = False
+        if oom and code == 137:
+            reason = "OOMKilled"
+        elif code == 0:
+            reason = "Completed"
+        else:
+            reason = "Error"
+        c.update(state="exited", exit_code=code, finished_at=int(ex["finished_at"]), reason=reason,
+                 message=ex.get("start_error", ""))
+        self._save_ct(c)
+
+    def stop_container(self, cid: str, timeout_s: int) -> None:
+        c = self.container(cid)
+        if c["state"] == "created":
+            with self.lock:
+                c.update(state="exited", finished_at=time.time_ns(), exit_code=0, reason="Completed")
+                self._save_ct(c)
+            return
+        if c["state"] != "running":
+            return
+        pid, start = c["init_pid"], c["init_start"]
+        if timeout_s > 0 and _kill(pid, start, signal.SIGTERM):
+            deadline = time.monotonic() + timeout_s
+            while nsutil.alive(pid, start) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        _kill(pid, start, signal.SIGKILL)
+        # wait for the shim to record the exit (it reaps the init)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with self.lock:
+                self._refresh_ct(c)
+                if c["state"] != "running":
+                    return
+            time.sleep(0.01)
+
+    def remove_container(self, cid: str) -> None:
+        with self.lock:
+            try:
+                c = self._find(self.containers, cid, "container")
+            except NotFound:
+                return
+        self.stop_container(c["id"], 0)
+        sb = self.sandboxes.get(c["sandbox_id"])
+        uid = sb["uid"] if sb else c["cgroup"].rsplit("/", 2)[-2][3:]
+        try:
+            self.cgroups.container(uid, c["id"]).remove()
+        except OSError:
+            pass
+        with self.lock:
+            self.containers.pop(c["id"], None)
+            shutil.rmtree(self.ct_dir / c["id"], ignore_errors=True)
+
+    def list_containers(self) -> list[dict[str, Any]]:
+        with self.lock:
+            for c in self.containers.values():
+                self._refresh_ct(c)
+            return list(self.containers.values())
+
+    def update_resources(self, cid: str, limits: Limits) -> None:
+        c = self.container(cid)
+        sb = self.sandbox(c["sandbox_id"])
+        try:
+            self.cgroups.container(sb["uid"], cid).set_limits(limits)
+        except OSError as e:
+            raise RuntimeFailure(f"failed to update container {cid} resources: {e}") from e
+        with self.lock:
+            c["limits"] = limits.__dict__
+            self._save_ct(c)
+
+    def reopen_log(self, cid: str) -> None:
+        c = self.container(cid)
+        if c["state"] != "running":
+            raise FailedPrecondition(f"container {cid} is not running")
+        _kill(c["shim_pid"], c["shim_start"], signal.SIGUSR1)
+
+    def stats(self, cid: str) -> Stats:
+        c = self.container(cid)
+        sb = self.sandboxes.get(c["sandbox_id"])
+        if sb is None:
+            return Stats(0, 0, 0, 0, 0)
+        return self.cgroups.container(sb["uid"], cid).stats()
+
+    # ---- exec ----------------------------------------------------------------------------------------------------
+
+    def exec_argv(self, cid: str, cmd: Sequence[str]) -> tuple[list[str], dict[str, str], list[str]]:
+        """(argv, env, cgroup procs files) to run ``cmd`` inside a running container (argv joins the cgroups)."""
+        c = self.container(cid)
+        if c["state"] != "running":
+            raise FailedPrecondition(f"container {cid} is not running")
+        if not cmd:
+            raise InvalidArgument("exec command is empty")
+        sb = self.sandboxes[c["sandbox_id"]]
+        argv = ["nsenter", "-t", str(c["init_pid"]), "-m", "-i", "-p", "-r", "-w",
+                "-S", str(c["uid"]), "-G", str(c["gid"])]
+        if sb["network_mode"] != NODE:
+            argv += ["-n", "-u"]
+        env = dict(e.split("=", 1) for e in c["env"])
+        files = self.cgroups.container(sb["uid"], cid).procs_files()
+        # join the container's cgroups from a host shell, then exec nsenter: no Python between fork and exec
+        # (a preexec_fn in this multi-threaded gRPC process can crash the child)
+        join = ["/bin/sh", "-c", 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n-1)); done; '
+                'exec "$@"', "sh", str(len(files)), *files]
+        return [*join, *argv, "--", *cmd], env, files
+
+    def exec_sync(self, cid: str, cmd: Sequence[str], timeout_s: float) -> tuple[int, bytes, bytes]:
+        argv, env, _files = self.exec_argv(cid, cmd)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env, start_new_session=True)
+        try:
+            out, err = p.communicate(timeout=timeout_s if timeout_s > 0 else None)
+        except subprocess.TimeoutExpired as e:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            raise DeadlineExceeded(f"command {json.dumps(list(cmd))} timed out after {timeout_s:g}s") from e
+        return _exit_code(p.returncode, err), out, err
+
+
+def _exit_code(rc: int, err: bytes) -> int:
+    return 128 - rc if rc < 0 else rc
+
+
+def _child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "PYTHONPATH", "LANG")}
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.setdefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+    return env

@@ -1,0 +1,296 @@
+"""The per-container shim: starts the container's process, writes its logs, records its exit.
+
+``python -m node_agent.runtime.shim BUNDLE`` reads ``BUNDLE/spec.json`` (written by the runtime), and:
+
+1. joins the sandbox's namespaces (net, ipc, uts; the pod's or a target container's PID namespace when shared) and
+   otherwise unshares a new PID namespace, then forks the container's init;
+2. the init (after the shim has put it into the container cgroup) unshares a mount namespace, makes every mount
+   private, mounts the overlay root (lowerdir = image rootfs, upper/work in the bundle), /proc, /sys, a minimal
+   /dev, /etc/hosts, /etc/hostname, /etc/resolv.conf and the CRI mounts, pivot_roots into it, drops to the
+   container's uid/gid and execs the command with the container's environment and working dir;
+3. the shim writes ``started.json`` ({pid, start_time, started_at}) once exec succeeded, or ``exit.json`` with
+   exit code 128 and the error message if it failed; it copies stdout/stderr into the CRI log file (SIGUSR1
+   reopens it; it rotates to ``<log>.1`` past ``log_max_bytes``) and finally writes ``exit.json``
+   ({exit_code, signal, finished_at}).
+
+Because the exit status is a file, a restarted runtime learns it even if it was down when the container exited.
+The shim runs in its own session, detached from the runtime, and never holds the container's cgroup itself.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import selectors
+import signal
+import sys
+import termios
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from node_agent.runtime import logfmt, nsutil
+
+_DEVICES = ("null", "zero", "random", "urandom", "tty", "full")
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def _touch(path: str, is_dir: bool) -> None:
+    if is_dir:
+        os.makedirs(path, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if not os.path.exists(path):
+            open(path, "a").close()
+
+
+def _inside(root: str, path: str) -> str:
+    """A container path under ``root`` without following symlinks out of it (each component resolved inside)."""
+    cur = root
+    for part in [p for p in path.split("/") if p and p != "."]:
+        if part == "..":
+            cur = os.path.dirname(cur) if cur != root else root
+            continue
+        nxt = os.path.join(cur, part)
+        hops = 0
+        while os.path.islink(nxt) and hops < 40:
+            target = os.readlink(nxt)
+            nxt = os.path.join(root if target.startswith("/") else cur, target.lstrip("/"))
+            nxt = os.path.normpath(nxt)
+            if not nxt.startswith(root):
+                nxt = root
+            hops += 1
+        cur = nxt
+    return cur
+
+
+def _setup_root(spec: dict[str, Any]) -> None:
+    m = nsutil
+    m.unshare(m.CLONE_NEWNS)
+    m.mount("none", "/", None, m.MS_REC | m.MS_PRIVATE)
+    b = spec["bundle"]
+    root = f"{b}/merged"
+    m.mount("overlay", root, "overlay", 0, f"lowerdir={spec['lower']},upperdir={b}/upper,workdir={b}/work")
+    _touch(f"{root}/proc", True)
+    m.mount("proc", f"{root}/proc", "proc", m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC)
+    _touch(f"{root}/sys", True)
+    try:
+        m.mount("sysfs", f"{root}/sys", "sysfs", m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC | m.MS_RDONLY)
+    except OSError:
+        # sysfs of a foreign network namespace may be refused; bind the host's read-only instead
+        m.mount("/sys", f"{root}/sys", None, m.MS_BIND | m.MS_REC)
+    dev = f"{root}/dev"
+    _touch(dev, True)
+    m.mount("tmpfs", dev, "tmpfs", m.MS_NOSUID, "mode=755,size=65536k")
+    for d in _DEVICES:
+        _touch(f"{dev}/{d}", False)
+        m.mount(f"/dev/{d}", f"{dev}/{d}", None, m.MS_BIND)
+    os.makedirs(f"{dev}/pts")
+    m.mount("devpts", f"{dev}/pts", "devpts", m.MS_NOSUID | m.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")
+    os.symlink("pts/ptmx", f"{dev}/ptmx")
+    os.makedirs(f"{dev}/shm")
+    m.mount("shm", f"{dev}/shm", "tmpfs", m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC, "mode=1777,size=65536k")
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, f"{dev}/{name}")
+    for name in ("hosts", "hostname", "resolv.conf"):
+        dst = _inside(root, f"/etc/{name}")
+        _touch(dst, False)
+        m.mount(f"{b}/etc/{name}", dst, None, m.MS_BIND)
+    for mt in spec["mounts"]:
+        dst = _inside(root, mt["container_path"])
+        _touch(dst, os.path.isdir(mt["host_path"]))
+        m.mount(mt["host_path"], dst, None, m.MS_BIND | m.MS_REC)
+        if mt.get("readonly"):
+            m.mount("none", dst, None, m.MS_BIND | m.MS_REMOUNT | m.MS_RDONLY)
+    if spec.get("readonly_rootfs"):
+        m.mount("none", root, None, m.MS_BIND | m.MS_REMOUNT | m.MS_RDONLY)
+    os.chdir(root)
+    m.pivot_root(".", ".")
+    m.umount2(".", m.MNT_DETACH)
+    os.chdir("/")
+
+
+def _init(spec: dict[str, Any], sync_r: int, err_w: int, tty_slave: int | None) -> None:
+    """The container's init, between fork and exec. Never returns."""
+    try:
+        os.read(sync_r, 1)  # the shim has put us into the cgroup
+        os.close(sync_r)
+        if tty_slave is not None:
+            os.setsid()
+            fcntl.ioctl(tty_slave, termios.TIOCSCTTY, 0)
+        _setup_root(spec)
+        os.setgroups([])
+        os.setgid(spec["gid"])
+        os.setuid(spec["uid"])
+        cwd = spec["cwd"] or "/"
+        try:
+            os.chdir(cwd)
+        except FileNotFoundError:
+            os.makedirs(cwd, exist_ok=True)
+            os.chdir(cwd)
+        env = dict(e.split("=", 1) for e in spec["env"])
+        os.execvpe(spec["argv"][0], spec["argv"], env)
+    except BaseException as e:  # report any failure to the shim; never run shim code here
+        msg = f"{type(e).__name__}: {e}" if not isinstance(e, OSError) else str(e)
+        if isinstance(e, FileNotFoundError) and spec["argv"] and e.filename in (None, spec["argv"][0]):
+            msg = f'exec: "{spec["argv"][0]}": executable file not found in $PATH'
+        try:
+            os.write(err_w, msg.encode()[:4000])
+        finally:
+            os._exit(128)
+
+
+class LogWriter:
+    def __init__(self, path: str, max_bytes: int) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.f = self._open()
+
+    def _open(self) -> Any:
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        return open(self.path, "ab", buffering=0)
+
+    def reopen(self) -> None:
+        self.f.close()
+        self.f = self._open()
+
+    def write(self, records: list[bytes]) -> None:
+        for r in records:
+            self.f.write(r)
+        if self.max_bytes and self.f.tell() > self.max_bytes:
+            self.f.close()
+            os.replace(self.path, self.path + ".1")
+            self.f = self._open()
+
+
+def run(bundle: Path) -> int:
+    spec = json.loads((bundle / "spec.json").read_text())
+    ns = spec["ns"]
+    for kind, flag in (("ipc", nsutil.CLONE_NEWIPC), ("uts", nsutil.CLONE_NEWUTS), ("net", nsutil.CLONE_NEWNET)):
+        if ns.get(kind):
+            nsutil.setns(ns[kind], flag)
+    if ns.get("pid"):
+        nsutil.setns(ns["pid"], nsutil.CLONE_NEWPID)
+    else:
+        nsutil.unshare(nsutil.CLONE_NEWPID)
+    sync_r, sync_w = os.pipe()
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    tty = bool(spec.get("tty"))
+    if tty:
+        master, slave = os.openpty()
+        out_fds = {master: "stdout"}
+        child_io = (os.open(os.devnull, os.O_RDONLY), slave, slave)
+    else:
+        o_r, o_w = os.pipe()
+        e_r, e_w = os.pipe()
+        out_fds = {o_r: "stdout", e_r: "stderr"}
+        child_io = (os.open(os.devnull, os.O_RDONLY), o_w, e_w)
+    pid = os.fork()
+    if pid == 0:
+        os.close(sync_w)
+        os.close(err_r)
+        for fd in out_fds:
+            os.close(fd)
+        for i, fd in enumerate(child_io):
+            os.dup2(fd, i)
+        _init(spec, sync_r, err_w, 0 if tty else None)
+    os.close(sync_r)
+    os.close(err_w)
+    for fd in set(child_io):
+        os.close(fd)
+    try:
+        for f in spec["cgroup_procs"]:
+            with open(f, "w") as cg:
+                cg.write(str(pid))
+    except OSError as e:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        _write_json(bundle / "exit.json", {"exit_code": 128, "signal": 0, "finished_at": time.time_ns(),
+                                           "start_error": f"joining cgroup: {e}"})
+        return 1
+    os.write(sync_w, b"x")
+    os.close(sync_w)
+    err = b""
+    while chunk := os.read(err_r, 4096):
+        err += chunk
+    os.close(err_r)
+    if err:
+        os.waitpid(pid, 0)
+        _write_json(bundle / "exit.json", {"exit_code": 128, "signal": 0, "finished_at": time.time_ns(),
+                                           "start_error": err.decode(errors="replace")})
+        return 0
+    _write_json(bundle / "started.json", {"pid": pid, "start_time": nsutil.proc_start_time(pid),
+                                          "started_at": time.time_ns()})
+    logs = LogWriter(spec["log_path"], int(spec.get("log_max_bytes") or 0))
+    reopen = False
+
+    def on_usr1(*_: object) -> None:
+        nonlocal reopen
+        reopen = True
+
+    signal.signal(signal.SIGUSR1, on_usr1)
+    splitters = {fd: logfmt.LineSplitter(name) for fd, name in out_fds.items()}
+    sel = selectors.DefaultSelector()
+    for fd in out_fds:
+        sel.register(fd, selectors.EVENT_READ)
+    status: int | None = None
+    exited_at = 0.0
+    while sel.get_map():
+        events = sel.select(timeout=0.2)
+        if reopen:  # after select: a reopen requested while we waited applies to what it returned
+            reopen = False
+            logs.reopen()
+        for key, _ in events:
+            fd = int(key.fd)  # type: ignore[arg-type]
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""  # a pty master reads EIO once the slave side is gone
+            now = time.time_ns()
+            if data:
+                logs.write(splitters[fd].feed(data, now))
+            else:
+                logs.write(splitters[fd].flush(now))
+                sel.unregister(fd)
+                os.close(fd)
+        if status is None:
+            wpid, st = os.waitpid(pid, os.WNOHANG)
+            if wpid:
+                status, exited_at = st, time.monotonic()
+        elif time.monotonic() - exited_at > 2.0:
+            break  # processes that escaped the container's PID namespace keep a pipe open; stop reading them
+    if status is None:
+        _, status = os.waitpid(pid, 0)
+    finished = time.time_ns()
+    for sp in splitters.values():
+        logs.write(sp.flush(finished))
+    if os.WIFSIGNALED(status):
+        code, sig = 128 + os.WTERMSIG(status), os.WTERMSIG(status)
+    else:
+        code, sig = os.WEXITSTATUS(status), 0
+    _write_json(bundle / "exit.json", {"exit_code": code, "signal": sig, "finished_at": finished})
+    return 0
+
+
+def main() -> int:
+    bundle = Path(sys.argv[1])
+    try:
+        return run(bundle)
+    except BaseException:
+        (bundle / "shim-error.txt").write_text(traceback.format_exc())
+        if not (bundle / "exit.json").exists():
+            _write_json(bundle / "exit.json", {"exit_code": 128, "signal": 0, "finished_at": time.time_ns(),
+                                               "start_error": traceback.format_exc(limit=1).strip()[-500:]})
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
