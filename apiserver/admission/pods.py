@@ -1,0 +1,43 @@
+"""Pod defaults added at admission: DefaultTolerationSeconds and the QoS class.
+
+DefaultTolerationSeconds adds ``node.kubernetes.io/not-ready`` and ``node.kubernetes.io/unreachable`` NoExecute
+tolerations for 300 s unless the pod already tolerates them (a toleration with an empty key or effect counts).
+``status.qosClass`` is set from the pod's resources; the apiserver computes it once, on create.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiserver.admission.quantities import pod_qos_class
+
+DEFAULT_TOLERATION_SECONDS = 300
+NOT_READY = "node.kubernetes.io/not-ready"
+UNREACHABLE = "node.kubernetes.io/unreachable"
+
+
+def _tolerates(tolerations: list[Any], key: str) -> bool:
+    for t in tolerations:
+        if not isinstance(t, dict):
+            continue
+        if t.get("key") in (key, "", None) and t.get("effect") in ("NoExecute", "", None):
+            return True
+    return False
+
+
+def default_tolerations(pod: dict[str, Any], seconds: int = DEFAULT_TOLERATION_SECONDS) -> None:
+    spec = pod.setdefault("spec", {})
+    tolerations = spec.get("tolerations") or []
+    added = [{"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": seconds}
+             for key in (NOT_READY, UNREACHABLE) if not _tolerates(tolerations, key)]
+    if added:
+        spec["tolerations"] = [*tolerations, *added]
+
+
+def set_qos_class(pod: dict[str, Any]) -> None:
+    pod.setdefault("status", {})["qosClass"] = pod_qos_class(pod)
+
+
+def pod_defaults(pod: dict[str, Any]) -> None:
+    default_tolerations(pod)
+    set_qos_class(pod)

@@ -1,0 +1,194 @@
+"""ResourceQuota: charge a new object against every quota of its namespace, or refuse it.
+
+Usage per object (Kubernetes' quota evaluators):
+- every resource: ``count/<resource>[.<group>]`` = 1; the legacy names ``pods``, ``services``, ``secrets``,
+  ``configmaps``, ``persistentvolumeclaims``, ``replicationcontrollers``, ``resourcequotas`` too;
+- pods (not Succeeded/Failed): ``requests.cpu``/``cpu``, ``requests.memory``/``memory``, ``limits.cpu``,
+  ``limits.memory`` (and ephemeral-storage) from the pod's totals;
+- services: ``services.loadbalancers``, ``services.nodeports`` (one per port of a NodePort/LoadBalancer service);
+- persistentvolumeclaims: ``requests.storage`` and the per-StorageClass names.
+
+Check (``resource_quota_check``): a quota is interesting when its ``spec.hard`` names something the object uses.
+If it limits cpu/memory, every container must state them: 403 ``failed quota: q: must specify limits.cpu for:
+c1,c2; requests.memory for: c1``. The new usage ``used + requested`` must stay within hard for every such name,
+else 403 ``exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2`` (only the exceeded names). Used
+comes from ``usage_of(quota)`` -- the quota's ``status.used`` unless the caller recomputes it; a name absent there
+counts as zero. Quota ``spec.scopes`` Terminating/NotTerminating/BestEffort/NotBestEffort are honoured for pods
+(a scoped quota does not apply to other resources); ``scopeSelector`` is not supported (gap).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from apiserver.admission.errors import forbidden
+from apiserver.admission.quantities import (
+    ZERO,
+    Amount,
+    add_lists,
+    amount,
+    containers,
+    count,
+    pod_qos_class,
+    pod_totals,
+    pretty,
+    resource_list,
+)
+
+LEGACY_COUNTED = frozenset({"pods", "services", "secrets", "configmaps", "persistentvolumeclaims",
+                            "replicationcontrollers", "resourcequotas"})
+BUILTIN_GROUPS = {
+    "deployments": "apps", "replicasets": "apps", "statefulsets": "apps", "daemonsets": "apps",
+    "controllerrevisions": "apps", "jobs": "batch", "cronjobs": "batch",
+    "horizontalpodautoscalers": "autoscaling", "poddisruptionbudgets": "policy",
+    "ingresses": "networking.k8s.io", "networkpolicies": "networking.k8s.io", "ingressclasses": "networking.k8s.io",
+    "endpointslices": "discovery.k8s.io", "leases": "coordination.k8s.io", "roles": "rbac.authorization.k8s.io",
+    "rolebindings": "rbac.authorization.k8s.io", "csistoragecapacities": "storage.k8s.io",
+}
+COMPUTE = ("cpu", "memory", "ephemeral-storage")
+# Names that require every container to state the matching request/limit (the pod evaluator's validation set).
+VALIDATION_SET = ("cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
+STORAGE_CLASS_SUFFIX = ".storageclass.storage.k8s.io/"
+
+
+def _split(resource: str, group: str) -> tuple[str, str]:
+    if "." in resource and not group:
+        resource, group = resource.split(".", 1)
+    return resource, group or BUILTIN_GROUPS.get(resource, "")
+
+
+def _compute_usage(requests: Mapping[str, Amount], limits: Mapping[str, Amount]) -> dict[str, Amount]:
+    out: dict[str, Amount] = {}
+    for name in COMPUTE:
+        if name in requests:
+            out[name] = requests[name]
+            out["requests." + name] = requests[name]
+        if name in limits:
+            out["limits." + name] = limits[name]
+    for name, q in requests.items():
+        if name not in COMPUTE and "/" in name:  # extended resources are quota'd by request only
+            out["requests." + name] = q
+    return out
+
+
+def _pod_terminal(pod: Mapping[str, Any]) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+def object_usage(resource: str, obj: Mapping[str, Any], group: str = "") -> dict[str, Amount]:
+    resource, group = _split(resource, group)
+    if resource == "pods" and not group and _pod_terminal(obj):
+        return {}
+    usage: dict[str, Amount] = {f"count/{resource}.{group}" if group else f"count/{resource}": count(1)}
+    if group:
+        return usage
+    if resource in LEGACY_COUNTED:
+        usage[resource] = count(1)
+    spec = obj.get("spec") or {}
+    if resource == "pods":
+        usage.update(_compute_usage(pod_totals(obj, "requests"), pod_totals(obj, "limits")))
+    elif resource == "services":
+        kind = spec.get("type") or "ClusterIP"
+        if kind == "LoadBalancer":
+            usage["services.loadbalancers"] = count(1)
+        if kind in ("LoadBalancer", "NodePort"):
+            usage["services.nodeports"] = count(len(spec.get("ports") or []))
+    elif resource == "persistentvolumeclaims":
+        storage = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+        sc = spec.get("storageClassName")
+        if storage is not None:
+            usage["requests.storage"] = amount(storage)
+        if sc:
+            usage[f"{sc}{STORAGE_CLASS_SUFFIX}persistentvolumeclaims"] = count(1)
+            if storage is not None:
+                usage[f"{sc}{STORAGE_CLASS_SUFFIX}requests.storage"] = amount(storage)
+    return usage
+
+
+def _scopes_match(quota: Mapping[str, Any], resource: str, obj: Mapping[str, Any]) -> bool:
+    scopes = (quota.get("spec") or {}).get("scopes") or []
+    if not scopes:
+        return True
+    if resource != "pods":
+        return False
+    deadline = (obj.get("spec") or {}).get("activeDeadlineSeconds") is not None
+    best_effort = pod_qos_class(obj) == "BestEffort"
+    checks = {"Terminating": deadline, "NotTerminating": not deadline, "BestEffort": best_effort,
+              "NotBestEffort": not best_effort}
+    return all(checks.get(s, False) for s in scopes)
+
+
+def _missing_constraints(pod: Mapping[str, Any], required: set[str]) -> str | None:
+    required = required & set(VALIDATION_SET)
+    if not required:
+        return None
+    missing: dict[str, set[str]] = {}
+    for c in [*containers(pod), *containers(pod, init=True)]:
+        res = c.get("resources") or {}
+        have = set(_compute_usage(resource_list(res.get("requests")), resource_list(res.get("limits"))))
+        for name in required - have:
+            missing.setdefault(name, set()).add(c.get("name", ""))
+    if not missing:
+        return None
+    parts = [f"{name} for: {','.join(sorted(missing[name]))}" for name in sorted(missing)]
+    return "must specify " + "; ".join(parts)
+
+
+def _used_of(result: Any) -> Mapping[str, Any]:
+    """``usage_of`` may hand back the used mapping itself or a quota object (then its status.used)."""
+    if isinstance(result, Mapping) and ("status" in result or "spec" in result or "metadata" in result):
+        return (result.get("status") or {}).get("used") or {}
+    return result if isinstance(result, Mapping) else {}
+
+
+def resource_quota_check(obj: dict[str, Any], resource: str, quotas: list[dict[str, Any]],
+                         usage_of: Callable[[dict[str, Any]], Any], group: str = "") -> list[dict[str, Any]]:
+    """The quotas charged with ``obj`` (copies with ``status.used`` raised, ``status.hard`` = ``spec.hard``);
+    raises ``AdmissionError`` 403 when a quota is exceeded or a required request/limit is missing."""
+    res, grp = _split(resource, group)
+    meta = obj.get("metadata") or {}
+    name = meta.get("name", "")
+    requested = object_usage(res, obj, grp)
+    charged: list[dict[str, Any]] = []
+    for quota in quotas:
+        hard = resource_list((quota.get("spec") or {}).get("hard"))
+        restricted = set(hard) & set(requested)
+        if res == "pods" and not grp:
+            restricted |= set(hard) & set(VALIDATION_SET)
+        if not restricted or not _scopes_match(quota, res, obj):
+            continue
+        qname = (quota.get("metadata") or {}).get("name", "")
+        if res == "pods" and not grp:
+            missing = _missing_constraints(obj, restricted)
+            if missing:
+                raise forbidden("pods", name, f"failed quota: {qname}: {missing}")
+        used = resource_list(_used_of(usage_of(quota)))
+        delta = {k: v for k, v in requested.items() if k in restricted}
+        new_used = add_lists(used, delta)
+        exceeded = sorted(k for k in delta if new_used[k].millis() > hard[k].millis())
+        if exceeded:
+            shown_used = {k: used.get(k, ZERO) for k in exceeded}
+            raise forbidden(res, name, f"exceeded quota: {qname}, requested: {pretty(delta, exceeded)}, "
+                                       f"used: {pretty(shown_used)}, limited: {pretty(hard, exceeded)}", grp)
+        updated = copy.deepcopy(quota)
+        status = updated.setdefault("status", {})
+        status["hard"] = dict((quota.get("spec") or {}).get("hard") or {})
+        status["used"] = {**(status.get("used") or {}), **{k: str(new_used[k]) for k in sorted(delta)}}
+        for k in hard:
+            status["used"].setdefault(k, "0")
+        charged.append(updated)
+    return charged
+
+
+def quota_usage(resource: str, objects: list[dict[str, Any]], group: str = "",
+                hard: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Total usage of ``objects`` (all of one resource in one namespace) as a ``status.used`` map; with ``hard``,
+    exactly its names (zero when unused)."""
+    total: dict[str, Amount] = {}
+    for obj in objects:
+        total = add_lists(total, object_usage(resource, obj, group))
+    if hard is not None:
+        return {k: str(total.get(k, ZERO)) for k in sorted(hard)}
+    return {k: str(v) for k, v in sorted(total.items())}
