@@ -5,9 +5,8 @@ truncation toward zero. Up to two seconds in the future count as "0s" (clock ske
 Precision steps: seconds below 2 minutes, "XmYs" below 10 minutes, minutes below 3 hours, "XhYm" below 8 hours,
 hours below 2 days, "XdYh" below 8 days, days below 2 years, "XyYd" below 8 years, then years.
 
-``since(ts, now)`` is the printers' ``translateTimestampSince``: "<unknown>" for a missing or zero time
-(Go's zero ``metav1.Time``), "<invalid>" for an unparseable one is not something the real server can produce
-(it never stores bad times), so such text is treated as missing.
+``since(ts, now)`` is the printers' ``translateTimestampSince``: "<unknown>" for a missing or zero time (Go's
+zero ``metav1.Time``). The server never stores an unparseable time, so malformed text also reads as missing.
 """
 
 from __future__ import annotations
