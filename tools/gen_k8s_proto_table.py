@@ -57,6 +57,7 @@ class GoField:
     omitempty: bool
     pointer: bool
     inline: bool
+    go_name: str = ""  # the Go field name (an embedded struct's is its type name), used in decode errors
 
 
 @dataclass
@@ -192,7 +193,8 @@ def parse_go(text: str, pkg: Package) -> None:
             json_name = None
         pkg.go_fields[(struct, number)] = GoField(
             json_name=json_name, omitempty="omitempty" in json_parts[1:] or "omitzero" in json_parts[1:],
-            pointer=gotype.startswith("*"), inline=inline)
+            pointer=gotype.startswith("*"), inline=inline,
+            go_name=name or gotype.lstrip("*").split(".")[-1])
 
 
 def load_package(repo: str, rev: str, directory: str, go_prefix: str, group_version: str | None) -> Package:
@@ -243,7 +245,8 @@ def render(packages: list[Package], source_note: str) -> str:
         "message, or 'map:<key type>:<value type>'. Flags: r repeated, i inlined into the parent's JSON (Go",
         "embedding), o omitempty, p Go pointer (set when present on the wire, even if zero).",
         "GROUP_VERSIONS: apiVersion -> protobuf package; KINDS: messages that are API kinds (embed TypeMeta);",
-        'SLICE_MESSAGES: Go slice types wrapped as {repeated items = 1}, JSON arrays.',
+        "SLICE_MESSAGES: Go slice types wrapped as {repeated items = 1}, JSON arrays.",
+        "GO_NAMES: (message, field number) -> Go field name where it is not the JSON name capitalised (errors).",
         '"""',
         "",
         "from __future__ import annotations",
@@ -270,6 +273,17 @@ def render(packages: list[Package], source_note: str) -> str:
             if f"{pkg.proto_package}.{name}" in pkg.messages:
                 out.append(f"    {pkg.proto_package + '.' + name!r},")
     out.append("})")
+    out.append("")
+    out.append("GO_NAMES: dict[tuple[str, int], str] = {")
+    for pkg in packages:
+        for (struct, number), gofield in sorted(pkg.go_fields.items()):
+            full = f"{pkg.proto_package}.{struct}"
+            if full not in pkg.messages or not gofield.go_name:
+                continue
+            json_name = gofield.json_name or ""
+            if gofield.go_name != json_name[:1].upper() + json_name[1:]:
+                out.append(f"    ({full!r}, {number}): {gofield.go_name!r},")
+    out.append("}")
     out.append("")
     out.append("MESSAGES: dict[str, tuple[Field, ...]] = {")
     for pkg in packages:

@@ -59,12 +59,13 @@ def _signed(value: int, bits: int) -> int:
     return value - (1 << bits) if value >> (bits - 1) else value
 
 
-def _scalar(typ: str, wire_type: int, value: int | bytes, field_name: str) -> Any:
-    """One wire value as the Go scalar of protobuf type `typ` (bytes stay bytes; base64 is applied later)."""
+def _scalar(typ: str, wire_type: int, value: int | bytes, label: str) -> Any:
+    """One wire value as the Go scalar of protobuf type `typ` (bytes stay bytes; base64 is applied later);
+    `label` is the Go field name errors use."""
     expected = (wire.BYTES if typ in ("string", "bytes") else wire.VARINT if typ in _VARINT_TYPES
                 else wire.FIXED32 if typ in _FIXED32_TYPES else wire.FIXED64)
     if wire_type != expected:
-        raise ProtobufError(f"proto: wrong wireType = {wire_type} for field {_go_name(field_name)}")
+        raise ProtobufError(f"proto: wrong wireType = {wire_type} for field {label}")
     if typ == "string":
         assert isinstance(value, bytes)
         return value.decode("utf-8", errors="replace")
@@ -90,8 +91,9 @@ def _scalar(typ: str, wire_type: int, value: int | bytes, field_name: str) -> An
     raise ProtobufError(f"proto: unsupported scalar type {typ}")  # a generator bug, not client input
 
 
-def _go_name(json_name: str) -> str:
-    return json_name[:1].upper() + json_name[1:]
+def go_field_name(message: str, number: int, json_name: str) -> str:
+    """The Go field name gogo's errors print: from the table where it differs, else the JSON name capitalised."""
+    return _table.GO_NAMES.get((message, number)) or json_name[:1].upper() + json_name[1:]
 
 
 def _zero(typ: str) -> Any:
@@ -104,7 +106,7 @@ def _zero(typ: str) -> Any:
     return 0
 
 
-def _repeated_scalars(typ: str, values: list[tuple[int, int | bytes]], name: str) -> list[Any]:
+def _repeated_scalars(typ: str, values: list[tuple[int, int | bytes]], label: str) -> list[Any]:
     out: list[Any] = []
     for wire_type, value in values:
         if wire_type == wire.BYTES and typ not in ("string", "bytes"):
@@ -116,9 +118,9 @@ def _repeated_scalars(typ: str, values: list[tuple[int, int | bytes]], name: str
                 items, item_wire = wire.packed_fixed(value, 8), wire.FIXED64
             else:
                 items, item_wire = wire.packed_varints(value), wire.VARINT
-            out.extend(_scalar(typ, item_wire, v, name) for v in items)
+            out.extend(_scalar(typ, item_wire, v, label) for v in items)
         else:
-            out.append(_scalar(typ, wire_type, value, name))
+            out.append(_scalar(typ, wire_type, value, label))
     return out
 
 
@@ -128,12 +130,12 @@ def _json_scalar(typ: str, value: Any) -> Any:
     return value
 
 
-def _message_bytes(values: list[tuple[int, int | bytes]], name: str) -> bytes:
+def _message_bytes(values: list[tuple[int, int | bytes]], label: str) -> bytes:
     """A non-repeated message field: Go merges repeated occurrences, which equals concatenating them."""
     parts = []
     for wire_type, value in values:
         if wire_type != wire.BYTES:
-            raise ProtobufError(f"proto: wrong wireType = {wire_type} for field {_go_name(name)}")
+            raise ProtobufError(f"proto: wrong wireType = {wire_type} for field {label}")
         assert isinstance(value, bytes)
         parts.append(value)
     return b"".join(parts)
@@ -169,17 +171,18 @@ class Decoder:
         out: dict[str, Any] = {}
         for number, name, ftype, flags in spec:
             present = fields.get(number)
+            label = go_field_name(typ, number, name)
             if ftype.startswith("map:"):
-                self._map_field(out, name, ftype, flags, present or [])
+                self._map_field(out, name, label, ftype, flags, present or [])
             elif "r" in flags:
-                self._repeated_field(out, name, ftype, flags, present or [])
+                self._repeated_field(out, name, label, ftype, flags, present or [])
             elif ftype in _INT_TYPES or ftype in ("string", "bytes", "bool", "double", "float"):
-                self._scalar_field(out, name, ftype, flags, present)
+                self._scalar_field(out, name, label, ftype, flags, present)
             else:
-                self._message_field(out, name, ftype, flags, present)
+                self._message_field(out, name, label, ftype, flags, present)
         return out
 
-    def _scalar_field(self, out: dict[str, Any], name: str, ftype: str, flags: str,
+    def _scalar_field(self, out: dict[str, Any], name: str, label: str, ftype: str, flags: str,
                       present: list[tuple[int, int | bytes]] | None) -> None:
         if present is None:
             if "p" in flags or ftype == "bytes":  # nil pointer / nil []byte
@@ -189,29 +192,29 @@ class Decoder:
             value = _zero(ftype)
         else:
             wire_type, raw = present[-1]  # last one wins, as in Go
-            value = _scalar(ftype, wire_type, raw, name)
+            value = _scalar(ftype, wire_type, raw, label)
         if "o" in flags and "p" not in flags and not value:
             return  # omitempty on a zero value (or an empty []byte)
         out[name] = _json_scalar(ftype, value)
 
-    def _repeated_field(self, out: dict[str, Any], name: str, ftype: str, flags: str,
+    def _repeated_field(self, out: dict[str, Any], name: str, label: str, ftype: str, flags: str,
                         present: list[tuple[int, int | bytes]]) -> None:
         if not present:
             if "o" not in flags:
                 out[name] = None  # nil slice
             return
         if ftype in _INT_TYPES or ftype in ("string", "bytes", "bool", "double", "float"):
-            out[name] = [_json_scalar(ftype, v) for v in _repeated_scalars(ftype, present, name)]
+            out[name] = [_json_scalar(ftype, v) for v in _repeated_scalars(ftype, present, label)]
             return
         items = []
         for wire_type, raw in present:
             if wire_type != wire.BYTES:
-                raise ProtobufError(f"proto: wrong wireType = {wire_type} for field {_go_name(name)}")
+                raise ProtobufError(f"proto: wrong wireType = {wire_type} for field {label}")
             assert isinstance(raw, bytes)
             items.append(self.message(ftype, raw))
         out[name] = items
 
-    def _map_field(self, out: dict[str, Any], name: str, ftype: str, flags: str,
+    def _map_field(self, out: dict[str, Any], name: str, label: str, ftype: str, flags: str,
                    present: list[tuple[int, int | bytes]]) -> None:
         if not present:
             if "o" not in flags:
@@ -222,30 +225,30 @@ class Decoder:
         result: dict[str, Any] = {}
         for wire_type, raw in present:
             if wire_type != wire.BYTES:
-                raise ProtobufError(f"proto: wrong wireType = {wire_type} for field {_go_name(name)}")
+                raise ProtobufError(f"proto: wrong wireType = {wire_type} for field {label}")
             assert isinstance(raw, bytes)
             entry = wire.parse(raw, "MapEntry")
             key: Any = _zero(key_type)
             if 1 in entry:
-                key = _scalar(key_type, *entry[1][-1], name)
+                key = _scalar(key_type, *entry[1][-1], label)
             value: Any
             if value_is_scalar:
                 value = _zero(value_type) if value_type != "bytes" else b""
                 if 2 in entry:
-                    value = _scalar(value_type, *entry[2][-1], name)
+                    value = _scalar(value_type, *entry[2][-1], label)
                 value = _json_scalar(value_type, value)
             else:
-                value = self.message(value_type, _message_bytes(entry.get(2, []), name))
+                value = self.message(value_type, _message_bytes(entry.get(2, []), label))
             result[key if isinstance(key, str) else str(key)] = value
         out[name] = result
 
-    def _message_field(self, out: dict[str, Any], name: str, ftype: str, flags: str,
+    def _message_field(self, out: dict[str, Any], name: str, label: str, ftype: str, flags: str,
                        present: list[tuple[int, int | bytes]] | None) -> None:
         if present is None and "p" in flags:
             if "o" not in flags and "i" not in flags:
                 out[name] = None  # nil pointer
             return
-        value = self.message(ftype, _message_bytes(present or [], name))
+        value = self.message(ftype, _message_bytes(present or [], label))
         if "i" in flags:
             if isinstance(value, dict):
                 out.update(value)
@@ -259,7 +262,7 @@ class Decoder:
         holder: dict[str, Any] = {}
         for number, name, ftype, _flags in spec:
             if number == 1:
-                self._repeated_field(holder, name, ftype, "ro", wire.parse(data, typ).get(1, []))
+                self._repeated_field(holder, name, "Items", ftype, "ro", wire.parse(data, typ).get(1, []))
                 return list(holder.get(name) or [])
         return []
 
@@ -286,22 +289,22 @@ def _time(_: Decoder, data: bytes) -> str | None:
         return None  # Go's Time.Unmarshal: no bytes is the zero time, whose JSON is null
     fields = wire.parse(data, "Timestamp")
     # metav1.Time keeps whole seconds only (its Unmarshal drops nanos).
-    return gotext.rfc3339(_int_field(fields, 1, "int64", "seconds"))
+    return gotext.rfc3339(_int_field(fields, 1, "int64", "Seconds"))
 
 
 def _micro_time(_: Decoder, data: bytes) -> str | None:
     if not data:
         return None
     fields = wire.parse(data, "Timestamp")
-    seconds = _int_field(fields, 1, "int64", "seconds")
-    nanos = _int_field(fields, 2, "int32", "nanos")
+    seconds = _int_field(fields, 1, "int64", "Seconds")
+    nanos = _int_field(fields, 2, "int32", "Nanos")
     total_us = seconds * 1_000_000 + int(nanos / 1000)  # Duration.Truncate rounds toward zero
     secs, micros = divmod(total_us, 1_000_000)
     return gotext.rfc3339(secs, micros)
 
 
 def _duration(_: Decoder, data: bytes) -> str:
-    return gotext.go_duration(_int_field(wire.parse(data, DURATION), 1, "int64", "duration"))
+    return gotext.go_duration(_int_field(wire.parse(data, DURATION), 1, "int64", "Duration"))
 
 
 def _quantity(_: Decoder, data: bytes) -> str:

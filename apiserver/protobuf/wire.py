@@ -33,6 +33,11 @@ def read_varint(data: bytes, i: int) -> tuple[int, int]:
         shift += 7
 
 
+def _int32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
+
+
 def parse(data: bytes, message: str) -> Fields:
     fields: Fields = {}
     i = 0
@@ -40,11 +45,12 @@ def parse(data: bytes, message: str) -> Fields:
     short = message.rsplit(".", 1)[-1]
     while i < n:
         key, i = read_varint(data, i)
-        number, wire_type = key >> 3, key & 7
+        # Go reads the number as int32(key >> 3) and prints the whole key as the "wire type".
+        number, wire_type = _int32(key >> 3), key & 7
         if wire_type == END_GROUP:
             raise ProtobufError(f"proto: {short}: wiretype end group for non-group")
-        if number <= 0 or number > 0x1FFFFFFF:
-            raise ProtobufError(f"proto: {short}: illegal tag {number} (wire type {wire_type})")
+        if number <= 0:
+            raise ProtobufError(f"proto: {short}: illegal tag {number} (wire type {key})")
         value: int | bytes
         if wire_type == VARINT:
             value, i = read_varint(data, i)
