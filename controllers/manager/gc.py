@@ -76,8 +76,9 @@ class GarbageCollector(Base):
         fins = md.get("finalizers") or []
         if md.get("deletionTimestamp") and (logic.FOREGROUND in fins or logic.ORPHAN in fins):
             self.enqueue_key(key)
-        # a dependent going away may unblock its owner's foreground deletion
-        for r in md.get("ownerReferences") or []:
+        # a dependent going away or letting go may unblock its owner's foreground or orphan deletion
+        refs = [*(md.get("ownerReferences") or []), *((old or {}).get("metadata") or {}).get("ownerReferences", [])]
+        for r in refs:
             owner = self.uids.get(r.get("uid", ""))
             if owner is not None and (owner[1].get("metadata") or {}).get("deletionTimestamp"):
                 self.enqueue_key(self._key(owner[0], owner[1]))
