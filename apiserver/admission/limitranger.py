@@ -1,12 +1,14 @@
 """LimitRanger: LimitRange defaults for containers, then min / max / maxLimitRequestRatio checks.
 
-Defaulting (pods): for each ``type: Container`` item, a container missing a limit gets ``default`` and one missing
-a request gets ``defaultRequest`` (the LimitRange's own defaulting is applied first: default <- max, defaultRequest
-<- default, then <- min). Earlier LimitRanges win. What was set is recorded in the ``kubernetes.io/limit-ranger``
-annotation (``LimitRanger plugin set: cpu, memory request for container c; ...``); the QoS class is recomputed.
+Defaulting (pods, app containers then init containers): per LimitRange, its ``type: Container`` items' ``default``
+fill missing limits and ``defaultRequest`` missing requests (the LimitRange's own defaulting is applied first:
+default <- max, defaultRequest <- default, then <- min). Earlier LimitRanges win. What was set is recorded in the
+``kubernetes.io/limit-ranger`` annotation (``LimitRanger plugin set: cpu, memory request for container c; ...``);
+the QoS class is recomputed, so the order against ``pod_defaults`` does not matter.
 
 Checks, per item type: ``Container`` per init/app container, ``Pod`` on the pod's totals, ``PersistentVolumeClaim``
-on ``spec.resources.requests``. Violations are one 403 Forbidden with Kubernetes' texts, several in brackets:
+on ``spec.resources.requests``. The first LimitRange with violations gives one 403 Forbidden with Kubernetes'
+texts, several in brackets:
 ``pods "p" is forbidden: maximum memory usage per Container is 1Gi, but limit is 2Gi``. Comparisons use
 milli-units as Kubernetes does.
 """
@@ -46,20 +48,31 @@ def defaulted_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def apply_defaults(pod: dict[str, Any], limit_ranges: list[dict[str, Any]]) -> None:
-    notes: list[str] = []
-    for lr in limit_ranges:
-        for item in _items(lr):
-            if item.get("type") != "Container":
-                continue
+def container_defaults(limit_range: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(default limits, default requests) of one LimitRange: its Container items merged, later items winning."""
+    limits: dict[str, Any] = {}
+    requests: dict[str, Any] = {}
+    for item in _items(limit_range):
+        if item.get("type") == "Container":
             item = defaulted_item(item)
-            for init, prefix in ((False, "container"), (True, "init container")):
-                for c in containers(pod, init=init):
-                    notes += _merge(c, item.get("default") or {}, item.get("defaultRequest") or {}, prefix)
-    if notes:
-        meta = pod.setdefault("metadata", {})
-        meta["annotations"] = {**(meta.get("annotations") or {}),
-                               ANNOTATION: "LimitRanger plugin set: " + "; ".join(notes)}
+            requests.update(item.get("defaultRequest") or {})
+            limits.update(item.get("default") or {})
+    return limits, requests
+
+
+def apply_defaults(pod: dict[str, Any], limit_ranges: list[dict[str, Any]]) -> None:
+    """Each LimitRange in turn fills what is still missing; the annotation reports the last one that set
+    something (each LimitRange's mutation rewrites it, as in Kubernetes)."""
+    for lr in limit_ranges:
+        limits, requests = container_defaults(lr)
+        notes: list[str] = []
+        for init, prefix in ((False, "container"), (True, "init container")):
+            for c in containers(pod, init=init):
+                notes += _merge(c, limits, requests, prefix)
+        if notes:
+            meta = pod.setdefault("metadata", {})
+            meta["annotations"] = {**(meta.get("annotations") or {}),
+                                   ANNOTATION: "LimitRanger plugin set: " + "; ".join(notes)}
 
 
 def _merge(c: dict[str, Any], limits: Mapping[str, Any], requests: Mapping[str, Any], prefix: str) -> list[str]:
@@ -163,7 +176,8 @@ def pod_violations(pod: Mapping[str, Any], limit_range: Mapping[str, Any]) -> li
                 res = c.get("resources") or {}
                 errs += _check("Container", item, resource_list(res.get("requests")), resource_list(res.get("limits")))
         elif item.get("type") == "Pod":
-            errs += _check("Pod", item, pod_totals(pod, "requests"), pod_totals(pod, "limits"))
+            errs += _check("Pod", item, pod_totals(pod, "requests", overhead=False),
+                           pod_totals(pod, "limits", overhead=False))
     return errs
 
 
@@ -187,8 +201,8 @@ def limit_ranger(obj: dict[str, Any], kind: str, limit_ranges: list[dict[str, An
     if kind == "Pod":
         apply_defaults(obj, limit_ranges)
         set_qos_class(obj)
-        errs = [e for lr in limit_ranges for e in pod_violations(obj, lr)]
-    else:
-        errs = [e for lr in limit_ranges for e in pvc_violations(obj, lr)]
-    if errs:
-        raise forbidden(KIND_RESOURCE[kind], (obj.get("metadata") or {}).get("name", ""), aggregate(errs))
+    for lr in limit_ranges:
+        # The first LimitRange with violations decides the answer (Kubernetes stops there too).
+        errs = pod_violations(obj, lr) if kind == "Pod" else pvc_violations(obj, lr)
+        if errs:
+            raise forbidden(KIND_RESOURCE[kind], (obj.get("metadata") or {}).get("name", ""), aggregate(errs))

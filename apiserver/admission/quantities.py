@@ -87,9 +87,10 @@ def _resources(c: Mapping[str, Any], key: str) -> dict[str, Amount]:
     return resource_list((c.get("resources") or {}).get(key))
 
 
-def pod_totals(pod: Mapping[str, Any], key: str) -> dict[str, Amount]:
+def pod_totals(pod: Mapping[str, Any], key: str, overhead: bool = True) -> dict[str, Amount]:
     """Pod-level requests or limits (``key``): the sum over app containers (plus restartable "sidecar" init
-    containers, which keep running), at least the largest one-shot init container, plus ``spec.overhead``."""
+    containers, which keep running), at least the largest one-shot init container (plus the sidecars started
+    before it), plus ``spec.overhead`` unless ``overhead`` is False (LimitRanger leaves it out)."""
     total: dict[str, Amount] = {}
     for c in containers(pod):
         total = add_lists(total, _resources(c, key))
@@ -103,8 +104,9 @@ def pod_totals(pod: Mapping[str, Any], key: str) -> dict[str, Amount]:
         else:
             init_max = max_lists(init_max, add_lists(sidecars, own))
     total = max_lists(total, init_max)
-    overhead = resource_list((pod.get("spec") or {}).get("overhead"))
-    return add_lists(total, overhead)
+    if not overhead:
+        return total
+    return add_lists(total, resource_list((pod.get("spec") or {}).get("overhead")))
 
 
 QOS_RESOURCES = ("cpu", "memory")

@@ -295,3 +295,22 @@ def test_limit_ranger_ignores_other_kinds_and_no_ranges() -> None:
     p = pod(c())
     limit_ranger(p, "Pod", [])
     assert p == pod(c())
+
+
+def test_limit_ranger_several_ranges() -> None:
+    first = lr({"type": "Container", "default": {"cpu": "1"}, "max": {"memory": "1Gi"}})
+    second = lr({"type": "Container", "default": {"cpu": "2", "memory": "2Gi"}, "max": {"cpu": "500m"}})
+    p = pod(c())
+    with pytest.raises(AdmissionError) as e:
+        limit_ranger(p, "Pod", [first, second])
+    # the first range supplies cpu (and memory from its max), so the second has nothing left to default
+    assert p["spec"]["containers"][0]["resources"] == {"limits": {"cpu": "1", "memory": "1Gi"},
+                                                       "requests": {"cpu": "1", "memory": "1Gi"}}
+    assert p["metadata"]["annotations"]["kubernetes.io/limit-ranger"] == \
+        "LimitRanger plugin set: cpu, memory request for container c; cpu, memory limit for container c"
+    assert e.value.message == 'pods "p" is forbidden: maximum cpu usage per Container is 500m, but limit is 1'
+
+
+def test_limit_ranger_pod_item_ignores_overhead() -> None:
+    p = pod(c(requests={"cpu": "1"}, limits={"cpu": "1"}), overhead={"cpu": "250m"})
+    limit_ranger(p, "Pod", [lr({"type": "Pod", "max": {"cpu": "1"}})])

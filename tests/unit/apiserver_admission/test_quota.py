@@ -140,3 +140,11 @@ def test_quota_usage_recompute() -> None:
                                          "requests.cpu": "1100m", "requests.memory": "1Gi"}
     assert quota_usage("pods", pods, hard={"pods": "9", "limits.cpu": "4"}) == {"limits.cpu": "0", "pods": "2"}
     assert quota_usage("configmaps", []) == {}
+
+
+def test_quota_counts_pod_overhead_and_init_containers() -> None:
+    p = pod("p", ctr("a", {"cpu": "100m"}), overhead={"cpu": "50m"},
+            initContainers=[ctr("init", {"cpu": "500m"}), ctr("side", {"cpu": "100m"})])
+    p["spec"]["initContainers"][1]["restartPolicy"] = "Always"
+    # app 100m + sidecar 100m = 200m, below the 500m one-shot init container; plus 50m overhead
+    assert str(object_usage("pods", p)["requests.cpu"]) == "550m"
