@@ -22,9 +22,9 @@ import yaml
 from aiohttp import web
 
 from apiserver import protobuf
-from apiserver.certs import ensure_pki
 from apiserver.discovery import aggregated, api_resource_list
 from apiserver.resources import Registry
+from tests.integration.apiserver_protobuf.tlsfiles import make_ca_and_cert
 from tests.support.procs import free_port
 
 DISCOVERY_V2_CT = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
@@ -45,7 +45,7 @@ class CaptureServer:
         # Canned objects by path: answered to GET and PATCH (a PATCH records its body and returns the object).
         self.objects: dict[str, dict[str, Any]] = {}
         self.port = free_port()
-        ca, cert, key = ensure_pki(work_dir / "pki", ["127.0.0.1"])
+        ca, cert, key = make_ca_and_cert(work_dir / "pki")
         self.kubeconfig = work_dir / "kubeconfig"
         self.kubeconfig.write_text(yaml.safe_dump({
             "apiVersion": "v1", "kind": "Config", "current-context": "capture",

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from apiserver import protobuf
-from apiserver.certs import ensure_pki
 from tests.integration.apiserver_protobuf.capture import CaptureServer, dry_run_json, kubectl
+from tests.integration.apiserver_protobuf.tlsfiles import make_ca_and_cert
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CaptureServer]:
 
 
 def _tls_pair(work: Path) -> tuple[Path, Path]:
-    _ca, cert, key = ensure_pki(work / "tls", ["127.0.0.2"])
+    """A certificate and key for `create secret tls` (made once per module)."""
+    cert, key = work / "tls" / "web.crt", work / "tls" / "web.key"
+    if not cert.exists():
+        make_ca_and_cert(work / "tls", "web")
     return cert, key
 
 

@@ -142,3 +142,13 @@ def test_generator_parses_proto_and_go_tags() -> None:
     assert pkg.go_fields[("Thing", 5)].pointer
     assert pkg.go_fields[("Thing", 9)].json_name is None
     assert pkg.go_fields[("ThingSpec", 1)].inline
+
+
+def test_go_field_names_for_errors() -> None:
+    from apiserver.protobuf.jsonform import go_field_name
+
+    meta = "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+    assert go_field_name(meta, 5, "uid") == "UID"
+    assert go_field_name(meta, 1, "name") == "Name"
+    assert go_field_name(f"{CORE}.ConfigMap", 1, "metadata") == "ObjectMeta"
+    assert go_field_name(f"{CORE}.Volume", 2, "volumeSource") == "VolumeSource"
