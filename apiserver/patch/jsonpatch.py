@@ -1,27 +1,34 @@
-"""RFC 6902 JSON Patch and RFC 6901 JSON Pointer over plain JSON values (dict/list/str/int/float/bool/None).
+"""RFC 6902 JSON Patch over plain JSON values, as the Kubernetes apiserver applies it.
 
-``json_patch(doc, ops)`` applies every operation to a deep copy and returns it; ``doc`` is never touched, and a
-failing operation leaves nothing half-applied. Errors follow the real apiserver: a patch that is not a list of
-operation objects is 400 BadRequest (the decoder's error); an operation that cannot be applied (unknown op, missing
-path, test failure, bad index) is 422 Invalid with the generic message the apiserver uses for JSON patch failures
-(the specific reason is kept in ``PatchError.detail``, worded as the Go json-patch library words it). Kubernetes
-caps a patch at 10,000 operations (413 RequestEntityTooLarge).
+The real apiserver uses the Go library gopkg.in/evanphx/json-patch.v4, whose behaviour differs from the RFC in a
+few places; we follow the library (it is what clients observe), checked against kubectl, which vendors it:
+- the whole-document pointer "" works for ``replace`` (with an object) and ``test`` only;
+- ``replace`` of a missing object member adds it (only a missing parent or a bad array index fails);
+- array indices are parsed as Go's ``strconv.Atoi`` does ("01" and "+1" are 1) and negative ones count from the
+  end (-1 is the last item; for ``add``, -1 appends);
+- ``test`` compares numbers by value (1 equals 1.0) but true is not 1; a missing member equals an explicit
+  ``null`` (or absent) value.
+``json_patch(doc, ops)`` works on a deep copy and returns it; ``doc`` is never touched. Errors follow the real
+apiserver: a patch that is not a list of operation objects is 400 BadRequest (the decoder's message); an
+operation that cannot be applied is 422 Invalid with the generic message (the library's reason, worded as it words
+it, is kept in ``PatchError.detail``); more than 10,000 operations is 413.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from apiserver.patch.errors import PatchError, bad_request, invalid
 
 MAX_OPERATIONS = 10000
 
-_MISSING = object()
+_ATOI = re.compile(r"[+-]?[0-9]+")
 
 
 def json_equal(a: Any, b: Any) -> bool:
-    """JSON value equality: unlike Python's ==, true is not 1 and 1 equals 1.0 only as numbers."""
+    """JSON value equality for merging: true is not 1, while 1 and 1.0 are the same number."""
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, int | float) and isinstance(b, int | float):
@@ -33,139 +40,164 @@ def json_equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def parse_pointer(pointer: str) -> list[str]:
-    """RFC 6901: "" is the whole document; otherwise "/"-separated tokens with ~1 -> "/" and ~0 -> "~"."""
-    if pointer == "":
-        return []
-    if not pointer.startswith("/"):
-        raise invalid(f'JSON pointer must be empty or start with a "/": {pointer}')
-    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
+def _decode(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
 
 
-def _index(token: str, size: int, allow_end: bool, pointer: str) -> int:
-    if token == "-" and allow_end:
-        return size
-    if not token.isdigit() or (len(token) > 1 and token.startswith("0")):
-        raise invalid(f"Unable to access invalid index: {token}: invalid index referenced")
-    i = int(token)
-    if i > size or (i == size and not allow_end):
-        raise invalid(f"Unable to access invalid index: {i}: invalid index referenced")
+def _atoi(token: str) -> int | None:
+    return int(token) if _ATOI.fullmatch(token) else None
+
+
+def _container(doc: Any, path: str) -> tuple[Any, str] | None:
+    """The container of the last token and that token (decoded), or None when the path does not resolve."""
+    parts = path.split("/")
+    if len(parts) < 2:
+        return None  # "" and pointers without a leading "/" never resolve
+    node = doc
+    for raw in parts[1:-1]:
+        part = _decode(raw)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list):
+            i = _atoi(part)
+            node = node[i] if i is not None and 0 <= i < len(node) else None
+        else:
+            return None
+        if not isinstance(node, dict | list):
+            return None
+    return node, _decode(parts[-1])
+
+
+def _index_error(token: Any) -> PatchError:
+    return invalid(f"Unable to access invalid index: {token}: invalid index referenced")
+
+
+def _array_index(con: list[Any], key: str) -> int:
+    i = _atoi(key)
+    if i is None:
+        raise invalid(f'strconv.Atoi: parsing "{key}": invalid syntax')
+    if i < 0:
+        if i < -len(con):
+            raise _index_error(i)
+        i += len(con)
+    if i >= len(con):
+        raise _index_error(i)
     return i
 
 
-def _parent(doc: Any, tokens: list[str], op: str, pointer: str) -> Any:
-    """The container holding the last token, or a 422 naming the missing path."""
-    node = doc
-    for t in tokens[:-1]:
-        if isinstance(node, dict) and t in node:
-            node = node[t]
-        elif isinstance(node, list) and t.isdigit() and int(t) < len(node) and not (len(t) > 1 and t[0] == "0"):
-            node = node[int(t)]
-        else:
-            raise invalid(f'{op} operation does not apply: doc is missing path: "{pointer}": missing value')
-    if not isinstance(node, dict | list):
-        raise invalid(f'{op} operation does not apply: doc is missing path: "{pointer}": missing value')
-    return node
+def _get(con: Any, key: str) -> Any:
+    """Value at key; None for a missing object member (as the library); a bad array index fails."""
+    if isinstance(con, dict):
+        return con.get(key)
+    return con[_array_index(con, key)]
 
 
-def _get(doc: Any, pointer: str, op: str) -> Any:
-    tokens = parse_pointer(pointer)
-    if not tokens:
-        return doc
-    parent = _parent(doc, tokens, op, pointer)
-    last = tokens[-1]
-    if isinstance(parent, dict):
-        if last not in parent:
-            raise invalid(f'{op} operation does not apply: doc is missing path: "{pointer}": missing value')
-        return parent[last]
-    return parent[_index(last, len(parent), False, pointer)]
+def _add(con: Any, key: str, value: Any) -> None:
+    if isinstance(con, dict):
+        con[key] = value
+        return
+    if key == "-":
+        con.append(value)
+        return
+    i = _atoi(key)
+    if i is None:
+        raise invalid(f"value was not a proper array index: '{key}'")
+    size = len(con) + 1
+    if i >= size or i < -size:
+        raise _index_error(i)
+    con.insert(i + size if i < 0 else i, value)
 
 
-def _add(doc: Any, pointer: str, value: Any, op: str = "add") -> Any:
-    tokens = parse_pointer(pointer)
-    if not tokens:
-        return value
-    parent = _parent(doc, tokens, op, pointer)
-    last = tokens[-1]
-    if isinstance(parent, dict):
-        parent[last] = value
-    else:
-        parent.insert(_index(last, len(parent), True, pointer), value)
-    return doc
-
-
-def _remove(doc: Any, pointer: str, op: str = "remove") -> tuple[Any, Any]:
-    """Returns (doc, removed value)."""
-    tokens = parse_pointer(pointer)
-    if not tokens:
-        return None, doc
-    parent = _parent(doc, tokens, op, pointer)
-    last = tokens[-1]
-    if isinstance(parent, dict):
-        if last not in parent:
-            raise invalid(f"Unable to remove nonexistent key: {last}: missing value")
-        return doc, parent.pop(last)
-    return doc, parent.pop(_index(last, len(parent), False, pointer))
-
-
-def _field(op: dict[str, Any], name: str, kind: str) -> Any:
-    if name not in op:
-        raise invalid(f"{kind} operation missing {name} field")
-    return op[name]
+def _remove(con: Any, key: str) -> Any:
+    if isinstance(con, dict):
+        if key not in con:
+            raise invalid(f"Unable to remove nonexistent key: {key}: missing value")
+        return con.pop(key)
+    i = _atoi(key)
+    if i is None:
+        raise invalid(f'strconv.Atoi: parsing "{key}": invalid syntax')
+    if i >= len(con) or i < -len(con):
+        raise _index_error(i)
+    return con.pop(i)
 
 
 def _path(op: dict[str, Any], name: str, kind: str) -> str:
-    value = _field(op, name, kind)
+    value = op.get(name)
     if not isinstance(value, str):
-        raise invalid(f"{kind} operation has a non-string {name}")
+        what = "from" if name == "from" else "path"
+        raise invalid(f"{kind} operation failed to decode {what}")
     return value
 
 
-def apply_operation(doc: Any, op: dict[str, Any]) -> Any:
+def _resolve(doc: Any, path: str, message: str) -> tuple[Any, str]:
+    found = _container(doc, path)
+    if found is None:
+        raise invalid(message)
+    return found
+
+
+def apply_operation(doc: Any, op: dict[str, Any]) -> None:
     kind = op.get("op")
     if kind == "add":
-        return _add(doc, _path(op, "path", kind), copy.deepcopy(_field(op, "value", kind)))
-    if kind == "remove":
-        return _remove(doc, _path(op, "path", kind))[0]
-    if kind == "replace":
         path = _path(op, "path", kind)
-        value = copy.deepcopy(_field(op, "value", kind))
-        _get(doc, path, "replace")  # the target must exist
-        tokens = parse_pointer(path)
-        if not tokens:
-            return value
-        parent = _parent(doc, tokens, kind, path)
-        if isinstance(parent, dict):
-            parent[tokens[-1]] = value
+        con, key = _resolve(doc, path, f'add operation does not apply: doc is missing path: "{path}": missing value')
+        _add(con, key, copy.deepcopy(op.get("value")))
+    elif kind == "remove":
+        path = _path(op, "path", kind)
+        con, key = _resolve(doc, path,
+                            f'remove operation does not apply: doc is missing path: "{path}": missing value')
+        _remove(con, key)
+    elif kind == "replace":
+        path = _path(op, "path", kind)
+        if path == "":
+            value = op.get("value")
+            if not isinstance(value, dict):
+                raise invalid("replace operation value must be object")
+            doc.clear()
+            doc.update(copy.deepcopy(value))
+            return
+        con, key = _resolve(doc, path, f"replace operation does not apply: doc is missing path: {path}: "
+                                       "missing value")
+        if isinstance(con, dict):
+            con[key] = copy.deepcopy(op.get("value"))
         else:
-            parent[_index(tokens[-1], len(parent), False, path)] = value
-        return doc
-    if kind == "move":
-        src, dst = _path(op, "from", kind), _path(op, "path", kind)
-        if dst != src and dst.startswith(src + "/"):
-            raise invalid(f"Unable to move a value into one of its children: {src} -> {dst}")
-        doc, value = _remove(doc, src, "move")
-        return _add(doc, dst, value, "move")
-    if kind == "copy":
-        src, dst = _path(op, "from", kind), _path(op, "path", kind)
-        return _add(doc, dst, copy.deepcopy(_get(doc, src, "copy")), "copy")
-    if kind == "test":
+            con[_array_index(con, key)] = copy.deepcopy(op.get("value"))
+    elif kind == "move":
+        src = _path(op, "from", kind)
+        con, key = _resolve(doc, src, f"move operation does not apply: doc is missing from path: {src}: "
+                                      "missing value")
+        _get(con, key)
+        value = _remove(con, key)
+        dst = _path(op, "path", kind)
+        con, key = _resolve(doc, dst, f"move operation does not apply: doc is missing destination path: {dst}: "
+                                      "missing value")
+        _add(con, key, value)
+    elif kind == "copy":
+        src = _path(op, "from", kind)
+        con, key = _resolve(doc, src, f"copy operation does not apply: doc is missing from path: {src}: "
+                                      "missing value")
+        value = copy.deepcopy(_get(con, key))
+        dst = _path(op, "path", kind)
+        con, key = _resolve(doc, dst, f"copy operation does not apply: doc is missing destination path: {dst}: "
+                                      "missing value")
+        _add(con, key, value)
+    elif kind == "test":
         path = _path(op, "path", kind)
+        if path == "":
+            if not json_equal(doc, op.get("value")):
+                raise invalid("testing value  failed: test failed")
+            return
+        con, key = _resolve(doc, path, f"test operation does not apply: is missing path: {path}: missing value")
+        actual = _get(con, key)
         expected = op.get("value")
-        try:
-            actual = _get(doc, path, "test")
-        except PatchError:
-            # As the Go library: a missing member tests equal to null (or to an absent value) when its parent
-            # exists; a missing parent is an error of its own.
-            tokens = parse_pointer(path)
-            _parent(doc, tokens, "test", path)
+        if actual is None and isinstance(con, dict) and key not in con:
             if expected is None:
-                return doc
-            raise invalid(f"testing value {path} failed: test failed") from None
+                return
+            raise invalid(f"testing value {path} failed: test failed")
         if not json_equal(actual, expected):
             raise invalid(f"testing value {path} failed: test failed")
-        return doc
-    raise invalid(f"Unexpected kind: {kind}")
+    else:
+        raise invalid(f"Unexpected kind: {kind if kind is not None else 'unknown'}")
 
 
 def json_patch(doc: dict[str, Any], ops: list[Any]) -> dict[str, Any]:
@@ -178,11 +210,9 @@ def json_patch(doc: dict[str, Any], ops: list[Any]) -> dict[str, Any]:
     if len(ops) > MAX_OPERATIONS:
         raise PatchError(f"Request entity too large: The allowed maximum operations in a JSON patch is "
                          f"{MAX_OPERATIONS}, got {len(ops)}", code=413, reason="RequestEntityTooLarge")
-    out: Any = copy.deepcopy(doc)
+    out = copy.deepcopy(doc)
     for op in ops:
-        out = apply_operation(out, op)
-    if not isinstance(out, dict):
-        raise invalid("the patched document is not a JSON object")
+        apply_operation(out, op)
     return out
 
 

@@ -60,9 +60,9 @@ def _no_merge_key(item: dict[str, Any], key: str) -> PatchError:
 
 def _merge_map(original: dict[str, Any], patch: dict[str, Any], path: Path, meta: PatchMeta) -> dict[str, Any]:
     if DIRECTIVE in patch:
-        directive = patch.pop(DIRECTIVE)
+        directive = patch[DIRECTIVE]
         if directive == "replace":
-            return _merge_map({}, patch, path, meta)
+            return _merge_map({}, {k: v for k, v in patch.items() if k != DIRECTIVE}, path, meta)
         if directive == "delete":
             return {}
         raise PatchError(f"unknown patch type: {go_format(directive)} in map: {go_format(patch)}")
@@ -124,7 +124,7 @@ def _retain_keys(original: dict[str, Any], patch: dict[str, Any]) -> None:
         if value is None or key.startswith((DELETE_PRIMITIVE, SET_ORDER)):
             continue
         if key not in keep:
-            raise invalid("patch content doesn't match retainKeys list")
+            raise bad_request("invalid patch format of retainKeys")
     for key in list(original):
         if key not in keep:
             del original[key]
@@ -309,5 +309,5 @@ def _check_order(patch_list: list[Any], order: list[Any], key: str) -> None:
         if i < len(items) and json_equal(_identity(items[i], key), _identity(entry, key)):
             i += 1
     if i < len(items):
-        raise PatchError(f"The order in patch list:\n{go_format(patch_list)}\n doesn't match {SET_ORDER} list:\n"
+        raise PatchError(f"The order in patch list:\n{go_format(patch_list)}\n doesn't match {SET_ORDER[:-1]} list:\n"
                          f"{go_format(order)}\n")
