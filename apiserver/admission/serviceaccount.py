@@ -7,7 +7,11 @@
   volume ``kube-api-access-<5 random chars>`` (bound token for 3607 s, ``kube-root-ca.crt`` ca.crt, the namespace
   from the downward API; mode 0644) is added and mounted read-only at /var/run/secrets/kubernetes.io/serviceaccount
   in every init and app container that has nothing mounted there yet. An existing ``kube-api-access-*`` volume is
-  reused. Mirror pods (static pods) are left alone.
+  reused;
+- a pod without ``imagePullSecrets`` gets the service account's.
+
+Mirror pods (the kubelet's static pods) are not changed; they may reference neither a service account, nor secrets,
+nor service-account token projections (403 ``a mirror pod may not ...``).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ def service_account(pod: dict[str, Any], sa_exists: bool, sa: dict[str, Any] | N
                     rng: random.Random | None = None) -> None:
     meta = pod.get("metadata") or {}
     if MIRROR_ANNOTATION in (meta.get("annotations") or {}):
+        _check_mirror_pod(pod)
         return
     spec = pod.setdefault("spec", {})
     sa_name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
@@ -58,6 +63,36 @@ def service_account(pod: dict[str, Any], sa_exists: bool, sa: dict[str, Any] | N
                         f'error looking up service account {ns}/{sa_name}: serviceaccount "{sa_name}" not found')
     if _should_automount(pod, sa):
         mount_token(pod, rng or random.Random())
+    pull = [{"name": ref.get("name", "")} for ref in (sa or {}).get("imagePullSecrets") or [] if isinstance(ref, dict)]
+    if not spec.get("imagePullSecrets") and pull:
+        spec["imagePullSecrets"] = pull
+
+
+def _check_mirror_pod(pod: dict[str, Any]) -> None:
+    spec = pod.get("spec") or {}
+    name = (pod.get("metadata") or {}).get("name", "")
+    if spec.get("serviceAccountName") or spec.get("serviceAccount"):
+        raise forbidden("pods", name, "a mirror pod may not reference service accounts")
+    for v in spec.get("volumes") or []:
+        if not isinstance(v, dict):
+            continue
+        if v.get("secret") is not None:
+            raise forbidden("pods", name, "a mirror pod may not reference secrets")
+        for source in (v.get("projected") or {}).get("sources") or []:
+            if isinstance(source, dict) and source.get("secret") is not None:
+                raise forbidden("pods", name, "a mirror pod may not reference secrets")
+            if isinstance(source, dict) and source.get("serviceAccountToken") is not None:
+                raise forbidden("pods", name, "a mirror pod may not use ServiceAccountToken volume projections")
+    for key in ("containers", "initContainers"):
+        for c in spec.get(key) or []:
+            for env in (c.get("env") or []) if isinstance(c, dict) else []:
+                if isinstance(env, dict) and ((env.get("valueFrom") or {}).get("secretKeyRef")) is not None:
+                    raise forbidden("pods", name, "a mirror pod may not reference secrets")
+            for src in (c.get("envFrom") or []) if isinstance(c, dict) else []:
+                if isinstance(src, dict) and src.get("secretRef") is not None:
+                    raise forbidden("pods", name, "a mirror pod may not reference secrets")
+    if spec.get("imagePullSecrets"):
+        raise forbidden("pods", name, "a mirror pod may not reference secrets")
 
 
 def mount_token(pod: dict[str, Any], rng: random.Random) -> None:

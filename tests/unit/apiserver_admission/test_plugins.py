@@ -193,6 +193,31 @@ def test_service_account_keeps_an_existing_mount_and_skips_mirror_pods() -> None
     assert mirror["spec"] == {"containers": [c()]}
 
 
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"serviceAccountName": "default"}, "a mirror pod may not reference service accounts"),
+    ({"volumes": [{"name": "s", "secret": {"secretName": "x"}}]}, "a mirror pod may not reference secrets"),
+    ({"imagePullSecrets": [{"name": "reg"}]}, "a mirror pod may not reference secrets"),
+    ({"volumes": [{"name": "t", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}]},
+     "a mirror pod may not use ServiceAccountToken volume projections"),
+])
+def test_mirror_pod_restrictions(spec: Obj, message: str) -> None:
+    mirror = pod(c(), **spec)
+    mirror["metadata"]["annotations"] = {"kubernetes.io/config.mirror": "x"}
+    with pytest.raises(AdmissionError) as e:
+        service_account(mirror, True)
+    assert e.value.message == f'pods "p" is forbidden: {message}'
+
+
+def test_service_account_image_pull_secrets() -> None:
+    sa = {"metadata": {"name": "default"}, "imagePullSecrets": [{"name": "registry"}]}
+    p = pod(c())
+    service_account(p, True, sa=sa, rng=random.Random(1))
+    assert p["spec"]["imagePullSecrets"] == [{"name": "registry"}]
+    own = pod(c(), imagePullSecrets=[{"name": "mine"}])
+    service_account(own, True, sa=sa, rng=random.Random(1))
+    assert own["spec"]["imagePullSecrets"] == [{"name": "mine"}]
+
+
 def test_service_account_missing() -> None:
     p = pod(c(), serviceAccountName="ghost")
     with pytest.raises(AdmissionError) as e:
