@@ -281,7 +281,8 @@ def _int_field(fields: wire.Fields, number: int, typ: str, name: str) -> int:
 def _bytes_field(fields: wire.Fields, number: int, name: str) -> bytes | None:
     if number not in fields:
         return None
-    return b"".join(bytes(_scalar("bytes", wt, raw, name)) for wt, raw in fields[number])
+    wire_type, raw = fields[number][-1]  # a repeated bytes field replaces the earlier value in Go
+    return bytes(_scalar("bytes", wire_type, raw, name))
 
 
 def _time(_: Decoder, data: bytes) -> str | None:
