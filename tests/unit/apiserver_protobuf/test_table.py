@@ -71,13 +71,18 @@ def test_inline_set_agrees_with_the_python_client_models() -> None:
 
 
 def test_every_served_builtin_kind_has_a_message() -> None:
-    missing = []
+    """Every kind the apiserver serves in a group version the table covers decodes. Groups outside k8s.io/api
+    (apiextensions.k8s.io: CustomResourceDefinitions, which kubectl sends as JSON) are not in the table."""
+    missing, covered = [], 0
     for r in Registry().all():
         api_version = f"{r.group}/{r.version}" if r.group else r.version
+        if api_version not in _table.GROUP_VERSIONS:
+            continue
+        covered += 1
         if message_for(api_version, r.kind) is None:
             missing.append(f"{api_version} {r.kind}")
-    # CustomResourceDefinitions live in k8s.io/apiextensions-apiserver; kubectl sends them as JSON.
-    assert missing == ["apiextensions.k8s.io/v1 CustomResourceDefinition"]
+    assert missing == []
+    assert covered > 30
 
 
 def test_every_message_type_reference_resolves() -> None:
