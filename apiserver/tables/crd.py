@@ -1,8 +1,9 @@
 """Tables for custom resources from the CRD version's ``additionalPrinterColumns``, as apiextensions does.
 
-Columns: NAME first, then each printer column with its name, type, format, description and priority. A CRD
-without printer columns gets a single AGE column (``.metadata.creationTimestamp``, type date), as the
-apiextensions server defaults it. Cells: the object's name, then per column the first JSONPath match (``None``
+Columns: NAME first, then each printer column with its name, type, format, description (or "Custom resource
+definition column (in JSONPath format): <path>" when the CRD gives none) and priority. A CRD without printer
+columns gets a single AGE column (``.metadata.creationTimestamp``, type date), as the apiextensions server
+defaults it. Cells: the object's name, then per column the first JSONPath match (``None``
 when nothing matches or the path is bad), converted by type: ``string`` prints the value as client-go's jsonpath
 does (text as is, numbers and booleans in Go's form, objects and lists as compact JSON); ``integer``, ``number``
 and ``boolean`` keep JSON values of the right kind (else ``None``); ``date`` turns an RFC 3339 string into an
@@ -23,10 +24,9 @@ from apiserver.tables.formats import Obj, d, name
 from apiserver.tables.jsonpath import JSONPathError, find
 from kemu.api.meta import parse_time
 
-DEFAULT_PRINTER_COLUMNS: list[Obj] = [
-    {"name": "Age", "type": "date", "description": DOCS["meta.creationTimestamp"],
-     "jsonPath": ".metadata.creationTimestamp"},
-]
+_DEFAULT_DESCRIPTION = "Custom resource definition column (in JSONPath format): "
+# What apiextensions serves for a version without printer columns (no description of its own).
+DEFAULT_PRINTER_COLUMNS: list[Obj] = [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]
 
 
 def _columns(printer_columns: list[Obj]) -> list[Obj]:
@@ -38,8 +38,9 @@ def crd_columns(printer_columns: list[Obj]) -> list[Obj]:
     out = [{"name": "Name", "type": "string", "format": "name", "description": DOCS["meta.name"], "priority": 0}]
     for c in _columns(printer_columns):
         prio = c.get("priority")
+        desc = c.get("description") or f"{_DEFAULT_DESCRIPTION}{c.get('jsonPath', '')}"
         out.append({"name": str(c.get("name", "")), "type": str(c.get("type", "")), "format": str(c.get("format", "")),
-                    "description": str(c.get("description", "")),
+                    "description": str(desc),
                     "priority": prio if isinstance(prio, int) and not isinstance(prio, bool) else 0})
     return out
 

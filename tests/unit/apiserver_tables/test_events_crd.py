@@ -104,8 +104,13 @@ def test_crd_columns() -> None:
     assert cols[0]["format"] == "name"
     assert cols[1]["description"] == "The cron spec defining the interval a CronJob is run"
     assert all(set(c) == {"name", "type", "format", "description", "priority"} for c in cols)
+    assert cols[2]["description"] == "The number of jobs launched by the CronJob"
+    assert cols[3]["description"] == ('Custom resource definition column (in JSONPath format): '
+                                      '.status.conditions[?(@.type=="Ready")].status')
     default = crd_columns([])
     assert [(c["name"], c["type"]) for c in default] == [("Name", "string"), ("Age", "date")]
+    assert default[1]["description"] == ("Custom resource definition column (in JSONPath format): "
+                                         ".metadata.creationTimestamp")
 
 
 def test_crd_cells() -> None:
