@@ -18,6 +18,9 @@ item key, sets by value, everything else replaced); the applier then owns exactl
 sets; fields it owned before and no longer sets are removed from the object unless another manager owns them;
 a changed field owned by another manager is a conflict (``ApplyConflict``) unless ``force``, which moves it to
 the applier. A no-op apply returns the live object unchanged (the entry's time is not bumped).
+For the manager "kubectl" (kubectl apply --server-side) Kubernetes eases the move from client-side apply:
+conflicts on fields whose live value still equals the one in the last-applied-configuration annotation are
+ignored, and when the object carries that annotation it is rewritten to the new configuration. Both are done here.
 Known simplifications: no cap on the number of Update entries ("ancient-changes"), no conversion between API
 versions of recorded sets, no last-applied-configuration annotation upgrade/sync for client-side appliers.
 """
@@ -28,7 +31,7 @@ import copy
 import json
 from typing import Any
 
-from apiserver.patch.errors import ApplyConflict, bad_request
+from apiserver.patch.errors import ApplyConflict, PatchError, bad_request
 from apiserver.patch.fieldsets import (
     FieldSet,
     Path,
@@ -37,6 +40,7 @@ from apiserver.patch.fieldsets import (
     field_set,
     from_fields_v1,
     item_element,
+    iteration_order,
     list_kind,
     map_is_atomic,
     names_of,
@@ -50,6 +54,9 @@ from apiserver.patch.merge_keys import PatchMeta
 
 Obj = dict[str, Any]
 EntryKey = tuple[str, str, str, str]  # (manager, operation, subresource, apiVersion or "" for Apply)
+
+KUBECTL = "kubectl"  # the manager whose applies upgrade from (and keep syncing) client-side apply's annotation
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 _STRIPPED: set[Path] = {
     ("f:apiVersion",), ("f:kind",), ("f:metadata",),
@@ -209,11 +216,15 @@ def server_side_apply(live: Obj | None, applied: Obj, manager: str, api_version:
 
     c = compare(live_obj if live is not None else _zero_like(merged), merged, meta)
     changed = _tracked(c.added | c.modified, subresource)
-    conflicts: list[tuple[str, str, str, str]] = []
+    # kubectl upgrading from client-side apply: conflicts on fields whose live value is still the one recorded
+    # in the last-applied annotation do not count (the apply then proceeds as if forced).
+    allowed = _allowed_by_last_applied(live_obj, meta) if manager == KUBECTL and live is not None else set()
+    conflicts: list[tuple[str, str, str, str, str]] = []
     for e in others.values():
         clash = e.fields & changed
-        if clash and not force:
-            conflicts.extend((e.manager, e.operation, e.api_version, path_string(p)) for p in sorted(clash))
+        if not force:
+            conflicts.extend((e.manager, e.operation, e.api_version, e.subresource, path_string(p))
+                             for p in iteration_order(clash - allowed))
         e.fields -= clash
         e.fields -= c.removed
     if conflicts:
@@ -225,8 +236,41 @@ def server_side_apply(live: Obj | None, applied: Obj, manager: str, api_version:
     if unchanged:
         return copy.deepcopy(live)  # type: ignore[arg-type]
     entries[mine_key] = _Entry(manager, "Apply", api_version, subresource, now, new_set)
+    if manager == KUBECTL and LAST_APPLIED in ((merged.get("metadata") or {}).get("annotations") or {}):
+        merged["metadata"]["annotations"][LAST_APPLIED] = last_applied_text(applied)
     _write(merged, entries)
     return merged
+
+
+def last_applied_text(applied: Obj) -> str:
+    """The last-applied-configuration annotation value for a configuration, encoded as Go's json.Encoder does
+    (sorted keys, compact, <>& escaped, trailing newline), without the annotation itself."""
+    config = copy.deepcopy(applied)
+    annotations = (config.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict):
+        annotations.pop(LAST_APPLIED, None)
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                    ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return text + "\n"
+
+
+def _allowed_by_last_applied(live: Obj, meta: PatchMeta) -> FieldSet:
+    """Fields of the live object's last-applied-configuration whose live values still equal the recorded ones."""
+    raw = ((live.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
+    if not isinstance(raw, str) or not raw:
+        return set()
+    try:
+        last = json.loads(raw)
+    except ValueError:
+        return set()
+    if not isinstance(last, dict):
+        return set()
+    try:
+        return field_set(last, meta) - compare(last, live, meta).modified
+    except PatchError:
+        return set()
 
 
 def _merge(live: Any, config: Any, path: Path, meta: PatchMeta) -> Any:
@@ -234,8 +278,12 @@ def _merge(live: Any, config: Any, path: Path, meta: PatchMeta) -> Any:
     if isinstance(live, dict) and isinstance(config, dict) and not (path and map_is_atomic(meta, names_of(path))):
         out = dict(live)
         for key, value in config.items():
+            if value is None:
+                # an explicit null: the applier owns the field and wants it unset
+                out.pop(key, None)
+                continue
             child = (*path, "f:" + key)
-            out[key] = _merge(live[key], value, child, meta) if key in live else value
+            out[key] = _merge(live[key], value, child, meta) if key in live else _drop_nulls(value)
         return out
     if isinstance(live, list) and isinstance(config, list):
         kind, keys = list_kind(meta, names_of(path))
@@ -263,6 +311,14 @@ def _merge(live: Any, config: Any, path: Path, meta: PatchMeta) -> Any:
                 out_list.append(item)
         return out_list
     return config
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
 
 
 def _prune(obj: Obj, paths: FieldSet, owned: FieldSet) -> None:

@@ -46,10 +46,11 @@ class ApplyConflict(Exception):
     Status exactly as Kubernetes words them; ``str(e)`` is ``message``.
     """
 
-    def __init__(self, conflicts: list[tuple[str, str, str, str]]) -> None:
-        # each entry: (manager, operation, apiVersion, path)
-        self.conflicts: list[tuple[str, str]] = [(m, p) for m, _, _, p in conflicts]
-        self.described: list[tuple[str, str]] = [(describe_manager(m, op, av), p) for m, op, av, p in conflicts]
+    def __init__(self, conflicts: list[tuple[str, str, str, str, str]]) -> None:
+        # each entry: (manager, operation, apiVersion, subresource, path)
+        self.conflicts: list[tuple[str, str]] = [(m, p) for m, _, _, _, p in conflicts]
+        self.described: list[tuple[str, str]] = [(describe_manager(m, op, av, sub), p)
+                                                 for m, op, av, sub, p in conflicts]
         self.message = conflict_message(self.described)
         self.causes = [{"reason": "FieldManagerConflict", "message": f"conflict with {d}", "field": p}
                        for d, p in self.described]

@@ -234,6 +234,14 @@ def _matches_key(item: dict[str, Any], key: dict[str, Any]) -> bool:
     return all(json_equal(item.get(k, _KEY_DEFAULTS.get(k)), v) for k, v in key.items())
 
 
+def iteration_order(fields: FieldSet) -> list[Path]:
+    """Paths in the order Kubernetes' field sets iterate them: at each level the members before the paths that
+    go deeper, each group sorted by element."""
+    def key(path: Path) -> tuple[tuple[int, str], ...]:
+        return tuple((0 if i == len(path) - 1 else 1, pe) for i, pe in enumerate(path))
+    return sorted(fields, key=key)
+
+
 # --- FieldsV1 ------------------------------------------------------------------------------------------------
 
 def to_fields_v1(fields: FieldSet) -> dict[str, Any]:

@@ -267,3 +267,66 @@ def test_create_path_after_apply_keeps_the_apply_entry() -> None:
     before = copy.deepcopy(obj["metadata"]["managedFields"])
     update_managed_fields(None, obj, "kubectl", "Update", "apps/v1", META, T1)
     assert obj["metadata"]["managedFields"] == before
+
+
+def _client_side_applied(cfg: dict[str, Any]) -> dict[str, Any]:
+    """An object as `kubectl apply` (client-side) leaves it: annotation plus an Update entry."""
+    from apiserver.patch.apply import last_applied_text
+    obj = copy.deepcopy(cfg)
+    obj["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": last_applied_text(cfg)}
+    obj = _stored(obj)
+    update_managed_fields(None, obj, "kubectl-client-side-apply", "Update", "apps/v1", META, T0)
+    return obj
+
+
+def test_kubectl_server_side_apply_takes_over_from_client_side_apply() -> None:
+    live = _client_side_applied(_config())
+    out = server_side_apply(live, _config(image="nginx:2"), "kubectl", "apps/v1", False, META, T1)
+    assert out["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:2"
+    annotation = out["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+    assert annotation.endswith("\n")
+    assert '"image":"nginx:2"' in annotation
+    # Another manager name gets the conflict.
+    with pytest.raises(ApplyConflict) as e:
+        server_side_apply(live, _config(image="nginx:2"), "other", "apps/v1", False, META, T1)
+    assert e.value.conflicts == [("kubectl-client-side-apply", '.spec.template.spec.containers[name="web"].image')]
+
+
+def test_last_applied_does_not_excuse_fields_changed_since() -> None:
+    live = _client_side_applied(_config())
+    scaled = copy.deepcopy(live)
+    scaled["spec"]["replicas"] = 5
+    update_managed_fields(live, scaled, "kubectl-scale", "Update", "apps/v1", META, T1)
+    with pytest.raises(ApplyConflict) as e:
+        server_side_apply(scaled, _config(replicas=3), "kubectl", "apps/v1", False, META, T2)
+    assert e.value.conflicts == [("kubectl-scale", ".spec.replicas")]
+
+
+def test_last_applied_text_is_go_json() -> None:
+    from apiserver.patch.apply import last_applied_text
+    cfg = {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "a", "annotations": {
+        "kubectl.kubernetes.io/last-applied-configuration": "old", "x": "<&>"}}, "data": {"é": "1"}}
+    assert last_applied_text(cfg) == ('{"apiVersion":"v1","data":{"é":"1"},"kind":"ConfigMap","metadata":'
+                                      '{"annotations":{"x":"\\u003c\\u0026\\u003e"},"name":"a"}}\n')
+
+
+def test_conflict_paths_in_field_set_order() -> None:
+    from apiserver.patch.fieldsets import iteration_order
+    paths = {("f:spec", "f:a", "f:b"), ("f:spec", "f:z"), ("f:metadata", "f:labels", "f:x")}
+    assert iteration_order(paths) == [("f:metadata", "f:labels", "f:x"), ("f:spec", "f:z"), ("f:spec", "f:a", "f:b")]
+
+
+def test_explicit_null_unsets_and_is_owned() -> None:
+    live = _stored(server_side_apply(None, _config(), "a", "apps/v1", False, META, T0))
+    cfg = _config()
+    cfg["spec"]["replicas"] = None
+    out = server_side_apply(live, cfg, "a", "apps/v1", False, META, T1)
+    assert "replicas" not in out["spec"]
+    assert ("f:spec", "f:replicas") in from_fields_v1(_entries(out)[("a", "Apply")]["fieldsV1"])
+
+
+def test_conflict_with_a_status_subresource_manager_is_described_so() -> None:
+    from apiserver.patch.errors import ApplyConflict as Conflict
+    e = Conflict([("kubelet", "Update", "v1", "status", ".status.phase")])
+    assert e.message == 'Apply failed with 1 conflict: conflict with "kubelet" with subresource "status" using v1: ' \
+                        '.status.phase'
