@@ -103,5 +103,5 @@ def test_columns_and_cells(group: str, resource: str, obj: Obj, columns: list[st
 
 def test_descriptions() -> None:
     cols = {c["name"]: c for c in column_definitions("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations")}
-    assert cols["HandSize"]["description"].startswith("`handSize` is a small positive number")
+    assert cols["HandSize"]["description"] == "The hand size field of QueuingConfiguration."
     assert column_definitions("node.k8s.io", "runtimeclasses")[1]["description"] == ""

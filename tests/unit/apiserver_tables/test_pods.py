@@ -188,7 +188,7 @@ def test_columns() -> None:
         ("Readiness Gates", "string", 1)]
     assert cols[0]["format"] == "name"
     assert all(set(c) == {"name", "type", "format", "description", "priority"} for c in cols)
-    assert cols[4]["description"].startswith("CreationTimestamp is a timestamp")
+    assert cols[4]["description"] == "When the object was created (RFC 3339, UTC)."
 
 
 @pytest.mark.parametrize("junk", [{}, {"metadata": "x", "spec": [], "status": 3},

@@ -395,7 +395,7 @@ def test_column_types_and_formats() -> None:
     assert [c["format"] for c in column_definitions("", "configmaps")] == ["name", "", ""]
     generic = column_definitions("rbac.authorization.k8s.io", "roles")
     assert generic[1]["type"] == "date"
-    assert column_definitions("", "services")[1]["description"].startswith("type determines how the Service")
+    assert column_definitions("", "services")[1]["description"] == "The type field of ServiceSpec."
 
 
 def test_every_served_resource_has_a_table() -> None:
