@@ -30,15 +30,15 @@ class LineSplitter:
         self.buf += data
         out = []
         while True:
-            nl = self.buf.find(b"\n")
-            if nl < 0 or nl > self.max_line:
-                break
-            out.append(record(ns, self.stream, "F", self.buf[:nl]))
-            self.buf = self.buf[nl + 1:]
-        while len(self.buf) > self.max_line:
-            out.append(record(ns, self.stream, "P", self.buf[:self.max_line]))
-            self.buf = self.buf[self.max_line:]
-        return out
+            nl = self.buf.find(b"\n", 0, self.max_line + 1)
+            if nl >= 0:
+                out.append(record(ns, self.stream, "F", self.buf[:nl]))
+                self.buf = self.buf[nl + 1:]
+            elif len(self.buf) > self.max_line:
+                out.append(record(ns, self.stream, "P", self.buf[:self.max_line]))
+                self.buf = self.buf[self.max_line:]
+            else:
+                return out
 
     def flush(self, ns: int) -> list[bytes]:
         """The tail of a stream that ended without a newline: one partial record (as CRI runtimes do)."""
