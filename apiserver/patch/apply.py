@@ -65,9 +65,12 @@ _STRIPPED: set[Path] = {
 }
 _NEVER_TRACKED: set[Path] = {("f:metadata", "f:managedFields")}
 
-# Struct-valued fields every Go object carries even when empty: present in the "zero object" a create is
-# compared with, so a create records them without the "." member marker, as the real apiserver does.
+# Fields every Go object of a kind carries even when empty (non-pointer structs; lists without omitempty, which
+# serialise as null): present in the "zero object" a create is compared with, so a create records them without
+# the "." member marker, as the real apiserver does.
 _ALWAYS_PRESENT = frozenset({"metadata", "spec", "status", "template", "strategy", "updateStrategy", "jobTemplate"})
+_ALWAYS_PRESENT_TOP = frozenset({"involvedObject", "source"})  # Event
+_NULL_LISTS_TOP = frozenset({"rules", "endpoints", "ports"})  # Role/ClusterRole rules, EndpointSlice
 
 
 class _Entry:
@@ -135,8 +138,15 @@ def _without_managed_fields(obj: Obj) -> Obj:
     return out
 
 
-def _zero_like(obj: Obj) -> Obj:
-    return {k: _zero_like(v) for k, v in obj.items() if k in _ALWAYS_PRESENT and isinstance(v, dict)}
+def _zero_like(obj: Obj, depth: int = 0) -> Obj:
+    """The parts of ``obj`` its kind's zero value already has (empty structs, null lists)."""
+    out: Obj = {}
+    for k, v in obj.items():
+        if isinstance(v, dict) and (k in _ALWAYS_PRESENT or (depth == 0 and k in _ALWAYS_PRESENT_TOP)):
+            out[k] = _zero_like(v, depth + 1)
+        elif isinstance(v, list) and (k == "containers" or (depth == 0 and k in _NULL_LISTS_TOP)):
+            out[k] = []
+    return out
 
 
 def _tracked(fields: FieldSet, subresource: str) -> FieldSet:

@@ -185,7 +185,10 @@ def test_update_on_create_records_added_fields() -> None:
     assert f["f:metadata"] == {"f:labels": {".": {}, "f:app": {}}}  # no ".": metadata always exists
     assert "." not in f["f:spec"] and "." not in f["f:spec"]["f:template"]
     assert f["f:spec"]["f:selector"] == {}
-    assert f["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"web"}']["."] == {}
+    containers = f["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    assert "." not in containers  # PodSpec.containers has no omitempty: the zero object has it (null)
+    assert containers['k:{"name":"web"}']["."] == {}
+    assert containers['k:{"name":"web"}']["f:ports"]["."] == {}  # ports are omitempty
 
 
 def test_update_without_changes_keeps_entries() -> None:
