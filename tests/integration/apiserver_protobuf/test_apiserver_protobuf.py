@@ -118,3 +118,19 @@ def test_auth_can_i_and_bad_protobuf_body(kube: ApiServer) -> None:
     status = json.loads(err.value.read())
     assert status["kind"] == "Status" and status["reason"] == "BadRequest"
     assert status["message"] == "unexpected EOF"
+
+
+def test_drain_without_eviction_deletes_through_a_protobuf_delete_options_body(kube: ApiServer) -> None:
+    """`kubectl drain --disable-eviction` DELETEs each pod with a protobuf DeleteOptions body (apiVersion v1)."""
+    # Its own namespace: the quota created above would refuse a pod without cpu requests.
+    kube.kubectl("create", "namespace", "drain-pb")
+    kube.kubectl("create", "serviceaccount", "default", "-n", "drain-pb")
+    kube.kubectl("create", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Node",
+                                                        "metadata": {"name": "pb-node"}}))
+    kube.kubectl("create", "-n", "drain-pb", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "victim"},
+        "spec": {"nodeName": "pb-node", "containers": [{"name": "c", "image": "busybox"}]}}))
+    out = kube.kubectl("drain", "pb-node", "--disable-eviction", "--force", "--grace-period=0", "--timeout=30s")
+    assert "pod/victim deleted" in out.stdout and "node/pb-node drained" in out.stdout
+    gone = kube.kubectl("get", "pod", "victim", "-n", "drain-pb", check=False)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr
