@@ -26,7 +26,7 @@ from controllers.runtime.workqueue import RetryConfig, WorkQueue
 from controllers.scheduler.cache import SchedulerCache
 from controllers.scheduler.framework import schedule
 from kemu.api.meta import format_time, get_condition
-from kemu.rest import NODES, PODS, ApiError, Conflict, NotFound, RestClient
+from kemu.rest import NODES, PODS, PRIORITYCLASSES, ApiError, Conflict, NotFound, RestClient
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -53,6 +53,7 @@ class Scheduler:
         self.cache = SchedulerCache()
         self.pods = Informer(client, PODS, indexers={})
         self.nodes = Informer(client, NODES, indexers={})
+        self.classes = Informer(client, PRIORITYCLASSES, indexers={})
         self.queue = WorkQueue(RetryConfig(initial_backoff_s, max_backoff_s))
         self.attempts: dict[str, int] = {}
         self.initial_backoff_s = initial_backoff_s
@@ -66,7 +67,21 @@ class Scheduler:
 
     # -- handlers: update the cache, enqueue keys --
 
+    def with_priority(self, pod: Obj) -> Obj:
+        """The pod with ``spec.priority`` filled from its PriorityClass (or the global default) when the
+        apiserver's Priority admission has not done it."""
+        spec = pod.get("spec") or {}
+        if spec.get("priority") is not None:
+            return pod
+        name = spec.get("priorityClassName")
+        pc = self.classes.cache.get(name) if name else next(
+            (c for c in self.classes.cache.list() if c.get("globalDefault")), None)
+        value = int((pc or {}).get("value") or 0)
+        return {**pod, "spec": {**spec, "priority": value}}
+
     def _on_pod(self, typ: str, old: Obj | None, new: Obj | None) -> None:
+        old = self.with_priority(old) if old is not None else None
+        new = self.with_priority(new) if new is not None else None
         if typ == "DELETED":
             assert old is not None
             self.cache.remove_pod(old)
@@ -102,6 +117,7 @@ class Scheduler:
 
     async def schedule_one(self, key: str) -> None:
         pod = self.pods.cache.get(key)
+        pod = self.with_priority(pod) if pod is not None else None
         if pod is None or not is_pending(pod, self.name) or (pod.get("metadata") or {}).get("uid") in \
                 self.cache.assumed:
             self.attempts.pop(key, None)
@@ -175,7 +191,9 @@ class Scheduler:
     # -- loop --
 
     async def run(self) -> None:
-        tasks = [asyncio.create_task(self.nodes.run()), asyncio.create_task(self.pods.run())]
+        tasks = [asyncio.create_task(self.classes.run())]
+        await self.classes.synced.wait()  # pods are read with their class priorities
+        tasks += [asyncio.create_task(self.nodes.run()), asyncio.create_task(self.pods.run())]
         try:
             await asyncio.gather(self.nodes.synced.wait(), self.pods.synced.wait())
             log.info("scheduler caches synced: %d nodes, %d pods", len(self.nodes.cache), len(self.pods.cache))

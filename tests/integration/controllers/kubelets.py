@@ -142,6 +142,13 @@ class FakeKubelets:
                 self._finish(path, spec)  # a Job's pod runs one round, then exits 0
                 continue
             if st.get("phase") == "Running":
+                ready = any(x.get("type") == "Ready" and x.get("status") == "True" for x in st.get("conditions") or [])
+                if not ready and self.ready_pods and not any(md["name"].startswith(h) for h in self.hold_ready):
+                    t = now()
+                    self.api.call("PATCH", path + "/status", ctype="application/strategic-merge-patch+json",
+                                  body={"status": {"conditions": [
+                        {"type": "ContainersReady", "status": "True", "lastTransitionTime": t},
+                        {"type": "Ready", "status": "True", "lastTransitionTime": t}]}})
                 continue
             self.ip += 1
             ready = self.ready_pods and not any(md["name"].startswith(h) for h in self.hold_ready)
