@@ -7,7 +7,9 @@ facts) describes every built-in type. The handlers call the functions re-exporte
 - ``unknown_fields`` / ``type_errors`` -> what the real JSON decoder reports for a built-in object (``decode``);
 - ``crd_schema_errors`` / ``prune_unknown`` -> custom resources against their CRD's openAPIV3Schema (``crd``);
 - ``openapi_v3_index`` / ``openapi_v3_document`` / ``openapi_v2_document`` / ``crd_openapi_document`` ->
-  documents kubectl reads for apply, create and explain (``openapi``).
+  documents kubectl reads for apply, create and explain (``openapi``); ``openapi_v2_protobuf`` -> the v2 document
+  as the protobuf kubectl 1.27/1.28 require (when Accept has ``OPENAPI_V2_PROTOBUF_ACCEPT``; answer with
+  Content-Type ``OPENAPI_V2_PROTOBUF``).
 
 A ``ResourceDesc`` is a plain dict: {"group", "version", "kind", "resource", "namespaced", "verbs",
 "subresources", "shortNames"}.
@@ -19,10 +21,19 @@ from typing import Any
 
 from apiserver.schema.crd import crd_schema_errors, prune_unknown
 from apiserver.schema.decode import type_errors, unknown_fields
-from apiserver.schema.openapi import crd_openapi_document, openapi_v2_document, openapi_v3_document, openapi_v3_index
+from apiserver.schema.openapi import (
+    crd_openapi_document,
+    openapi_v2_document,
+    openapi_v2_protobuf,
+    openapi_v3_document,
+    openapi_v3_index,
+)
+from apiserver.schema.protov2 import ACCEPT_TYPE as OPENAPI_V2_PROTOBUF_ACCEPT
+from apiserver.schema.protov2 import CONTENT_TYPE as OPENAPI_V2_PROTOBUF
 from apiserver.schema.types import definition_name
 
 ResourceDesc = dict[str, Any]
 
-__all__ = ["ResourceDesc", "crd_openapi_document", "crd_schema_errors", "definition_name", "openapi_v2_document",
-           "openapi_v3_document", "openapi_v3_index", "prune_unknown", "type_errors", "unknown_fields"]
+__all__ = ["OPENAPI_V2_PROTOBUF", "OPENAPI_V2_PROTOBUF_ACCEPT", "ResourceDesc", "crd_openapi_document",
+           "crd_schema_errors", "definition_name", "openapi_v2_document", "openapi_v2_protobuf", "openapi_v3_document",
+           "openapi_v3_index", "prune_unknown", "type_errors", "unknown_fields"]

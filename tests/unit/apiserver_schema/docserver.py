@@ -6,6 +6,7 @@ and the OpenAPI documents of ``apiserver.schema``. Run in a thread by the kubect
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 import threading
 from typing import Any
@@ -42,6 +43,14 @@ RESOURCES: list[dict[str, Any]] = [
 ]
 
 
+BUILTIN_RESOURCES = [r for r in RESOURCES if r["group"] != "stable.example.com"]
+
+
+@functools.cache
+def _v2_protobuf() -> bytes:
+    return schema.openapi_v2_protobuf(BUILTIN_RESOURCES)
+
+
 def _resource_list(group: str, version: str) -> dict[str, Any]:
     out = []
     for r in RESOURCES:
@@ -74,6 +83,10 @@ def make_app(minor: int = 32) -> web.Application:
         parts = path.strip("/").split("/")
         if len(parts) == 3 and parts[0] == "apis" and parts[1] in groups:
             return web.json_response(_resource_list(parts[1], parts[2]))
+        if path == "/openapi/v2":
+            if schema.OPENAPI_V2_PROTOBUF_ACCEPT in request.headers.get("Accept", ""):
+                return web.Response(body=_v2_protobuf(), content_type=schema.OPENAPI_V2_PROTOBUF)
+            return web.json_response(schema.openapi_v2_document(BUILTIN_RESOURCES))
         if path == "/openapi/v3":
             return web.json_response(schema.openapi_v3_index([("", "v1")] + [(g, "v1") for g in groups]))
         if path == "/openapi/v3/api/v1":

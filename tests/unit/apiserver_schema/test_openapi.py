@@ -161,3 +161,58 @@ def test_crd_document() -> None:
     assert "/apis/stable.example.com/v1/widgets/{name}" in paths
     assert schema.crd_openapi_document(crd, "v9")["components"]["schemas"].get("com.example.stable.v9.CronTab") \
         is None
+
+
+def _fields(buf: bytes) -> list[tuple[int, int, Any]]:
+    """A generic protobuf wire-format reader: (field, wire type, value) at one level."""
+    out: list[tuple[int, int, Any]] = []
+    i = 0
+
+    def varint() -> int:
+        nonlocal i
+        shift = n = 0
+        while True:
+            b = buf[i]
+            i += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return n
+
+    while i < len(buf):
+        key = varint()
+        f, wt = key >> 3, key & 7
+        if wt == 0:
+            out.append((f, wt, varint()))
+        elif wt == 1:
+            out.append((f, wt, buf[i:i + 8]))
+            i += 8
+        else:
+            assert wt == 2
+            n = varint()
+            out.append((f, wt, buf[i:i + n]))
+            i += n
+    return out
+
+
+def test_v2_protobuf_structure() -> None:
+    apps = [r for r in RESOURCES if r["group"] == "apps"]
+    top = _fields(schema.openapi_v2_protobuf(apps))
+    assert (1, 2, b"2.0") in top
+    paths = dict((f, v) for f, _w, v in top)[8]
+    named = {dict((f, v) for f, _w, v in _fields(p))[1].decode(): dict((f, v) for f, _w, v in _fields(p))[2]
+             for _f, _w, p in _fields(paths)}
+    item = _fields(named["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"])
+    patch = next(v for f, _w, v in item if f == 8)          # PathItem.patch
+    ext = [v for f, _w, v in _fields(patch) if f == 13]    # Operation.vendor_extension
+    decoded = {dict((f, v) for f, _w, v in _fields(e))[1].decode():
+               dict((f, v) for f, _w, v in _fields(dict((f, v) for f, _w, v in _fields(e))[2]))[2].decode()
+               for e in ext}
+    assert json.loads(decoded["x-kubernetes-group-version-kind"]) == {"group": "apps", "kind": "Deployment",
+                                                                      "version": "v1"}
+    params = [v for f, _w, v in _fields(patch) if f == 8]
+    assert any(b"fieldValidation" in p for p in params)
+    defs = dict((f, v) for f, _w, v in top)[9]
+    names = {dict((f, v) for f, _w, v in _fields(d))[1].decode() for _f, _w, d in _fields(defs)}
+    assert "io.k8s.api.apps.v1.Deployment" in names and len(names) == len(schema.openapi_v2_document(apps)[
+        "definitions"])
