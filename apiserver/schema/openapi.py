@@ -26,7 +26,8 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -406,6 +407,24 @@ def _op_defs(paths: dict[str, PathItem]) -> set[str]:
 
 
 # --- public ------------------------------------------------------------------------------------------------------
+_CACHE: dict[tuple[str, str], Any] = {}
+_CACHE_MAX = 64
+
+
+def _key(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _cached(kind: str, key: str, build: Callable[[], Any]) -> Any:
+    """Documents are pure functions of their inputs: keep the last few (the registry rarely changes)."""
+    hit = _CACHE.get((kind, key))
+    if hit is None:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.pop(next(iter(_CACHE)))
+        hit = _CACHE[(kind, key)] = build()
+    return hit
+
+
 @functools.cache
 def _data_digest() -> str:
     return hashlib.sha256(types.DATA_FILE.read_bytes() + FORMAT_VERSION.encode()).hexdigest()
@@ -429,7 +448,11 @@ def openapi_v3_index(group_versions: list[tuple[str, str]],
 
 
 def openapi_v3_document(group: str, version: str, resources: list[dict[str, Any]]) -> dict[str, Any]:
-    """``GET /openapi/v3/api/v1`` or ``/openapi/v3/apis/<g>/<v>`` for built-in resources."""
+    """``GET /openapi/v3/api/v1`` or ``/openapi/v3/apis/<g>/<v>`` for built-in resources (cached; don't mutate)."""
+    return _cached("v3", _key(resources, group, version), lambda: _v3_document(group, version, resources))
+
+
+def _v3_document(group: str, version: str, resources: list[dict[str, Any]]) -> dict[str, Any]:
     paths: dict[str, PathItem] = dict([_root_path(group, version)])
     for r in resources:
         if r.get("group", "") != group or r.get("version") != version:
@@ -446,7 +469,12 @@ def openapi_v3_document(group: str, version: str, resources: list[dict[str, Any]
 
 
 def openapi_v2_document(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    """``GET /openapi/v2`` (swagger 2.0 JSON) for built-in resources; every built-in definition is included."""
+    """``GET /openapi/v2`` (swagger 2.0 JSON) for built-in resources; every built-in definition is included (cached;
+    don't mutate)."""
+    return _cached("v2", _key(resources), lambda: _v2_document(resources))
+
+
+def _v2_document(resources: list[dict[str, Any]]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for g, v in sorted({(r["group"], r["version"]) for r in resources}):
         items: dict[str, PathItem] = dict([_root_path(g, v)])
@@ -464,13 +492,17 @@ def openapi_v2_document(resources: list[dict[str, Any]]) -> dict[str, Any]:
 
 def openapi_v2_protobuf(resources: list[dict[str, Any]]) -> bytes:
     """``GET /openapi/v2`` with ``Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf`` (what kubectl
-    asks for): the swagger 2.0 document as a gnostic ``openapi_v2.Document``. Slow-ish (~1 s): cache the bytes."""
-    return encode_v2(openapi_v2_document(resources))
+    asks for): the swagger 2.0 document as a gnostic ``openapi_v2.Document`` (cached: encoding takes ~0.3 s)."""
+    return _cached("v2pb", _key(resources), lambda: encode_v2(openapi_v2_document(resources)))
 
 
 def crd_openapi_document(crd: dict[str, Any] | list[dict[str, Any]], version: str) -> dict[str, Any]:
     """The v3 document of a custom group-version: every given CRD (one, or all those of the group) that serves
-    ``version``."""
+    ``version`` (cached by content; don't mutate)."""
+    return _cached("crd", _key(crd, version), lambda: _crd_document(crd, version))
+
+
+def _crd_document(crd: dict[str, Any] | list[dict[str, Any]], version: str) -> dict[str, Any]:
     crds = crd if isinstance(crd, list) else [crd]
     group = ""
     paths: dict[str, PathItem] = {}
