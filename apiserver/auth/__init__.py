@@ -7,6 +7,7 @@ in. The HTTP layer maps ``authenticate_request() is None`` to 401 and ``authoriz
 
 from apiserver.auth.attributes import Attributes, RbacSource, StaticRbac
 from apiserver.auth.authn import authenticate_request, authenticate_token, bearer_token
+from apiserver.auth.impersonation import impersonate, impersonation_requested
 from apiserver.auth.messages import forbidden_message
 from apiserver.auth.policy import bootstrap_objects
 from apiserver.auth.rbac import ClusterRoleIndex, authorize, rule_allows, self_subject_rules, visit_rules
@@ -39,6 +40,8 @@ __all__ = [
     "bearer_token",
     "bootstrap_objects",
     "forbidden_message",
+    "impersonate",
+    "impersonation_requested",
     "rule_allows",
     "self_subject_rules",
     "service_account_username",

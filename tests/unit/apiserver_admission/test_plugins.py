@@ -339,3 +339,29 @@ def test_limit_ranger_several_ranges() -> None:
 def test_limit_ranger_pod_item_ignores_overhead() -> None:
     p = pod(c(requests={"cpu": "1"}, limits={"cpu": "1"}), overhead={"cpu": "250m"})
     limit_ranger(p, "Pod", [lr({"type": "Pod", "max": {"cpu": "1"}})])
+
+
+SEED_LIMITS = lr({"type": "Container", "default": {"cpu": "500m", "memory": "512Mi"},
+                  "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+                  "max": {"cpu": "4", "memory": "8Gi"}, "min": {"cpu": "50m", "memory": "64Mi"}})
+
+
+@pytest.mark.parametrize(("container", "resources", "message"), [
+    (c(), {"limits": {"cpu": "500m", "memory": "512Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}}, None),
+    (c(limits={"cpu": "2", "memory": "1Gi"}, requests={"cpu": "2", "memory": "1Gi"}),
+     {"limits": {"cpu": "2", "memory": "1Gi"}, "requests": {"cpu": "2", "memory": "1Gi"}}, None),
+    (c(limits={"cpu": "8"}, requests={"cpu": "1"}), None,
+     'pods "p" is forbidden: maximum cpu usage per Container is 4, but limit is 8'),
+    (c(requests={"memory": "32Mi"}), None,
+     'pods "p" is forbidden: minimum memory usage per Container is 64Mi, but request is 32Mi'),
+])
+def test_seed_limit_range(container: Obj, resources: Obj | None, message: str | None) -> None:
+    """The learning doc's LimitRange (default 500m/512Mi, request 100m/128Mi, max 4/8Gi, min 50m/64Mi)."""
+    p = pod(container)
+    if message is None:
+        limit_ranger(p, "Pod", [SEED_LIMITS])
+        assert p["spec"]["containers"][0]["resources"] == resources
+        return
+    with pytest.raises(AdmissionError) as e:
+        limit_ranger(p, "Pod", [SEED_LIMITS])
+    assert e.value.message == message
