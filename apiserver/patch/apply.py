@@ -75,13 +75,19 @@ _NULL_LISTS_TOP = frozenset({"rules", "endpoints", "ports"})  # Role/ClusterRole
 
 class _Entry:
     def __init__(self, manager: str, operation: str, api_version: str, subresource: str, time: str | None,
-                 fields: FieldSet) -> None:
+                 fields: FieldSet, raw: Obj | None = None) -> None:
         self.manager = manager
         self.operation = operation
         self.api_version = api_version
         self.subresource = subresource
         self.time = time
         self.fields = fields
+        self.raw = raw  # the stored form, reused while the entry is unchanged
+
+    def take_away(self, paths: FieldSet) -> None:
+        if paths and not self.fields.isdisjoint(paths):
+            self.fields -= paths
+            self.raw = None
 
     @property
     def key(self) -> EntryKey:
@@ -89,6 +95,8 @@ class _Entry:
                 self.api_version if self.operation != "Apply" else "")
 
     def encode(self) -> Obj:
+        if self.raw is not None:
+            return copy.deepcopy(self.raw)
         out: Obj = {"manager": self.manager, "operation": self.operation, "apiVersion": self.api_version}
         if self.time is not None:
             out["time"] = self.time
@@ -108,9 +116,10 @@ def _decode_entries(raw: Any) -> dict[EntryKey, _Entry]:
             continue
         e = _Entry(str(item.get("manager") or ""), str(item.get("operation") or ""),
                    str(item.get("apiVersion") or ""), str(item.get("subresource") or ""),
-                   item.get("time"), from_fields_v1(item.get("fieldsV1") or {}))
+                   item.get("time"), from_fields_v1(item.get("fieldsV1") or {}), item)
         if e.key in out:
             out[e.key].fields |= e.fields
+            out[e.key].raw = None
         else:
             out[e.key] = e
     return out
@@ -185,15 +194,23 @@ def update_managed_fields(old: Obj | None, new: Obj, manager: str, operation: st
     c = compare(before, _without_managed_fields(new), meta)
     taken = _tracked(c.added | c.modified, subresource)
     removed = c.removed
+    if not taken and not removed and not use_new:
+        # nothing changed hands: the entries stand as stored (a body without managedFields keeps the live ones)
+        if raw_old is not None and new_meta is not None:
+            new_meta["managedFields"] = copy.deepcopy(raw_old)
+        elif new_meta is not None:
+            new_meta.pop("managedFields", None)
+        return
     for e in entries.values():
-        e.fields -= taken
-        e.fields -= removed
+        e.take_away(taken)
+        e.take_away(removed)
     mine = _Entry(manager, operation, api_version, subresource, None, set())
     if mine.key in entries:
         mine = entries[mine.key]
     if taken:
         mine.fields |= taken
         mine.time = now
+        mine.raw = None
         entries[mine.key] = mine
     _write(new, entries)
 
@@ -235,8 +252,8 @@ def server_side_apply(live: Obj | None, applied: Obj, manager: str, api_version:
         if not force:
             conflicts.extend((e.manager, e.operation, e.api_version, e.subresource, path_string(p))
                              for p in iteration_order(clash - allowed))
-        e.fields -= clash
-        e.fields -= c.removed
+        e.take_away(clash)
+        e.take_away(c.removed)
     if conflicts:
         raise ApplyConflict(conflicts)
 

@@ -166,6 +166,8 @@ def _compare_map(old: dict[str, Any], new: dict[str, Any], path: Path, meta: Pat
 
 
 def _compare_value(old: Any, new: Any, path: Path, meta: PatchMeta, c: Comparison) -> None:
+    if type(old) is type(new) and old == new:
+        return  # unchanged subtree (the common case): nothing to walk
     if isinstance(old, dict) and isinstance(new, dict) and not map_is_atomic(meta, names_of(path)):
         _compare_map(old, new, path, meta, c)
         return

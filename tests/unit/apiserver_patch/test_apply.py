@@ -333,3 +333,17 @@ def test_conflict_with_a_status_subresource_manager_is_described_so() -> None:
     e = Conflict([("kubelet", "Update", "v1", "status", ".status.phase")])
     assert e.message == 'Apply failed with 1 conflict: conflict with "kubelet" with subresource "status" using v1: ' \
                         '.status.phase'
+
+
+def test_replace_without_managed_fields_keeps_the_live_ones() -> None:
+    """A PUT body that omits managedFields (clients that do not know them) must not wipe them."""
+    obj = _stored(_config())
+    update_managed_fields(None, obj, "m", "Update", "apps/v1", META, T0)
+    for change in (False, True):
+        body = copy.deepcopy(obj)
+        del body["metadata"]["managedFields"]
+        if change:
+            body["metadata"]["labels"]["x"] = "1"
+        update_managed_fields(obj, body, "n", "Update", "apps/v1", META, T1)
+        assert ("m", "Update") in _entries(body)
+        assert (("n", "Update") in _entries(body)) == change
