@@ -21,8 +21,9 @@ the applier. A no-op apply returns the live object unchanged (the entry's time i
 For the manager "kubectl" (kubectl apply --server-side) Kubernetes eases the move from client-side apply:
 conflicts on fields whose live value still equals the one in the last-applied-configuration annotation are
 ignored, and when the object carries that annotation it is rewritten to the new configuration. Both are done here.
-Known simplifications: no cap on the number of Update entries ("ancient-changes"), no conversion between API
-versions of recorded sets, no last-applied-configuration annotation upgrade/sync for client-side appliers.
+More than 10 Update entries: the oldest fold into "ancient-changes" per apiVersion.
+Known simplifications: no conversion of recorded sets between API versions; the schema is only what PatchMeta
+says (list keys, atomic maps), so struct-vs-map distinctions Kubernetes draws from OpenAPI are approximated.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ from apiserver.patch.merge_keys import PatchMeta
 Obj = dict[str, Any]
 EntryKey = tuple[str, str, str, str]  # (manager, operation, subresource, apiVersion or "" for Apply)
 
+MAX_UPDATERS = 10
+ANCIENT = "ancient-changes"
 KUBECTL = "kubectl"  # the manager whose applies upgrade from (and keep syncing) client-side apply's annotation
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -131,7 +134,37 @@ def _encode_entries(entries: dict[EntryKey, _Entry]) -> list[Obj]:
     return [e.encode() for e in kept]
 
 
+def _cap_updaters(entries: dict[EntryKey, _Entry]) -> None:
+    """At most MAX_UPDATERS Update entries: the oldest are folded, per apiVersion, into "ancient-changes"
+    (the first old entry of a version becomes the bucket when a second one arrives), as Kubernetes does."""
+    updaters = [k for k, e in entries.items() if e.operation != "Apply" and e.fields]
+    if len(updaters) <= MAX_UPDATERS:
+        return
+    updaters.sort(key=lambda k: (entries[k].time or "", entries[k].manager))
+    first_of_version: dict[str, EntryKey] = {}
+    count = len(updaters)
+    for key in updaters:
+        if count <= MAX_UPDATERS:
+            break
+        e = entries[key]
+        bucket: EntryKey = (ANCIENT, "Update", "", e.api_version)
+        first = first_of_version.get(e.api_version)
+        if first is None:
+            first_of_version[e.api_version] = key
+            continue
+        if bucket not in entries:
+            seed = entries.pop(first)
+            entries[bucket] = _Entry(ANCIENT, "Update", e.api_version, "", seed.time, set(seed.fields))
+        target = entries[bucket]
+        target.fields |= e.fields
+        target.time = e.time
+        target.raw = None
+        del entries[key]
+        count -= 1
+
+
 def _write(obj: Obj, entries: dict[EntryKey, _Entry]) -> None:
+    _cap_updaters(entries)
     encoded = _encode_entries(entries)
     meta = obj.setdefault("metadata", {})
     if encoded:

@@ -347,3 +347,20 @@ def test_replace_without_managed_fields_keeps_the_live_ones() -> None:
         update_managed_fields(obj, body, "n", "Update", "apps/v1", META, T1)
         assert ("m", "Update") in _entries(body)
         assert (("n", "Update") in _entries(body)) == change
+
+
+def test_update_managers_capped_at_ten() -> None:
+    obj = _stored(_config())
+    update_managed_fields(None, obj, "m0", "Update", "apps/v1", META, "2026-01-01T00:00:00Z")
+    for i in range(1, 12):
+        new = copy.deepcopy(obj)
+        new["metadata"]["labels"][f"l{i}"] = "x"
+        update_managed_fields(obj, new, f"m{i}", "Update", "apps/v1", META, f"2026-01-01T00:00:{i:02d}Z")
+        obj = new
+    managers = [e["manager"] for e in obj["metadata"]["managedFields"]]
+    assert len(managers) == 10
+    assert "ancient-changes" in managers and "m0" not in managers and "m1" not in managers and "m2" not in managers
+    ancient = _entries(obj)[("ancient-changes", "Update")]
+    fields = from_fields_v1(ancient["fieldsV1"])
+    assert {("f:metadata", "f:labels", "f:l1"), ("f:metadata", "f:labels", "f:l2")} <= fields
+    assert ancient["time"] == "2026-01-01T00:00:02Z"
