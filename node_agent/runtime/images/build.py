@@ -146,8 +146,15 @@ def _redis_fixup(rootfs: Path) -> None:
     (rootfs / "data").mkdir(exist_ok=True)
 
 
-_BASE_EXCLUDE = ("debconf", "perl-base", "dpkg", "init-system-helpers", "lsb-base", "sysvinit-utils", "systemd",
-                 "adduser", "passwd", "libsystemd0", "tzdata")
+# Packages only maintainer scripts, package management or system services need; a container runs one program.
+_BASE_EXCLUDE = ("debconf", "cdebconf", "libdebian-installer4", "libnewt0.52", "libslang2", "libtextwrap1",
+                 "perl-base", "perl", "perl-modules-5.36", "libperl5.36", "libfile-find-rule-perl",
+                 "libnumber-compare-perl", "libtext-glob-perl", "dpkg", "install-info", "tar", "usrmerge",
+                 "usr-is-merged", "init-system-helpers", "lsb-base", "sysvinit-utils", "systemd",
+                 "libelogind0", "adduser", "passwd", "libpam0g", "libpam-modules", "libpam-modules-bin",
+                 "libsemanage2", "libsemanage-common", "libsepol2", "libaudit1", "libaudit-common", "libcap-ng0",
+                 "iproute2", "libbpf1", "libelf1", "libmnl0", "libxtables12", "libcap2-bin", "tzdata", "mailcap",
+                 "mime-support")
 
 RECIPES: dict[str, Recipe] = {
     "nginx": Recipe(("nginx",), ImageConfig(cmd=("nginx", "-g", "daemon off;"), env=(PATH_ENV,),
