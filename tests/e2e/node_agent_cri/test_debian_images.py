@@ -5,6 +5,7 @@ python runs; ``image: nginx`` works through PullImage alone."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from tests.support.procs import wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def _run_image(cri: Cri, sid: str, sb: object, name: str, image: str, cmd: list[str] | None = None) -> str:
+def _run_image(cri: Cri, sid: str, sb: Any, name: str, image: str, cmd: list[str] | None = None) -> str:
     ref = cri.img.PullImage(pb.PullImageRequest(image=pb.ImageSpec(image=image)), timeout=900).image_ref
     assert ref.startswith("sha256:")
     cfg = pb.ContainerConfig(metadata=pb.ContainerMetadata(name=name), image=pb.ImageSpec(image=image),
