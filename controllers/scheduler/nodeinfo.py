@@ -18,6 +18,8 @@ class NodeInfo:
     non_zero_requested: Resources = field(default_factory=dict)
     used_ports: set[tuple[str, str, int]] = field(default_factory=set)
     with_affinity: list[Obj] = field(default_factory=list)  # pods carrying pod (anti-)affinity terms
+    _alloc: Resources = field(default_factory=dict, repr=False)
+    _alloc_of: Obj | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -29,7 +31,11 @@ class NodeInfo:
 
     @property
     def allocatable(self) -> Resources:
-        return node_allocatable(self.node)
+        # parsed once per node object (quantity parsing dominated scheduling time before)
+        if self._alloc_of is not self.node:
+            self._alloc = node_allocatable(self.node)
+            self._alloc_of = self.node
+        return self._alloc
 
     def add_pod(self, pod: Obj) -> None:
         self.pods.append(pod)
