@@ -7,6 +7,7 @@ in. The HTTP layer maps ``authenticate_request() is None`` to 401 and ``authoriz
 
 from apiserver.auth.attributes import Attributes, RbacSource, StaticRbac
 from apiserver.auth.authn import authenticate_request, authenticate_token, bearer_token
+from apiserver.auth.escalation import check_rbac_write
 from apiserver.auth.impersonation import impersonate, impersonation_requested
 from apiserver.auth.messages import forbidden_message
 from apiserver.auth.policy import bootstrap_objects
@@ -39,6 +40,7 @@ __all__ = [
     "authorize",
     "bearer_token",
     "bootstrap_objects",
+    "check_rbac_write",
     "forbidden_message",
     "impersonate",
     "impersonation_requested",
