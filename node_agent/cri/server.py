@@ -261,7 +261,7 @@ class ImageServicer(pb_grpc.ImageServiceServicer):
 
     @rpc
     async def RemoveImage(self, request: Any, context: Any) -> Any:
-        await asyncio.to_thread(self.rt.images.remove, request.image.image)
+        await asyncio.to_thread(self.rt.remove_image, request.image.image)
         return pb.RemoveImageResponse()
 
     @rpc

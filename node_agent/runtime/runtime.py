@@ -187,6 +187,18 @@ class Runtime:
             self.images.tag(img.id, str(r))
             return self.images.resolve(str(r))
 
+    def remove_image(self, ref: str) -> None:
+        """Remove an image unless a container still uses it (its overlay reads the image's rootfs in place)."""
+        try:
+            img = self.images.resolve(ref)
+        except (ImageNotFound, InvalidReference):
+            return  # removing an absent image succeeds
+        with self.lock:
+            users = [c["id"] for c in self.containers.values() if c["image_ref"] == img.id]
+        if users:
+            raise FailedPrecondition(f"image {ref!r} is in use by container {users[0]}")
+        self.images.remove(img.id)
+
     # ---- sandboxes -----------------------------------------------------------------------------------------------
 
     def run_sandbox(self, cfg: SandboxConfig) -> str:

@@ -103,10 +103,16 @@ def test_image_service(cri: Cri) -> None:
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     fs = cri.img.ImageFsInfo(pb.ImageFsInfoRequest(), timeout=5).image_filesystems
     assert fs[0].used_bytes.value > 0
-    # removing the image, then creating a container from it, fails with NotFound
+    # an image in use stays; once unused it can be removed, then creating a container from it fails with NotFound
+    sid, sb = cri.run_sandbox()
+    cid = cri.create(sid, sb, "user", ["true"])
+    with pytest.raises(grpc.RpcError) as e:
+        cri.img.RemoveImage(pb.RemoveImageRequest(image=pb.ImageSpec(image="busybox")), timeout=5)
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION and cid in str(e.value.details())
+    cri.rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=30)
+    cri.img.RemoveImage(pb.RemoveImageRequest(image=pb.ImageSpec(image="busybox")), timeout=5)
     cri.img.RemoveImage(pb.RemoveImageRequest(image=pb.ImageSpec(image="busybox")), timeout=5)
     assert not cri.img.ListImages(pb.ListImagesRequest(), timeout=5).images
-    sid, sb = cri.run_sandbox()
     with pytest.raises(grpc.RpcError) as e:
         cri.create(sid, sb, "x", ["true"])
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
