@@ -9,6 +9,7 @@ from controllers.manager.gc import GarbageCollector
 from controllers.manager.job import CronJobController, JobController
 from controllers.manager.namespace import NamespaceController
 from controllers.manager.nodelifecycle import NodeLifecycleController
+from controllers.manager.podgc import PodGC
 from controllers.manager.replicaset import ReplicaSetController
 from controllers.manager.serviceaccount import ServiceAccountController
 from controllers.manager.storage import DisruptionController, QuotaController, VolumeBinder
@@ -30,6 +31,7 @@ CONTROLLERS: dict[str, type[Base]] = {
     "persistentvolume-binder": VolumeBinder,
     "resourcequota": QuotaController,
     "disruption": DisruptionController,
+    "podgc": PodGC,
 }
 
 

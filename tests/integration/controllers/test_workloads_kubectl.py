@@ -145,3 +145,52 @@ value: 1000000
     wait_for(lambda: vip_node() != "", 60, 0.2, "the urgent pod scheduled after preemption")
     events = c.kubectl("get", "events", "-n", "prio")
     assert "Preempted" in events
+
+
+def test_rollout_pause_resume_and_drain_with_pdb(cluster: Cluster) -> None:
+    c = cluster
+    c.kubectl("create", "namespace", "dr")
+    c.kubectl("create", "deployment", "web", "-n", "dr", "--image=nginx:1", "--replicas=3")
+    c.kubectl("rollout", "status", "deployment/web", "-n", "dr", "--timeout=60s", timeout=90)
+    c.kubectl("rollout", "pause", "deployment/web", "-n", "dr")
+    c.kubectl("set", "image", "deployment/web", "-n", "dr", "nginx=nginx:2")
+    time.sleep(1.5)
+    assert len(items(c, "/apis/apps/v1/namespaces/dr/replicasets")) == 1  # paused: no new ReplicaSet
+    c.kubectl("rollout", "resume", "deployment/web", "-n", "dr")
+    c.kubectl("rollout", "status", "deployment/web", "-n", "dr", "--timeout=60s", timeout=90)
+    assert len(items(c, "/apis/apps/v1/namespaces/dr/replicasets")) == 2
+
+    c.kubectl("create", "poddisruptionbudget", "web", "-n", "dr", "--selector=app=web", "--min-available=2")
+    wait_for(lambda: ((c.rest.call("GET", "/apis/policy/v1/namespaces/dr/poddisruptionbudgets/web") or {})
+                      .get("status") or {}).get("disruptionsAllowed") == 1, 30, 0.2, "PDB allows 1 disruption")
+    pods = [p for p in items(c, "/api/v1/namespaces/dr/pods") if not p["metadata"].get("deletionTimestamp")]
+    target = pods[0]["spec"]["nodeName"]
+    out = c.kubectl("drain", target, "--ignore-daemonsets", "--delete-emptydir-data", "--force", "--timeout=90s",
+                    timeout=120)
+    assert "drained" in out
+    try:
+        def on_target() -> list[Obj]:
+            return [p for p in items(c, "/api/v1/namespaces/dr/pods")
+                    if p["spec"].get("nodeName") == target and not p["metadata"].get("deletionTimestamp")]
+
+        assert not on_target()
+        wait_for(lambda: len([p for p in items(c, "/api/v1/namespaces/dr/pods")
+                              if not p["metadata"].get("deletionTimestamp")
+                              and (p.get("status") or {}).get("phase") == "Running"]) == 3, 60, 0.2,
+                 "3 replicas again, elsewhere")
+        node = c.rest.call("GET", f"/api/v1/nodes/{target}")
+        assert node["spec"].get("unschedulable") is True
+    finally:
+        c.kubectl("uncordon", target)
+
+
+def test_podgc_removes_pods_of_deleted_nodes(cluster: Cluster) -> None:
+    c = cluster
+    c.kubectl("create", "namespace", "pgc")
+    c.kubelets.add_node("node-gone")
+    c.kubectl("run", "stray", "-n", "pgc", "--image=nginx", "--overrides",
+              json.dumps({"spec": {"nodeName": "node-gone"}}))
+    c.kubelets.nodes["node-gone"] = False  # no kubelet will ever confirm its pods' deletion
+    c.kubectl("delete", "node", "node-gone")
+    wait_for(lambda: c.rest.call("GET", "/api/v1/namespaces/pgc/pods/stray") is None, 40, 0.2,
+             "the pod of the deleted node force-deleted")
