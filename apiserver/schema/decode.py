@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from apiserver.schema import types
@@ -91,6 +92,47 @@ def _unknown(schema: Schema, value: Any, path: str, out: list[str]) -> None:
     elif isinstance(value, list) and schema.get("type") == "array" and isinstance(schema.get("items"), dict):
         for i, item in enumerate(value):
             _unknown(schema["items"], item, f"{path}[{i}]", out)
+
+
+def duplicate_fields(raw: bytes | str) -> list[str]:
+    """Paths of keys repeated within one JSON object (``duplicate field "<path>"`` under strict validation), in
+    document order; [] for input that isn't JSON (the body decoder reports that). Python's JSON decoding keeps the
+    last value silently, so this looks at the raw body."""
+    try:
+        tree = json.loads(raw, object_pairs_hook=_Pairs)
+    except ValueError:
+        return []
+    out: list[str] = []
+    _dups(tree, "", out)
+    return list(dict.fromkeys(out))[:MAX_STRICT_ERRORS]
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """A JSON object as its key-value pairs, duplicates kept."""
+
+
+def _dups(node: Any, path: str, out: list[str]) -> None:
+    if isinstance(node, _Pairs):
+        seen: set[str] = set()
+        for k, v in node:
+            if k in seen:
+                out.append(_join(path, k))
+            seen.add(k)
+            _dups(v, _join(path, k), out)
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            _dups(item, f"{path}[{i}]", out)
+
+
+def strict_error_message(kind: str, version: str, unknown: Sequence[str], duplicates: Sequence[str] = ()) -> str:
+    """The 400 message of a strict decoding failure, as the real apiserver words a create/update body's."""
+    errs = [f'unknown field "{p}"' for p in unknown] + [f'duplicate field "{p}"' for p in duplicates]
+    return cannot_handle(kind, version, "strict decoding error: " + ", ".join(errs))
+
+
+def cannot_handle(kind: str, version: str, detail: str) -> str:
+    """The real decoder's wrapping of a body it cannot decode (type errors, strict errors, bad quantities)."""
+    return f'{kind} in version "{version}" cannot be handled as a {kind}: {detail}'
 
 
 # --- type errors ------------------------------------------------------------------------------------------------

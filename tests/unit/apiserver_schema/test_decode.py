@@ -163,3 +163,23 @@ def test_base64_like_go(s: str, err: str | None) -> None:
 ])
 def test_rfc3339_like_go(s: str, err: str | None) -> None:
     assert rfc3339_error(s) == err
+
+
+def test_duplicate_fields() -> None:
+    raw = b'{"metadata": {"name": "a", "name": "b"}, "spec": {"containers": [{"name": "x", "image": "i", ' \
+          b'"image": "j"}], "replicas": 1, "replicas": 2}}'
+    assert schema.duplicate_fields(raw) == ["metadata.name", "spec.containers[0].image", "spec.replicas"]
+    assert schema.duplicate_fields('{"a": 1}') == []
+    assert schema.duplicate_fields(b"not json") == []
+
+
+def test_messages_are_wrapped_like_the_real_decoder() -> None:
+    assert schema.strict_error_message("Deployment", "v1", ["spec.replicasx", "spec.foo"]) == (
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: '
+        'unknown field "spec.replicasx", unknown field "spec.foo"')
+    assert schema.strict_error_message("Pod", "v1", [], ["metadata.name"]) == (
+        'Pod in version "v1" cannot be handled as a Pod: strict decoding error: duplicate field "metadata.name"')
+    detail = schema.type_errors("apps", "v1", "Deployment", {"spec": {"replicas": "3"}})[0]
+    assert schema.cannot_handle("Deployment", "v1", detail) == (
+        'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct '
+        'field DeploymentSpec.spec.replicas of type int32')
