@@ -13,8 +13,9 @@ If it limits cpu/memory, every container must state them: 403 ``failed quota: q:
 c1,c2; requests.memory for: c1``. The new usage ``used + requested`` must stay within hard for every such name,
 else 403 ``exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2`` (only the exceeded names). Used
 comes from ``usage_of(quota)`` -- the quota's ``status.used`` unless the caller recomputes it; a name absent there
-counts as zero. Quota ``spec.scopes`` Terminating/NotTerminating/BestEffort/NotBestEffort are honoured for pods
-(a scoped quota does not apply to other resources); ``scopeSelector`` is not supported (gap).
+counts as zero. On updates (``old`` given) only growth is charged. Scopes (``spec.scopes`` and
+``spec.scopeSelector``) apply to pods: Terminating, NotTerminating, BestEffort, NotBestEffort,
+CrossNamespacePodAffinity and PriorityClass (In/NotIn/Exists); a scoped quota does not apply to other resources.
 """
 
 from __future__ import annotations
@@ -107,17 +108,53 @@ def object_usage(resource: str, obj: Mapping[str, Any], group: str = "") -> dict
     return usage
 
 
+def _scope_selectors(quota: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``spec.scopes`` (as Exists) plus ``spec.scopeSelector.matchExpressions``."""
+    spec = quota.get("spec") or {}
+    out = [{"scopeName": s, "operator": "Exists"} for s in spec.get("scopes") or []]
+    out += [e for e in (spec.get("scopeSelector") or {}).get("matchExpressions") or [] if isinstance(e, dict)]
+    return out
+
+
+def _cross_namespace_affinity(pod: Mapping[str, Any]) -> bool:
+    affinity = (pod.get("spec") or {}).get("affinity") or {}
+    for kind in ("podAffinity", "podAntiAffinity"):
+        terms = affinity.get(kind) or {}
+        all_terms = list(terms.get("requiredDuringSchedulingIgnoredDuringExecution") or []) + [
+            (w or {}).get("podAffinityTerm") or {}
+            for w in terms.get("preferredDuringSchedulingIgnoredDuringExecution") or []]
+        if any(isinstance(t, dict) and (t.get("namespaces") or t.get("namespaceSelector") is not None)
+               for t in all_terms):
+            return True
+    return False
+
+
+def _scope_matches(selector: Mapping[str, Any], pod: Mapping[str, Any]) -> bool:
+    scope, op = str(selector.get("scopeName", "")), str(selector.get("operator", ""))
+    spec = pod.get("spec") or {}
+    if scope == "PriorityClass":
+        pc = spec.get("priorityClassName") or ""
+        values = selector.get("values") or []
+        # Kubernetes matches a label selector against {"PriorityClass": <name>}: the key is always present.
+        return {"Exists": bool(pc), "In": pc in values, "NotIn": pc not in values,
+                "DoesNotExist": False}.get(op, False)
+    deadline = spec.get("activeDeadlineSeconds") is not None
+    best_effort = pod_qos_class(pod) == "BestEffort"
+    present = {"Terminating": deadline, "NotTerminating": not deadline, "BestEffort": best_effort,
+               "NotBestEffort": not best_effort,
+               "CrossNamespacePodAffinity": _cross_namespace_affinity(pod)}.get(scope)
+    if present is None:
+        return False
+    return present if op == "Exists" else (not present if op == "DoesNotExist" else False)
+
+
 def _scopes_match(quota: Mapping[str, Any], resource: str, obj: Mapping[str, Any]) -> bool:
-    scopes = (quota.get("spec") or {}).get("scopes") or []
-    if not scopes:
+    selectors = _scope_selectors(quota)
+    if not selectors:
         return True
     if resource != "pods":
         return False
-    deadline = (obj.get("spec") or {}).get("activeDeadlineSeconds") is not None
-    best_effort = pod_qos_class(obj) == "BestEffort"
-    checks = {"Terminating": deadline, "NotTerminating": not deadline, "BestEffort": best_effort,
-              "NotBestEffort": not best_effort}
-    return all(checks.get(s, False) for s in scopes)
+    return all(_scope_matches(sel, obj) for sel in selectors)
 
 
 def _missing_constraints(pod: Mapping[str, Any], required: set[str]) -> str | None:
@@ -144,13 +181,22 @@ def _used_of(result: Any) -> Mapping[str, Any]:
 
 
 def resource_quota_check(obj: dict[str, Any], resource: str, quotas: list[dict[str, Any]],
-                         usage_of: Callable[[dict[str, Any]], Any], group: str = "") -> list[dict[str, Any]]:
+                         usage_of: Callable[[dict[str, Any]], Any], group: str = "",
+                         old: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The quotas charged with ``obj`` (copies with ``status.used`` raised, ``status.hard`` = ``spec.hard``);
-    raises ``AdmissionError`` 403 when a quota is exceeded or a required request/limit is missing."""
+    raises ``AdmissionError`` 403 when a quota is exceeded or a required request/limit is missing. For an update,
+    ``old`` is the stored object and only the growth is charged (a PVC expanded, a Service turned NodePort)."""
     res, grp = _split(resource, group)
     meta = obj.get("metadata") or {}
     name = meta.get("name", "")
     requested = object_usage(res, obj, grp)
+    if old is not None:
+        before = object_usage(res, old, grp)
+        requested = {k: Amount(v.value - before[k].value, v.fmt) if k in before else v
+                     for k, v in requested.items()}
+        requested = {k: v for k, v in requested.items() if v.value > 0}
+        if not requested:
+            return []
     charged: list[dict[str, Any]] = []
     for quota in quotas:
         hard = resource_list((quota.get("spec") or {}).get("hard"))

@@ -148,3 +148,55 @@ def test_quota_counts_pod_overhead_and_init_containers() -> None:
     p["spec"]["initContainers"][1]["restartPolicy"] = "Always"
     # app 100m + sidecar 100m = 200m, below the 500m one-shot init container; plus 50m overhead
     assert str(object_usage("pods", p)["requests.cpu"]) == "550m"
+
+
+def _sel(scope: str, op: str, *values: str) -> Obj:
+    return {"scopeName": scope, "operator": op, **({"values": list(values)} if values else {})}
+
+
+@pytest.mark.parametrize(("selectors", "p", "charged"), [
+    ([_sel("PriorityClass", "In", "high")], pod(priorityClassName="high"), True),
+    ([_sel("PriorityClass", "In", "high")], pod(priorityClassName="low"), False),
+    ([_sel("PriorityClass", "In", "high")], pod(), False),
+    ([_sel("PriorityClass", "NotIn", "high")], pod(), True),
+    ([_sel("PriorityClass", "Exists")], pod(), False),
+    ([_sel("PriorityClass", "Exists")], pod(priorityClassName="x"), True),
+    ([_sel("BestEffort", "Exists"), _sel("PriorityClass", "In", "x")], pod(priorityClassName="x"), True),
+    ([_sel("NotBestEffort", "Exists")], pod(), False),
+    ([_sel("CrossNamespacePodAffinity", "Exists")],
+     pod(affinity={"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+         {"topologyKey": "k", "namespaceSelector": {}}]}}), True),
+    ([_sel("CrossNamespacePodAffinity", "Exists")], pod(), False),
+    ([_sel("CrossNamespacePodAffinity", "DoesNotExist")], pod(), True),
+])
+def test_scope_selector(selectors: list[Obj], p: Obj, charged: bool) -> None:
+    q = quota("q", {"pods": "5"}, {"pods": "0"})
+    q["spec"]["scopeSelector"] = {"matchExpressions": selectors}
+    assert bool(resource_quota_check(p, "pods", [q], used_of)) is charged
+
+
+def test_scoped_quota_ignores_other_resources() -> None:
+    q = quota("q", {"count/configmaps": "0"}, scopes=["BestEffort"])
+    assert resource_quota_check({"metadata": {"name": "c"}}, "configmaps", [q], used_of) == []
+
+
+def _pvc(size: str) -> Obj:
+    return {"metadata": {"name": "data"}, "spec": {"resources": {"requests": {"storage": size}}}}
+
+
+def test_updates_charge_only_growth() -> None:
+    q = quota("q", {"requests.storage": "10Gi", "persistentvolumeclaims": "5"},
+              {"requests.storage": "8Gi", "persistentvolumeclaims": "1"})
+    assert resource_quota_check(_pvc("8Gi"), "persistentvolumeclaims", [q], used_of, old=_pvc("8Gi")) == []
+    assert resource_quota_check(_pvc("4Gi"), "persistentvolumeclaims", [q], used_of, old=_pvc("8Gi")) == []
+    (updated,) = resource_quota_check(_pvc("9Gi"), "persistentvolumeclaims", [q], used_of, old=_pvc("8Gi"))
+    assert updated["status"]["used"] == {"requests.storage": "9Gi", "persistentvolumeclaims": "1"}
+    with pytest.raises(AdmissionError) as e:
+        resource_quota_check(_pvc("12Gi"), "persistentvolumeclaims", [q], used_of, old=_pvc("8Gi"))
+    assert e.value.message == ('persistentvolumeclaims "data" is forbidden: exceeded quota: q, requested: '
+                               'requests.storage=4Gi, used: requests.storage=8Gi, limited: requests.storage=10Gi')
+    svc_old = {"metadata": {"name": "s"}, "spec": {"type": "ClusterIP", "ports": [{"port": 1}]}}
+    svc_new = {"metadata": {"name": "s"}, "spec": {"type": "NodePort", "ports": [{"port": 1}]}}
+    nq = quota("n", {"services.nodeports": "0"}, {"services.nodeports": "0"})
+    with pytest.raises(AdmissionError, match=r"services\.nodeports=1"):
+        resource_quota_check(svc_new, "services", [nq], used_of, old=svc_old)
