@@ -6,6 +6,7 @@ from controllers.manager.base import Base
 from controllers.manager.deployment import DeploymentController
 from controllers.manager.endpoints import EndpointsController, EndpointSliceController
 from controllers.manager.gc import GarbageCollector
+from controllers.manager.hpa import HPAController
 from controllers.manager.job import CronJobController, JobController
 from controllers.manager.namespace import NamespaceController
 from controllers.manager.nodelifecycle import NodeLifecycleController
@@ -32,6 +33,7 @@ CONTROLLERS: dict[str, type[Base]] = {
     "resourcequota": QuotaController,
     "disruption": DisruptionController,
     "podgc": PodGC,
+    "horizontalpodautoscaling": HPAController,
 }
 
 
