@@ -94,11 +94,32 @@ class Server:
         if not allowed:
             raise errors.forbidden(forbidden_message(attrs), attrs.api_group, attrs.resource, attrs.name)
 
+    def impersonate(self, user: UserInfo, request: web.Request) -> UserInfo:
+        """Act as ``Impersonate-User`` (+ ``Impersonate-Group``) if RBAC lets ``user`` impersonate them."""
+        name = request.headers["Impersonate-User"]
+        groups = tuple(request.headers.getall("Impersonate-Group", []))
+        if name.startswith("system:serviceaccount:") and name.count(":") == 3:
+            _, _, sa_ns, sa_name = name.split(":")
+            self.authorize(Attributes(user=user, verb="impersonate", resource_request=True, api_version="v1",
+                                      resource="serviceaccounts", namespace=sa_ns, name=sa_name))
+            groups = groups or ("system:serviceaccounts", f"system:serviceaccounts:{sa_ns}")
+        else:
+            self.authorize(Attributes(user=user, verb="impersonate", resource_request=True, api_version="v1",
+                                      resource="users", name=name))
+        for g in groups:
+            self.authorize(Attributes(user=user, verb="impersonate", resource_request=True, api_version="v1",
+                                      resource="groups", name=g))
+        if "system:authenticated" not in groups and name != "system:anonymous":
+            groups = (*groups, "system:authenticated")
+        return UserInfo(name=name, groups=groups)
+
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         user = self.user_of(request)
         if user is None and not (path in PUBLIC_PATHS and request.method == "GET"):
             raise errors.unauthorized()
+        if user is not None and "Impersonate-User" in request.headers:
+            user = self.impersonate(user, request)
         query = dict(request.query)
         ri = requestinfo.parse(request.method, path, query)
         if not ri.resource_request:

@@ -257,7 +257,8 @@ async def token_request(server: Server, ns: str, name: str, body: Any) -> Obj:
     bound = spec.get("boundObjectRef") or {}
     now = api.now()
     token = server.sa_tokens.issue(ns, name, sa["metadata"]["uid"], audiences, expiration, now.timestamp(),
-                                   (bound.get("name"), bound.get("uid", "")) if bound.get("kind") == "Pod" else None)
+                                   (str(bound.get("name", "")), str(bound.get("uid", "")))
+                                   if bound.get("kind") == "Pod" else None)
     return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
             "metadata": {"name": name, "namespace": ns, "creationTimestamp": None},
             "spec": {"audiences": audiences, "expirationSeconds": expiration, "boundObjectRef": bound or None},
