@@ -36,6 +36,7 @@ from apiserver.patch.errors import ApplyConflict, PatchError, bad_request
 from apiserver.patch.fieldsets import (
     FieldSet,
     Path,
+    atomic_map_at,
     compare,
     drop_subtrees,
     field_set,
@@ -43,7 +44,6 @@ from apiserver.patch.fieldsets import (
     item_element,
     iteration_order,
     list_kind,
-    map_is_atomic,
     names_of,
     path_string,
     to_fields_v1,
@@ -335,7 +335,7 @@ def _allowed_by_last_applied(live: Obj, meta: PatchMeta) -> FieldSet:
 
 def _merge(live: Any, config: Any, path: Path, meta: PatchMeta) -> Any:
     """Structured merge of an applied configuration into the live value."""
-    if isinstance(live, dict) and isinstance(config, dict) and not (path and map_is_atomic(meta, names_of(path))):
+    if isinstance(live, dict) and isinstance(config, dict) and not atomic_map_at(meta, path):
         out = dict(live)
         for key, value in config.items():
             if value is None:

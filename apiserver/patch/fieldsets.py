@@ -22,7 +22,7 @@ from typing import Any
 
 from apiserver.patch.errors import PatchError
 from apiserver.patch.jsonpatch import json_equal
-from apiserver.patch.merge_keys import PatchMeta, key_fields, strategies
+from apiserver.patch.merge_keys import SSA_ATOMIC, SSA_ATOMIC_ITEMS, SSA_MAP, SSA_SET, PatchMeta, key_fields, strategies
 
 Path = tuple[str, ...]
 FieldSet = set[Path]
@@ -41,16 +41,35 @@ def names_of(path: Path) -> tuple[str, ...]:
 
 
 def list_kind(meta: PatchMeta, names: tuple[str, ...]) -> tuple[str, list[str]]:
-    """("keyed", keys) | ("set", []) | ("atomic", [])."""
+    """("keyed", keys) | ("set", []) | ("atomic", []): the list's server-side apply type."""
     strategy, merge_key = meta(names)
-    if "merge" not in strategies(strategy):
-        return "atomic", []
+    tokens = strategies(strategy)
     keys = key_fields(merge_key)
+    if SSA_MAP in tokens and keys:
+        return "keyed", keys
+    if SSA_SET in tokens:
+        return "set", []
+    if SSA_ATOMIC in tokens or "merge" not in tokens:
+        return "atomic", []
     return ("keyed", keys) if keys else ("set", [])
+
+
+def items_atomic(meta: PatchMeta, names: tuple[str, ...]) -> bool:
+    return SSA_ATOMIC_ITEMS in strategies(meta(names)[0])
 
 
 def map_is_atomic(meta: PatchMeta, names: tuple[str, ...]) -> bool:
     return bool(strategies(meta(names)[0]) & {"atomic", "replace"})
+
+
+def atomic_map_at(meta: PatchMeta, path: Path) -> bool:
+    """Whether the map at ``path`` is owned as one value: an atomic map field, or an item of a list whose items
+    are atomic structs."""
+    if not path:
+        return False
+    if path[-1].startswith("k:"):
+        return items_atomic(meta, names_of(path))
+    return map_is_atomic(meta, names_of(path))
 
 
 def item_element(item: Any, keys: list[str], where: Path) -> str:
@@ -98,7 +117,7 @@ def field_set(obj: dict[str, Any], meta: PatchMeta) -> FieldSet:
 
 def _set_value(value: Any, path: Path, meta: PatchMeta, out: FieldSet) -> None:
     if isinstance(value, dict):
-        if not value or map_is_atomic(meta, names_of(path)):
+        if not value or atomic_map_at(meta, path):
             out.add(path)
         else:
             _set_map(value, path, meta, out)
@@ -110,7 +129,7 @@ def _set_value(value: Any, path: Path, meta: PatchMeta, out: FieldSet) -> None:
         for pe, item in items:
             child = (*path, pe)
             out.add(child)
-            if kind == "keyed":
+            if kind == "keyed" and not atomic_map_at(meta, child):
                 _set_map(item, child, meta, out)
     else:
         out.add(path)
@@ -126,7 +145,7 @@ def _set_map(obj: dict[str, Any], path: Path, meta: PatchMeta, out: FieldSet) ->
 def all_nodes(value: Any, path: Path, meta: PatchMeta, out: FieldSet) -> None:
     out.add(path)
     if isinstance(value, dict):
-        if path and map_is_atomic(meta, names_of(path)):
+        if atomic_map_at(meta, path):
             return
         for key, v in value.items():
             all_nodes(v, (*path, "f:" + key), meta, out)
@@ -168,7 +187,7 @@ def _compare_map(old: dict[str, Any], new: dict[str, Any], path: Path, meta: Pat
 def _compare_value(old: Any, new: Any, path: Path, meta: PatchMeta, c: Comparison) -> None:
     if type(old) is type(new) and old == new:
         return  # unchanged subtree (the common case): nothing to walk
-    if isinstance(old, dict) and isinstance(new, dict) and not map_is_atomic(meta, names_of(path)):
+    if isinstance(old, dict) and isinstance(new, dict) and not atomic_map_at(meta, path):
         _compare_map(old, new, path, meta, c)
         return
     if isinstance(old, list) and isinstance(new, list):
