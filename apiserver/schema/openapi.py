@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apiserver.schema import types
-from apiserver.schema.descriptions import FIELDS, kind_description
+from apiserver.schema.descriptions import FIELDS, TYPE_FIELDS, kind_description
 from apiserver.schema.protov2 import encode_v2
 
 FORMAT_VERSION = "kemu-openapi-1"
@@ -369,14 +369,19 @@ def to_v3(schema: Any, nested: bool = False) -> Any:
 
 
 def _describe(name: str, d: dict[str, Any]) -> dict[str, Any]:
+    """Our own descriptions: the kind's, the common top-level fields', and the per-type table's."""
     gvks = d.get("x-kubernetes-group-version-kind") or []
-    if len(gvks) != 1:
+    texts = dict(TYPE_FIELDS.get(types.short_name(name), {}))
+    if len(gvks) == 1:
+        texts = {**FIELDS, **texts}
+    props = d.get("properties")
+    if not texts and len(gvks) != 1:
         return d
     d = dict(d)
-    d["description"] = kind_description(gvks[0].get("kind", ""))
-    props = d.get("properties")
+    if len(gvks) == 1:
+        d["description"] = kind_description(gvks[0].get("kind", ""))
     if isinstance(props, dict):
-        d["properties"] = {k: ({**p, "description": FIELDS[k]} if k in FIELDS and isinstance(p, dict) else p)
+        d["properties"] = {k: ({**p, "description": texts[k]} if k in texts and isinstance(p, dict) else p)
                            for k, p in props.items()}
     return d
 

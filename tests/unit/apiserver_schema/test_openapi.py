@@ -105,7 +105,9 @@ def test_v3_schemas_keep_patch_facts_and_wrap_refs() -> None:
     assert containers["x-kubernetes-list-type"] == "map"
     assert containers["items"] == {"allOf": [{"$ref": "#/components/schemas/io.k8s.api.core.v1.Container"}]}
     spec = s["io.k8s.api.apps.v1.DeploymentSpec"]
-    assert spec["properties"]["replicas"] == {"type": "integer", "format": "int32"}
+    replicas = spec["properties"]["replicas"]
+    assert (replicas["type"], replicas["format"]) == ("integer", "int32")
+    assert replicas["description"].startswith("Number of desired pods")
     assert spec["required"] == ["selector", "template"]
     assert spec["properties"]["strategy"]["x-kubernetes-patch-strategy"] == "retainKeys"
     assert s["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]["format"] == "int-or-string"
@@ -216,3 +218,13 @@ def test_v2_protobuf_structure() -> None:
     names = {dict((f, v) for f, _w, v in _fields(d))[1].decode() for _f, _w, d in _fields(defs)}
     assert "io.k8s.api.apps.v1.Deployment" in names and len(names) == len(schema.openapi_v2_document(apps)[
         "definitions"])
+
+
+def test_description_table_names_real_fields() -> None:
+    from apiserver.schema import types
+    from apiserver.schema.descriptions import TYPE_FIELDS
+    for short, fields in TYPE_FIELDS.items():
+        names = [n for n in types.definitions() if n.rsplit(".", 1)[-1] == short and ".v1." in n]
+        assert names, short
+        for n in names:
+            assert set(fields) <= set(types.definitions()[n].get("properties") or {}), (n, set(fields))
