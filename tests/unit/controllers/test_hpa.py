@@ -14,9 +14,9 @@ pytestmark = pytest.mark.unit
 Obj = dict[str, Any]
 
 
-def hpa(lo: int = 1, hi: int = 10, target: int = 50, **behavior: Any) -> Obj:
+def hpa(lo: int = 1, hi: int = 10, target: int = 50, behavior: Obj | None = None) -> Obj:
     return {"metadata": {"generation": 1},
-            "spec": {"minReplicas": lo, "maxReplicas": hi, "behavior": behavior,
+            "spec": {"minReplicas": lo, "maxReplicas": hi, "behavior": behavior or {},
                      "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
                          "type": "Utilization", "averageUtilization": target}}}]}}
 
@@ -60,9 +60,9 @@ def test_scale_up_rate_limit() -> None:
     desired, _ = hl.decide(hpa(hi=100), 1, pods, usage(a="1000m"), T0, hl.History())
     assert desired == 5  # max(100% -> 2, 4 pods -> 5) per 15 s
     h = hl.History()
-    beh = {"scaleUp": {"policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}}
-    assert hl.decide(hpa(hi=100, **beh), 1, pods, usage(a="1000m"), T0, h)[0] == 2
-    assert hl.decide(hpa(hi=100, **beh), 2, [pod("a"), pod("b")], usage(a="1000m", b="1000m"),
+    beh: Obj = {"scaleUp": {"policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}}
+    assert hl.decide(hpa(hi=100, behavior=beh), 1, pods, usage(a="1000m"), T0, h)[0] == 2
+    assert hl.decide(hpa(hi=100, behavior=beh), 2, [pod("a"), pod("b")], usage(a="1000m", b="1000m"),
                      T0 + timedelta(seconds=10), h)[0] == 2  # already used the period's budget
 
 
