@@ -92,6 +92,8 @@ BUILTIN: tuple[Resource, ...] = (
     _r("batch", "v1", "CronJob", "cronjobs", short="cj", cats="all", sub="status", storage="cronjobs"),
     _r("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short="hpa", cats="all",
        sub="status"),
+    _r("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short="hpa", cats="all",
+       sub="status"),
     _r("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short="pdb", sub="status"),
     _r("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short="netpol"),
     _r("networking.k8s.io", "v1", "Ingress", "ingresses", short="ing", sub="status", storage="ingress"),

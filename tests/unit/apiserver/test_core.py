@@ -152,3 +152,17 @@ def test_events_api_is_a_view_of_core_events() -> None:
     assert ev["apiVersion"] == "events.k8s.io/v1" and ev["regarding"] == {"name": "p"} and ev["note"] == "hi"
     assert ev["deprecatedCount"] == 2 and ev["deprecatedSource"] == {"component": "kubelet"}
     assert events_to_core(ev) == core
+
+
+def test_hpa_v1_is_a_view_of_v2() -> None:
+    from apiserver.conversion import hpa_v1_to_v2, hpa_v2_to_v1
+
+    v1 = {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"},
+          "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web", "apiVersion": "apps/v1"},
+                   "minReplicas": 1, "maxReplicas": 5, "targetCPUUtilizationPercentage": 50}}
+    v2 = hpa_v1_to_v2(v1)
+    assert v2["spec"]["metrics"][0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 50}
+    assert hpa_v2_to_v1(v2) == v1
+    no_target = hpa_v1_to_v2({**v1, "spec": {k: v for k, v in v1["spec"].items()
+                                             if k != "targetCPUUtilizationPercentage"}})
+    assert no_target["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 80
