@@ -1,6 +1,6 @@
 """The sandbox holder: a pause-like process that owns a pod's network, IPC and UTS namespaces.
 
-``python -m node_agent.runtime.holder --hostname NAME [--host-network] [--share-pid]``
+``python -m node_agent.runtime.holder --hostname NAME [--host-network] [--share-pid] [--sandbox-id ID]``
 
 Unshares IPC and UTS (and the network unless ``--host-network``; a host-network pod keeps the node's network and
 hostname), sets the hostname, brings ``lo`` up, and with ``--share-pid`` forks a child that is PID 1 of a new PID
@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hostname", required=True)
     p.add_argument("--host-network", action="store_true")
     p.add_argument("--share-pid", action="store_true")
+    p.add_argument("--sandbox-id", default="")  # unused here: names the process for the runtime's orphan search
     a = p.parse_args(argv)
     flags = nsutil.CLONE_NEWIPC
     if not a.host_network:

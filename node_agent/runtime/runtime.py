@@ -120,7 +120,23 @@ class Runtime:
         self.ct_dir = self.root / "containers"
         self.sandboxes = state.load_all(self.sb_dir, "sandbox.json")
         self.containers = state.load_all(self.ct_dir, "container.json")
+        self._collect_partial()
         self._pull_lock = threading.Lock()
+
+    def _collect_partial(self) -> None:
+        """Remove what a previous runtime died in the middle of creating (a directory without its record): a
+        container's record is written before its shim starts, so such a container dir has no process; a sandbox's
+        holder may exist (its record needs the holder's PID), and is found by the id on its command line."""
+        for base, table in ((self.sb_dir, self.sandboxes), (self.ct_dir, self.containers)):
+            if not base.is_dir():
+                continue
+            for d in base.iterdir():
+                if not d.is_dir() or d.name in table:
+                    continue
+                if base == self.sb_dir:
+                    for pid in _pids_with(f"--sandbox-id\0{d.name}".encode()):
+                        _kill(pid, None, signal.SIGKILL)
+                shutil.rmtree(d, ignore_errors=True)
 
     # ---- records -------------------------------------------------------------------------------------------------
 
@@ -215,7 +231,7 @@ class Runtime:
             "state": "ready", "holder_pid": 0, "holder_start": None, "pidns_pid": 0, "ip": "",
             "cgroup": self.cgroups.pod(cfg.uid).rel,
         }
-        argv = [sys.executable, "-m", "node_agent.runtime.holder", "--hostname", sb["hostname"]]
+        argv = [sys.executable, "-m", "node_agent.runtime.holder", "--hostname", sb["hostname"], "--sandbox-id", sid]
         if cfg.network_mode == NODE:
             argv.append("--host-network")
         if cfg.pid_mode == POD:
@@ -571,6 +587,19 @@ class Runtime:
 
 def _exit_code(rc: int, err: bytes) -> int:
     return 128 - rc if rc < 0 else rc
+
+
+def _pids_with(needle: bytes) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    if needle in f.read():
+                        out.append(int(d))
+            except OSError:
+                continue
+    return out
 
 
 def _child_env() -> dict[str, str]:

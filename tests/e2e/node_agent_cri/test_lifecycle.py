@@ -158,3 +158,60 @@ def test_restarted_runtime_finds_its_containers(cri: Cri) -> None:
     assert cs == {keep: pb.CONTAINER_RUNNING, quick: pb.CONTAINER_EXITED}
     assert cri.status(quick).exit_code == 4
     assert cri.exec(keep, ["echo", "still-here"]).stdout == b"still-here\n"
+
+
+def test_host_network_sandbox(cri: Cri) -> None:
+    import socket
+    opts = pb.NamespaceOption(network=pb.NODE, pid=pb.CONTAINER, ipc=pb.POD)
+    linux = pb.LinuxPodSandboxConfig(security_context=pb.LinuxSandboxSecurityContext(namespace_options=opts))
+    sid, sb = cri.run_sandbox(linux=linux)
+    cid = cri.run(sid, sb, "main", ["sleep", "300"])
+    # the node's network and hostname
+    assert cri.exec(cid, ["hostname"]).stdout.decode().strip() == socket.gethostname()
+    host_links = Path("/sys/class/net").iterdir()
+    seen = cri.exec(cid, ["ls", "/sys/class/net"]).stdout.decode().split()
+    assert sorted(seen) == sorted(p.name for p in host_links)
+    st = cri.rt.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=sid), timeout=5).status
+    assert st.linux.namespaces.options.network == pb.NODE
+
+
+def test_target_pid_namespace(cri: Cri) -> None:
+    sid, sb = cri.run_sandbox()
+    app = cri.run(sid, sb, "app", ["sh", "-c", "exec sleep 301"])
+    sc = pb.LinuxContainerSecurityContext(namespace_options=pb.NamespaceOption(pid=pb.TARGET, target_id=app))
+    debug = cri.run(sid, sb, "debug", ["sleep", "300"], linux=pb.LinuxContainerConfig(security_context=sc))
+    ps = cri.exec(debug, ["ps", "-o", "pid,args"]).stdout.decode()
+    assert "1 sleep 301" in " ".join(ps.split()), ps
+
+
+async def test_attach_streams_output(cri: Cri) -> None:
+    import aiohttp
+    sid, sb = cri.run_sandbox()
+    cid = cri.run(sid, sb, "talker", ["sh", "-c", "sleep 0.5; echo one; echo two >&2; sleep 0.5"])
+    url = cri.rt.Attach(pb.AttachRequest(container_id=cid, stdout=True, stderr=True), timeout=5).url
+    chans: dict[int, bytes] = {}
+    async with aiohttp.ClientSession() as s, s.ws_connect(url, protocols=("v4.channel.k8s.io",)) as ws:
+        async for msg in ws:
+            chans[msg.data[0]] = chans.get(msg.data[0], b"") + msg.data[1:]
+    assert chans[1] == b"one\n" and chans[2] == b"two\n"
+
+
+def test_half_created_sandbox_is_collected_on_restart(cri: Cri) -> None:
+    import subprocess
+    import sys
+    sid, _ = cri.run_sandbox()
+    # a sandbox whose record was never written: its dir and holder exist, as if the runtime died mid-create
+    ghost = "ab" * 32
+    (cri.root / "sandboxes" / ghost).mkdir()
+    holder = subprocess.Popen([sys.executable, "-m", "node_agent.runtime.holder", "--hostname", "ghost",
+                               "--sandbox-id", ghost], stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().startswith(b"ready")
+        cri.restart()
+        assert holder.wait(10) == -9
+        assert not (cri.root / "sandboxes" / ghost).exists()
+        assert [s.id for s in cri.rt.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=5).items] == [sid]
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
