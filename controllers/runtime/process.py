@@ -19,6 +19,8 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import yaml
+
 from controllers.runtime.leaderelection import LeaderElectionConfig, LeaderElector
 from kemu.rest import RestClient
 
@@ -75,8 +77,19 @@ def setup_logging(verbosity: int) -> None:
 Work = Callable[[RestClient], Coroutine[Any, Any, None]]
 
 
+def client_from_flags(args: argparse.Namespace, user_agent: str) -> RestClient:
+    """The REST client from --kubeconfig; a missing or malformed kubeconfig is a one-line error and exit 1."""
+    try:
+        return RestClient.from_kubeconfig(args.kubeconfig, user_agent=user_agent)
+    except FileNotFoundError:
+        print(f"error: stat {args.kubeconfig}: no such file or directory", file=sys.stderr)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as e:
+        print(f"error: invalid configuration: {args.kubeconfig}: {e}", file=sys.stderr)
+    raise SystemExit(1)
+
+
 async def run_component(args: argparse.Namespace, work: Work, user_agent: str) -> int:
-    client = RestClient.from_kubeconfig(args.kubeconfig, user_agent=user_agent)
+    client = client_from_flags(args, user_agent)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

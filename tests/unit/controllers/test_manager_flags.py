@@ -27,3 +27,10 @@ def test_unknown_controller_is_a_usage_error() -> None:
     r = subprocess.run([sys.executable, "-m", "controllers", "--kubeconfig", "k", "--node-monitor-grace-period",
                         "4x"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and 'time: invalid duration "4x"' in r.stderr
+
+
+@pytest.mark.parametrize("module", ["controllers", "controllers.scheduler"])
+def test_missing_or_bad_kubeconfig_is_one_line(module: str, tmp_path: object) -> None:
+    r = subprocess.run([sys.executable, "-m", module, "--kubeconfig", "/nonexistent/kc"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 1 and r.stderr.strip() == "error: stat /nonexistent/kc: no such file or directory"
