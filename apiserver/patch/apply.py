@@ -349,28 +349,69 @@ def _merge(live: Any, config: Any, path: Path, meta: PatchMeta) -> Any:
         kind, keys = list_kind(meta, names_of(path))
         if kind == "atomic":
             return config
-
-        def element(item: Any) -> str:
-            return item_element(item, keys, path) if kind == "keyed" else value_element(item)
-        applied = {element(item): item for item in config}
-        out_list: list[Any] = []
-        seen: set[str] = set()
-        for item in live:
-            pe = element(item)
-            if pe in seen:
-                continue
-            seen.add(pe)
-            if pe in applied:
-                out_list.append(_merge(item, applied[pe], (*path, pe), meta) if kind == "keyed" else item)
-            else:
-                out_list.append(item)
-        for item in config:
-            pe = element(item)
-            if pe not in seen:
-                seen.add(pe)
-                out_list.append(item)
-        return out_list
+        return _merge_list(live, config, path, meta, kind, keys)
     return config
+
+
+def _indexed(items: list[Any], element: Any) -> tuple[list[str], dict[str, Any]]:
+    order: list[str] = []
+    by_pe: dict[str, Any] = {}
+    for item in items:
+        pe = element(item)
+        if pe not in by_pe:
+            by_pe[pe] = item
+            order.append(pe)
+    return order, by_pe
+
+
+def _merge_list(live: list[Any], config: list[Any], path: Path, meta: PatchMeta, kind: str,
+                keys: list[str]) -> list[Any]:
+    """Merge a keyed or set list the way structured-merge-diff orders it: live order, except that items both
+    lists have follow the applied order, and applied-only items sit where the applied list puts them."""
+    def element(item: Any) -> str:
+        return item_element(item, keys, path) if kind == "keyed" else value_element(item)
+
+    def merged(pe: str, lhs: Any, rhs: Any) -> Any:
+        if kind != "keyed" or lhs is None:
+            return _drop_nulls(rhs)
+        return _merge(lhs, rhs, (*path, pe), meta)
+
+    lhs_order, lhs = _indexed(live, element)
+    rhs_order, rhs = _indexed(config, element)
+    shared = [pe for pe in rhs_order if pe in lhs]
+    next_shared = shared.pop(0) if shared else None
+    done: set[str] = set()
+    out: list[Any] = []
+    li = ri = 0
+    while li < len(lhs_order) or ri < len(rhs_order):
+        if li < len(lhs_order) and ri < len(rhs_order):
+            pe = lhs_order[li]
+            if pe == rhs_order[ri]:
+                done.add(pe)
+                out.append(merged(pe, lhs[pe], rhs[pe]))
+                li += 1
+                ri += 1
+                next_shared = shared.pop(0) if shared else None
+                continue
+            if pe in rhs and next_shared is not None and next_shared != pe:
+                li += 1  # a shared item whose turn (in applied order) has not come
+                continue
+        if li < len(lhs_order):
+            pe = lhs_order[li]
+            if pe not in rhs:
+                out.append(lhs[pe])
+                li += 1
+                continue
+            if pe in done:
+                li += 1
+        if ri < len(rhs_order):
+            pe = rhs_order[ri]
+            done.add(pe)
+            out.append(merged(pe, lhs.get(pe), rhs[pe]))
+            ri += 1
+            if next_shared is not None and next_shared == pe:
+                next_shared = shared.pop(0) if shared else None
+    return out
 
 
 def _drop_nulls(value: Any) -> Any:
