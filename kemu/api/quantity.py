@@ -36,7 +36,8 @@ _DIGITS = set("0123456789")
 _NANO = Decimal("1e-9")
 _MAX_ALLOWED = Decimal(2**63 - 1)
 # Enough digits for any int64 at nano precision and the binary suffixes' exact products.
-_CTX = decimal.Context(prec=80, Emax=10**6, Emin=-(10**6))
+_CTX = decimal.Context(prec=4000, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+_INT64_MAX = 2**63 - 1
 
 
 class QuantityError(ValueError):
@@ -75,8 +76,10 @@ def _interpret(suffix: str) -> tuple[int, int, str]:
     if len(suffix) > 1 and suffix[0] in "eE":
         rest = suffix[1:]
         body = rest[1:] if rest[:1] in ("+", "-") else rest
-        if body and all(c in _DIGITS for c in body):
-            return 10, int(rest), DECIMAL_EXPONENT
+        if body and all(c in _DIGITS for c in body) and len(body) < 19:
+            # Go keeps the exponent in an int32 (wrapping), so mirror that instead of building huge numbers.
+            value = int(rest) & 0xFFFFFFFF
+            return 10, value - 2**32 if value >= 2**31 else value, DECIMAL_EXPONENT
     raise QuantityError(ERR_SUFFIX)
 
 
@@ -86,6 +89,8 @@ def parse_quantity_with_format(s: str) -> tuple[Decimal, str]:
         raise QuantityError(ERR_FORMAT)
     num, suffix = _split(s)
     base, exp, fmt = _interpret(suffix)
+    if not any(c in _DIGITS for c in num) and not _fast_path(s)[0]:
+        raise QuantityError(ERR_NUMERIC)
     sign = -1 if num.startswith("-") else 1
     digits = num.lstrip("+-")
     if digits in ("", "."):
@@ -94,10 +99,14 @@ def parse_quantity_with_format(s: str) -> tuple[Decimal, str]:
         amount = _CTX.create_decimal(digits)  # "1." and ".5" are accepted, as Kubernetes does
     except decimal.InvalidOperation:
         raise QuantityError(ERR_NUMERIC) from None
-    factor = Decimal(1).scaleb(exp) if base == 10 else Decimal(2**exp)
-    amount = _CTX.multiply(amount, factor)
-    if amount != 0:
-        amount = amount.quantize(_NANO, rounding=ROUND_UP, context=_CTX)
+    try:
+        factor = Decimal(1).scaleb(exp, context=_CTX) if base == 10 else Decimal(2**exp)
+        amount = _CTX.multiply(amount, factor)
+        exponent = amount.as_tuple().exponent
+        if amount != 0 and isinstance(exponent, int) and exponent < -9:
+            amount = amount.quantize(_NANO, rounding=ROUND_UP, context=_CTX)
+    except decimal.DecimalException:
+        raise QuantityError(ERR_NUMERIC) from None
     if fmt == BINARY_SI and amount > _MAX_ALLOWED:
         amount = _MAX_ALLOWED
     if fmt == BINARY_SI and 0 < amount < 1:
@@ -110,7 +119,13 @@ def parse_quantity(s: str) -> Decimal:
 
 
 def _ceil_scaled(d: Decimal, scale: Decimal) -> int:
-    return int(_CTX.divide(d, scale).to_integral_value(rounding=ROUND_CEILING))
+    scaled = _CTX.divide(d, scale)
+    # Kubernetes' scaled values are int64s; keep absurd inputs from turning into giant Python ints.
+    if scaled > _INT64_MAX:
+        return _INT64_MAX
+    if scaled < -_INT64_MAX - 1:
+        return -_INT64_MAX - 1
+    return int(scaled.to_integral_value(rounding=ROUND_CEILING))
 
 
 def to_millis(s: str | int | float) -> int:
@@ -151,7 +166,8 @@ def format_quantity(d: Decimal, binary: bool = False, exponent_form: bool = Fals
     if exponent_form:
         return str(mant) if exp == 0 else f"{mant}e{exp}"
     if exp > 18:
-        mant, exp = mant * 10 ** (exp - 18), 18
+        # Go has no SI suffix past E and prints the bare mantissa ("1000E" comes back as "1"): mirrored.
+        return str(mant)
     if exp < -9:
         # Parsing never yields finer than nano; round up for arbitrary callers.
         q = _CTX.multiply(Decimal(mant), Decimal(1).scaleb(exp)).quantize(_NANO, rounding=ROUND_UP, context=_CTX)
@@ -159,15 +175,16 @@ def format_quantity(d: Decimal, binary: bool = False, exponent_form: bool = Fals
     return f"{mant}{_DEC_BY_EXP[exp]}"
 
 
-def _keeps_original(s: str) -> bool:
-    """Whether Go's ParseQuantity keeps the input text as the quantity's string form.
+def _fast_path(s: str) -> tuple[bool, bool]:
+    """(Go's ParseQuantity takes its int64 fast path, and keeps the input text as the string form).
 
-    Its int64 fast path reuses the text when it already looks canonical: for binary suffixes when the power is
-    a whole Ki/Mi/... step and the digits are not a multiple of 8; for decimal ones when the scale is a multiple
-    of 3 and the digits neither end in "000" nor start with "0". So "+2", "1." and "12e+3" print as given.
+    The fast path reuses the text when it already looks canonical: for binary suffixes when the power is a whole
+    Ki/Mi/... step and the digits are not a multiple of 8; for decimal ones when the scale is a multiple of 3 and
+    the digits neither end in "000" nor start with "0". So "+2", "1." and "12e+3" print as given. Off the fast
+    path Go parses the numeric text as a decimal, which fails when it has no digits ("Pi", "e-12").
     """
     if s == "0":
-        return True
+        return True, True
     num, suffix = _split(s)
     _, exp, fmt = _interpret(suffix)
     digits = num.lstrip("+-")
@@ -175,7 +192,7 @@ def _keeps_original(s: str) -> bool:
     int_part = int_part.lstrip("0") or "0"
     if fmt == BINARY_SI:
         if exp < 0 or frac:
-            return False
+            return False, False
         mantissa = 1 << exp
         precision = 15 - len(int_part) - int(exp * 3 / 10) - 1
         scale = 0
@@ -184,17 +201,21 @@ def _keeps_original(s: str) -> bool:
         precision = 18 - (len(int_part) + len(frac))
         scale = exp
     if precision < 0:
-        return False
+        return False, False
     scale -= len(frac)
     if scale < -9:
-        return False
+        return False, False
     shifted = int_part + frac
     value = int(shifted)
-    if value >= 2**63 or value * mantissa >= 2**63:
-        return False
+    if value * mantissa >= 2**63:
+        return False, False
     if fmt == BINARY_SI:
-        return exp % 10 == 0 and value & 7 != 0
-    return scale % 3 == 0 and not shifted.endswith("000") and shifted[0] != "0"
+        return True, exp % 10 == 0 and value & 7 != 0
+    return True, scale % 3 == 0 and not shifted.endswith("000") and shifted[0] != "0"
+
+
+def _keeps_original(s: str) -> bool:
+    return _fast_path(s)[1]
 
 
 def canonical(s: str) -> str:

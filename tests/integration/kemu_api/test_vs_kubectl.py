@@ -70,7 +70,10 @@ QUANTITIES = [
     "0.50", "8Ki", "9Ki", "1.0", "10.000", "-0", "2.5e-9", "1e-9", "123456789012345678", "1234567890123456789",
     "3Ki", "16Mi", "17Mi", "0.25Gi", "5e0", "1E3",
 ]
-BAD_QUANTITIES = ["1mm", "abc", "1e", "1Gb", "1iK", "1.5.5", "1 Gi", "--1", "1e1.5", "1Kib", "0x10", "1e2Ki"]
+BAD_QUANTITIES = ["1mm", "abc", "1e", "1Gb", "1iK", "1.5.5", "1 Gi", "--1", "1e1.5", "1Kib", "0x10", "1e2Ki", "Pi",
+                  "Ei", "e-212", "+Pi", ".e-12"]
+ODD_QUANTITIES = ["1000E", "1000000P", "1e19", "1e-99", "1e99", "12345E", "Gi", "Ti", "0.Pi", "1.Pi", ".5Pi",
+                  "1.e-12"]
 
 
 def _kubectl_quota(values: list[str]) -> tuple[dict[str, str] | None, str]:
@@ -93,3 +96,9 @@ def test_quantity_errors_match_go(text: str) -> None:
     with pytest.raises(QuantityError) as e:
         canonical(text)
     assert hard is None and str(e.value) == err
+
+
+def test_quantity_odd_corners_match_go() -> None:
+    hard, err = _kubectl_quota(ODD_QUANTITIES)
+    assert hard is not None, err
+    assert {f"q{i}": canonical(q) for i, q in enumerate(ODD_QUANTITIES)} == hard
