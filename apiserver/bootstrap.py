@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from apiserver import errors
 from apiserver.api import Api
@@ -17,6 +18,29 @@ from apiserver.storage import KeyNotFound, PreconditionFailed, StorageError
 
 log = logging.getLogger(__name__)
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# What kemu's own components need beyond the upstream default roles: the scheduler reads PriorityClasses for
+# preemption, and the controller-manager installs the default StorageClass of its local provisioner (an addon's
+# job on a real cluster).
+KEMU_EXTRA_GRANTS = (
+    ("kemu:scheduler-extras", "system:kube-scheduler",
+     [{"apiGroups": ["scheduling.k8s.io"], "resources": ["priorityclasses"], "verbs": ["get", "list", "watch"]}]),
+    ("kemu:controller-manager-extras", "system:kube-controller-manager",
+     [{"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"],
+       "verbs": ["create", "get", "list", "watch", "update", "patch"]}]),
+)
+
+
+def extra_grants() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    meta = {"labels": {"kubernetes.io/bootstrapping": "kemu"}}
+    for name, user, rules in KEMU_EXTRA_GRANTS:
+        out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                    "metadata": {"name": name, **meta}, "rules": rules})
+        out.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "metadata": {"name": name, **meta},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]})
+    return out
 
 
 async def ensure_system_objects(api: Api, advertise_ip: str, port: int) -> None:
@@ -25,8 +49,9 @@ async def ensure_system_objects(api: Api, advertise_ip: str, port: int) -> None:
     assert ns_r is not None
     for ns in SYSTEM_NAMESPACES:
         await api.ensure(ns_r, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-    rbac = {o["kind"]: reg.by_kind("rbac.authorization.k8s.io", o["kind"]) for o in bootstrap_objects()}
-    for obj in bootstrap_objects():
+    policy = bootstrap_objects() + extra_grants()
+    rbac = {o["kind"]: reg.by_kind("rbac.authorization.k8s.io", o["kind"]) for o in policy}
+    for obj in policy:
         r = rbac[obj["kind"]]
         assert r is not None
         await api.ensure(r, obj)
