@@ -7,7 +7,8 @@ facts) describes every built-in type. The handlers call the functions re-exporte
 - ``unknown_fields`` / ``type_errors`` / ``duplicate_fields`` -> what the real JSON decoder reports for a built-in
   object (``decode``); ``cannot_handle`` / ``strict_error_message`` word the 400 as the real server does
   (``Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "..."``);
-- ``crd_schema_errors`` / ``prune_unknown`` -> custom resources against their CRD's openAPIV3Schema (``crd``);
+- ``crd_schema_errors`` / ``prune_unknown`` / ``crd_apply_defaults`` -> custom resources against their CRD's
+  openAPIV3Schema (``crd``);
 - ``openapi_v3_index`` / ``openapi_v3_document`` / ``openapi_v2_document`` / ``crd_openapi_document`` ->
   documents kubectl reads for apply, create and explain (``openapi``); ``openapi_v2_protobuf`` -> the v2 document
   as the protobuf kubectl 1.27/1.28 require (when Accept has ``OPENAPI_V2_PROTOBUF_ACCEPT``; answer with
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apiserver.schema.crd import apply_defaults as crd_apply_defaults
 from apiserver.schema.crd import crd_schema_errors, prune_unknown
 from apiserver.schema.decode import cannot_handle, duplicate_fields, strict_error_message, type_errors, unknown_fields
 from apiserver.schema.openapi import (
@@ -41,6 +43,7 @@ __all__ = [
     "OPENAPI_V2_PROTOBUF_ACCEPT",
     "ResourceDesc",
     "cannot_handle",
+    "crd_apply_defaults",
     "crd_openapi_document",
     "crd_schema_errors",
     "definition_name",

@@ -10,6 +10,10 @@ minProperties/maxProperties, required, properties/additionalProperties/items rec
 needing apiVersion and kind. Paths are kube-openapi's: dotted names, ``[i]`` for list items. Errors come in document
 order (the real validator walks Go maps, whose order is random).
 
+``apply_defaults`` fills in ``default`` values of a structural schema in place (what the real server does on write
+and read). ``anyOf``/``oneOf``/``allOf``/``not`` are checked as kube-openapi does; their own complaint is reported on
+the field ``<nil>`` with the path quoted in the message, exactly as apiextensions converts it.
+
 ``prune_unknown`` drops, in place, what a structural schema does not specify (not under a property, not allowed by
 ``additionalProperties``, not in an ``x-kubernetes-preserve-unknown-fields`` object), keeps ``apiVersion``, ``kind``
 and ``metadata`` at the root and in embedded resources, prunes unknown ObjectMeta fields from those ``metadata``
@@ -18,6 +22,7 @@ objects, and returns the dropped paths -- what strict field validation reports a
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import math
@@ -80,8 +85,9 @@ def _validate(s: dict[str, Any], value: Any, path: str, out: list[fe.Cause]) -> 
             out.append(_type_invalid(path, ",".join(allowed), "null"))
         return
     if allowed and not _types_ok(allowed, value):
+        # kube-openapi goes on with the other validators (each applies by the value's own kind)
         out.append(_type_invalid(path, ",".join(allowed), _json_type(value)))
-        return
+    _combinators(s, value, path, out)
     if "enum" in s and isinstance(s["enum"], list) and value not in s["enum"]:
         supported = [v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for v in s["enum"]]
         out.append(fe.not_supported(path, value, supported))
@@ -93,6 +99,87 @@ def _validate(s: dict[str, Any], value: Any, path: str, out: list[fe.Cause]) -> 
         _array(s, value, path, out)
     elif isinstance(value, dict):
         _object(s, value, path, out)
+
+
+def _composite(path: str, message: str) -> fe.Cause:
+    # kube-openapi reports these as plain errors; apiextensions turns those into Invalid on a nil path, so the
+    # field prints as "<nil>" and the path shows up only inside the message.
+    return fe.invalid("<nil>", "", f"{json.dumps(path)} {message}")
+
+
+def _alternatives(alts: list[Any], value: Any, path: str) -> list[list[fe.Cause]]:
+    results = []
+    for alt in alts:
+        errs: list[fe.Cause] = []
+        if isinstance(alt, dict):
+            _validate(alt, value, path, errs)
+        results.append(errs)
+    return results
+
+
+def _fewest(results: list[list[fe.Cause]]) -> list[fe.Cause]:
+    best = results[0]
+    for r in results[1:]:
+        if len(r) < len(best):
+            best = r
+    return best
+
+
+def _combinators(s: dict[str, Any], value: Any, path: str, out: list[fe.Cause]) -> None:
+    """anyOf / oneOf / allOf / not, in kube-openapi's order; the alternative with fewest errors stands in for its
+    "best failure"."""
+    if isinstance(s.get("anyOf"), list) and s["anyOf"]:
+        results = _alternatives(s["anyOf"], value, path)
+        if all(results):
+            out.append(_composite(path, "must validate at least one schema (anyOf)"))
+            out.extend(_fewest(results))
+    if isinstance(s.get("oneOf"), list) and s["oneOf"]:
+        results = _alternatives(s["oneOf"], value, path)
+        valid = sum(1 for r in results if not r)
+        if valid != 1:
+            more = "Found none valid" if valid == 0 else f"Found {valid} valid alternatives"
+            out.append(_composite(path, f"must validate one and only one schema (oneOf). {more}"))
+            if valid == 0:
+                out.extend(_fewest(results))
+    if isinstance(s.get("allOf"), list) and s["allOf"]:
+        results = _alternatives(s["allOf"], value, path)
+        for r in results:
+            out.extend(r)
+        failed = sum(1 for r in results if r)
+        if failed:
+            more = ". None validated" if failed == len(results) else ""
+            out.append(_composite(path, f"must validate all the schemas (allOf){more}"))
+    if isinstance(s.get("not"), dict) and not _alternatives([s["not"]], value, path)[0]:
+        out.append(_composite(path, "must not validate the schema (not)"))
+
+
+def apply_defaults(schema: dict[str, Any], obj: Any) -> None:
+    """Structural defaulting, in place, as apiextensions does on create, update and read: a property with a
+    ``default`` is set when missing (or null but not nullable), then defaults apply inside it, items and
+    additionalProperties values included."""
+    if not isinstance(schema, dict):
+        return
+    if isinstance(obj, dict):
+        props = schema.get("properties") or {}
+        for k, p in props.items():
+            if isinstance(p, dict) and p.get("default") is not None and (
+                    k not in obj or (obj[k] is None and not p.get("nullable"))):
+                obj[k] = copy.deepcopy(p["default"])
+        extra = schema.get("additionalProperties")
+        for k in list(obj):
+            if k in props:
+                apply_defaults(props[k], obj[k])
+            elif isinstance(extra, dict):
+                if obj[k] is None and extra.get("default") is not None and not extra.get("nullable"):
+                    obj[k] = copy.deepcopy(extra["default"])
+                apply_defaults(extra, obj[k])
+    elif isinstance(obj, list):
+        items = schema.get("items")
+        if isinstance(items, dict):
+            for i, v in enumerate(obj):
+                if v is None and items.get("default") is not None and not items.get("nullable"):
+                    obj[i] = copy.deepcopy(items["default"])
+                apply_defaults(items, obj[i])
 
 
 def _type_invalid(path: str, type_name: str, got: str) -> fe.Cause:

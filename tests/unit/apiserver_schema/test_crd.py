@@ -136,3 +136,47 @@ def test_prune_object_without_properties_drops_everything() -> None:
     obj = {"apiVersion": "a/v1", "kind": "K", "metadata": {}, "spec": {"a": 1}}
     assert schema.prune_unknown({"type": "object", "properties": {"spec": {"type": "object"}}}, obj) == ["spec.a"]
     assert obj["spec"] == {}
+
+
+def test_combinators() -> None:
+    s = {"type": "object", "properties": {
+        "port": {"anyOf": [{"type": "integer"}, {"type": "string"}], "x-kubernetes-int-or-string": True},
+        "size": {"type": "string", "anyOf": [{"pattern": "^[0-9]+$"}, {"enum": ["small", "large"]}]},
+        "mode": {"type": "object", "oneOf": [{"required": ["a"]}, {"required": ["b"]}]},
+        "name": {"type": "string", "allOf": [{"minLength": 2}, {"maxLength": 4}], "not": {"enum": ["root"]}}}}
+    assert schema.crd_schema_errors(s, {"port": 80, "size": "12", "mode": {"a": 1}, "name": "abc"}) == []
+    assert schema.crd_schema_errors(s, {"size": "huge"}) == [
+        ("FieldValueInvalid", 'Invalid value: "": "size" must validate at least one schema (anyOf)', "<nil>"),
+        ("FieldValueInvalid", "Invalid value: \"huge\": size in body should match '^[0-9]+$'", "size")]
+    assert schema.crd_schema_errors(s, {"mode": {"a": 1, "b": 2}}) == [
+        ("FieldValueInvalid", 'Invalid value: "": "mode" must validate one and only one schema (oneOf). Found 2 '
+                              'valid alternatives', "<nil>")]
+    assert schema.crd_schema_errors(s, {"mode": {}})[0][1].endswith("(oneOf). Found none valid")
+    assert schema.crd_schema_errors(s, {"name": "a"}) == [
+        ("FieldValueInvalid", 'Invalid value: "a": name in body should be at least 2 chars long', "name"),
+        ("FieldValueInvalid", 'Invalid value: "": "name" must validate all the schemas (allOf)', "<nil>")]
+    # a controller-gen IntOrString: the type error, then anyOf's own complaint and its best failure
+    assert schema.crd_schema_errors(s, {"port": True}) == [
+        ("FieldValueTypeInvalid", 'Invalid value: "boolean": port in body must be of type integer,string: "boolean"',
+         "port"),
+        ("FieldValueInvalid", 'Invalid value: "": "port" must validate at least one schema (anyOf)', "<nil>"),
+        ("FieldValueTypeInvalid", 'Invalid value: "boolean": port in body must be of type integer: "boolean"', "port")]
+    assert schema.crd_schema_errors(s, {"name": "root"}) == [
+        ("FieldValueInvalid", 'Invalid value: "": "name" must not validate the schema (not)', "<nil>")]
+
+
+def test_apply_defaults() -> None:
+    s = {"type": "object", "properties": {"spec": {"type": "object", "default": {}, "properties": {
+        "replicas": {"type": "integer", "default": 1},
+        "mode": {"type": "string", "default": "fast", "nullable": True},
+        "ports": {"type": "array", "items": {"type": "object", "properties": {
+            "protocol": {"type": "string", "default": "TCP"}}}},
+        "limits": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+            "max": {"type": "integer", "default": 10}}}}}}}}
+    obj: dict[str, Any] = {}
+    schema.crd_apply_defaults(s, obj)
+    assert obj == {"spec": {"replicas": 1, "mode": "fast"}}
+    obj = {"spec": {"replicas": None, "mode": None, "ports": [{}, {"protocol": "UDP"}], "limits": {"a": {}}}}
+    schema.crd_apply_defaults(s, obj)
+    assert obj == {"spec": {"replicas": 1, "mode": None, "ports": [{"protocol": "TCP"}, {"protocol": "UDP"}],
+                            "limits": {"a": {"max": 10}}}}
