@@ -88,16 +88,17 @@ def _validate(s: dict[str, Any], value: Any, path: str, out: list[fe.Cause]) -> 
         # kube-openapi goes on with the other validators (each applies by the value's own kind)
         out.append(_type_invalid(path, ",".join(allowed), _json_type(value)))
     _combinators(s, value, path, out)
-    if "enum" in s and isinstance(s["enum"], list) and value not in s["enum"]:
-        supported = [v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for v in s["enum"]]
-        out.append(fe.not_supported(path, value, supported))
+    # kube-openapi's order: string/format, number, array, then enum, then object
     if isinstance(value, str):
         _string(s, value, path, out)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         _number(s, value, path, out)
     elif isinstance(value, list):
         _array(s, value, path, out)
-    elif isinstance(value, dict):
+    if "enum" in s and isinstance(s["enum"], list) and value not in s["enum"]:
+        supported = [v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for v in s["enum"]]
+        out.append(fe.not_supported(path, value, supported))
+    if isinstance(value, dict):
         _object(s, value, path, out)
 
 
