@@ -11,8 +11,10 @@ Walk rules (after sigs.k8s.io/structured-merge-diff, with ``PatchMeta`` standing
   and every map-valued field that is null or empty. Non-empty maps are reached through their children.
 - ``compare(old, new)``: ``added`` holds every node (maps included) that exists only in ``new``; ``removed``
   every node only in ``old``; ``modified`` the leaves (scalars, atomic lists/maps) whose values differ.
-A map is atomic when its strategy contains ``atomic`` or ``replace``; a list is keyed when its strategy contains
-``merge`` and it has a merge key, a set when ``merge`` without a key, atomic otherwise.
+A map is atomic when its strategy contains ``atomic`` or ``replace`` (an item of a list marked
+``ssa:atomic-items`` too). A list follows its ``ssa:map``/``ssa:set``/``ssa:atomic`` token when it has one;
+otherwise it is keyed when its strategy contains ``merge`` and it has a merge key, a set when ``merge`` without a
+key, atomic otherwise. Unchanged subtrees are skipped by ``compare`` (the common case on updates).
 """
 
 from __future__ import annotations
