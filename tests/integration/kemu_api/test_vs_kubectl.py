@@ -4,6 +4,8 @@
   it contacts a server, so a bad selector prints Go's exact error.
 - Quantities: ``kubectl create quota --hard=k=v --dry-run=client -o json`` parses each value with
   ``resource.ParseQuantity`` and prints it back canonically (or prints the parse error).
+- ConfigMap keys (``kubectl create configmap --from-literal``) and label values (``kubectl label --local``) go
+  through apimachinery's IsConfigMapKey / IsValidLabelValue.
 kubectl is pointed at a closed loopback port; nothing leaves the machine.
 """
 
@@ -16,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from kemu.api import names
 from kemu.api.quantity import QuantityError, canonical
 from kemu.api.selectors import SelectorError, parse_label_selector
 
@@ -25,8 +28,8 @@ pytestmark = [pytest.mark.integration,
 NO_SERVER = "--server=http://127.0.0.1:1"
 
 
-def _kubectl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["kubectl", *args], capture_output=True, text=True, timeout=30,
+def _kubectl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["kubectl", *args], capture_output=True, text=True, timeout=30, input=stdin,
                           env={"PATH": "/usr/bin:/bin", "KUBECONFIG": "/dev/null", "HOME": "/tmp"})
 
 
@@ -102,3 +105,43 @@ def test_quantity_odd_corners_match_go() -> None:
     hard, err = _kubectl_quota(ODD_QUANTITIES)
     assert hard is not None, err
     assert {f"q{i}": canonical(q) for i, q in enumerate(ODD_QUANTITIES)} == hard
+
+
+CONFIG_KEYS = ["ok.key", "bad key", "..x", ".", "..", "a/b", "k" * 253, "k" * 254, "k" * 254 + "/", "-_.", "é"]
+
+
+def _kubectl_config_key_error(key: str) -> str | None:
+    res = _kubectl("create", "configmap", "cm", f"--from-literal={key}=v", "--dry-run=client", "-o", "json")
+    if res.returncode == 0:
+        return None
+    return res.stderr.strip().removeprefix("error: ")
+
+
+def test_config_map_keys_match_go() -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        expected = list(pool.map(_kubectl_config_key_error, CONFIG_KEYS))
+    got = [None if not (errs := names.is_config_map_key(k)) else
+           f'"{k}" is not a valid key name for a ConfigMap: {",".join(errs)}' for k in CONFIG_KEYS]
+    assert got == expected
+
+
+LABEL_VALUES = ["", "v", "-b", "b-", "a_b.c", "v" * 63, "v" * 64, "-" + "v" * 64, "b c", "ü"]
+
+
+def _kubectl_label_value_error(value: str) -> str | None:
+    res = _kubectl("label", "--local", "-f", "-", f"a={value}", "-o", "json", stdin=_POD)
+    if res.returncode == 0:
+        return None
+    return res.stderr.strip().removeprefix("error: ")
+
+
+_POD = json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                   "spec": {"containers": [{"name": "c", "image": "x"}]}})
+
+
+def test_label_values_match_go() -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        expected = list(pool.map(_kubectl_label_value_error, LABEL_VALUES))
+    got = [None if not (errs := names.is_label_value(v)) else
+           f'invalid label value: "a={v}": {";".join(errs)}' for v in LABEL_VALUES]
+    assert got == expected
