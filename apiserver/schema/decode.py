@@ -6,7 +6,8 @@ kinds of complaint come out, and this module reproduces both from the type table
 - **Strict errors** (``unknown_fields``): every field the Go struct lacks, named by its full path with list indices
   (``spec.template.spec.containers[0].imagex``) and map keys as dotted parts; at most 100, deduplicated. Values that
   Go keeps as raw JSON (RawExtension, FieldsV1, apiextensions JSON) and schemas marked
-  ``x-kubernetes-preserve-unknown-fields`` are not looked into.
+  ``x-kubernetes-preserve-unknown-fields`` are not looked into. ``duplicate_fields`` finds repeated keys in the raw
+  JSON body (``duplicate field "<path>"``), which a parsed dict can no longer show.
 - **Type errors** (``type_errors``): Go keeps only the *first* mismatch in document order
   (``json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32``: the innermost
   struct's Go name, the JSON path *without* indices or map keys, the target's Go type as reflect prints it), except
@@ -14,8 +15,9 @@ kinds of complaint come out, and this module reproduces both from the type table
   error wins over an earlier mismatch. ``null`` is accepted everywhere. Byte fields must hold standard base64 and
   fail as Go's decoder does (``illegal base64 data at input byte 4``, no field context).
 
-The apiserver prefixes either message with ``<Kind> in version "<v>" cannot be handled as a <Kind>: `` (and strict
-errors with ``strict decoding error: ``); that wrapping is the caller's.
+The real apiserver wraps either message as ``<Kind> in version "<v>" cannot be handled as a <Kind>: <detail>`` (strict
+ones as ``strict decoding error: unknown field "a", duplicate field "b"``): ``cannot_handle`` and
+``strict_error_message`` build those 400 messages.
 """
 
 from __future__ import annotations
