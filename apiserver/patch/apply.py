@@ -21,7 +21,9 @@ the applier. A no-op apply returns the live object unchanged (the entry's time i
 For the manager "kubectl" (kubectl apply --server-side) Kubernetes eases the move from client-side apply:
 conflicts on fields whose live value still equals the one in the last-applied-configuration annotation are
 ignored, and when the object carries that annotation it is rewritten to the new configuration. Both are done here.
-More than 10 Update entries: the oldest fold into "ancient-changes" per apiVersion.
+Applying to an object without managedFields first records all its fields as an Update by "before-first-apply"
+(so changing them conflicts, as on a real cluster). More than 10 Update entries: the oldest fold into
+"ancient-changes" per apiVersion.
 Known simplifications: no conversion of recorded sets between API versions; the schema is only what PatchMeta
 says (list keys, atomic maps), so struct-vs-map distinctions Kubernetes draws from OpenAPI are approximated.
 """
@@ -57,6 +59,7 @@ Obj = dict[str, Any]
 EntryKey = tuple[str, str, str, str]  # (manager, operation, subresource, apiVersion or "" for Apply)
 
 MAX_UPDATERS = 10
+BEFORE_FIRST_APPLY = "before-first-apply"
 ANCIENT = "ancient-changes"
 KUBECTL = "kubectl"  # the manager whose applies upgrade from (and keep syncing) client-side apply's annotation
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -264,6 +267,13 @@ def server_side_apply(live: Obj | None, applied: Obj, manager: str, api_version:
                           f"expected: {api_version}")
     live_obj = _without_managed_fields(copy.deepcopy(live)) if live is not None else {}
     entries = _decode_entries(((live or {}).get("metadata") or {}).get("managedFields"))
+    if live is not None and not entries:
+        # An object nobody tracked yet: everything it has is first recorded as an update by "before-first-apply".
+        c0 = compare(_zero_like(live_obj), live_obj, meta)
+        seed = _tracked(c0.added | c0.modified, subresource)
+        if seed:
+            first = _Entry(BEFORE_FIRST_APPLY, "Update", api_version, subresource, now, seed)
+            entries[first.key] = first
     config = copy.deepcopy(applied)
 
     merged = _merge(live_obj, config, (), meta)

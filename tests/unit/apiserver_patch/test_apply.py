@@ -364,3 +364,13 @@ def test_update_managers_capped_at_ten() -> None:
     fields = from_fields_v1(ancient["fieldsV1"])
     assert {("f:metadata", "f:labels", "f:l1"), ("f:metadata", "f:labels", "f:l2")} <= fields
     assert ancient["time"] == "2026-01-01T00:00:02Z"
+
+
+def test_untracked_object_is_first_owned_by_before_first_apply() -> None:
+    live = _stored(_config())  # no managedFields at all
+    with pytest.raises(ApplyConflict) as e:
+        server_side_apply(live, _config(replicas=7), "kubectl", "apps/v1", False, META, T1)
+    assert e.value.message == ('Apply failed with 1 conflict: conflict with "before-first-apply" using apps/v1: '
+                               ".spec.replicas")
+    out = server_side_apply(live, _config(), "kubectl", "apps/v1", False, META, T1)
+    assert {e["manager"] for e in out["metadata"]["managedFields"]} == {"kubectl", "before-first-apply"}
