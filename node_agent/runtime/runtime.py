@@ -37,7 +37,7 @@ from node_agent.runtime.errors import (
     NotFound,
     RuntimeFailure,
 )
-from node_agent.runtime.images import Image, ImageNotFound, ImageStore, InvalidReference
+from node_agent.runtime.images import Image, ImageNotFound, ImageStore, InvalidReference, registry
 from node_agent.runtime.images.build import BUILDABLE, BuildError, build
 from node_agent.runtime.refs import parse
 
@@ -187,11 +187,13 @@ class Runtime:
                 return self.images.resolve(ref)
             except ImageNotFound:
                 pass
-            if r.registry != "docker.io" or r.repository != f"library/{r.short}" or r.short not in BUILDABLE:
-                raise NotFound(f"failed to pull and unpack image \"{r}\": no registry is reachable and "
-                               f"{r.short!r} is not one of the locally buildable images ({', '.join(BUILDABLE)})")
-            if r.digest:
-                raise NotFound(f"failed to pull image \"{r}\": digest not present in the local store")
+            if r.registry != "docker.io" or r.repository != f"library/{r.short}" or r.short not in BUILDABLE \
+                    or r.digest:
+                try:
+                    return registry.pull(self.images, r)
+                except registry.PullError as e:
+                    hint = "" if r.short not in BUILDABLE else f" ({r.short} can be built locally by tag, not digest)"
+                    raise NotFound(f"failed to pull and unpack image \"{r}\": {e}{hint}") from e
             try:
                 img = self.images.resolve(f"{r.short}:latest")
             except ImageNotFound:

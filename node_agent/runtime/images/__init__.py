@@ -129,6 +129,9 @@ class ImageStore:
                 return self._load(hits[0], tags)
         r = parse(s)
         if r.digest:
+            byname = tags.get(str(r), "")  # a pulled manifest digest
+            if byname and (self.dir / byname / "config.json").exists():
+                return self._load(byname, tags)
             hexd = r.digest[7:]
             if (self.dir / hexd / "config.json").exists():
                 return self._load(hexd, tags)

@@ -58,6 +58,8 @@ def apply_layer(rootfs: Path, layer: IO[bytes]) -> None:
             if base.startswith(WHITEOUT):
                 continue
             dest = _safe_join(rootfs, m.name)
+            if dest == rootfs:
+                continue  # the layer's "." entry: the rootfs itself
             if not dest.parent.resolve().is_relative_to(rootfs.resolve()):
                 raise ImportError_(f"layer member {m.name!r} escapes the root through a symlink")
             if dest.is_symlink() or (dest.exists() and not (m.isdir() and dest.is_dir())):

@@ -13,6 +13,7 @@ import pytest
 
 from node_agent.cri.pb import api_pb2 as pb
 from tests.e2e.node_agent_cri.conftest import Cri
+from tests.support.procs import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -96,7 +97,8 @@ def test_image_service(cri: Cri) -> None:
     ref = cri.img.PullImage(pb.PullImageRequest(image=pb.ImageSpec(image="busybox:1.36")), timeout=30).image_ref
     assert ref == imgs[0].id
     with pytest.raises(grpc.RpcError) as e:
-        cri.img.PullImage(pb.PullImageRequest(image=pb.ImageSpec(image="example.com/team/app:v1")), timeout=30)
+        cri.img.PullImage(pb.PullImageRequest(image=pb.ImageSpec(image=f"127.0.0.1:{free_port()}/team/app:v1")),
+                          timeout=30)
     assert e.value.code() == grpc.StatusCode.NOT_FOUND and "failed to pull" in str(e.value.details())
     with pytest.raises(grpc.RpcError) as e:
         cri.img.PullImage(pb.PullImageRequest(image=pb.ImageSpec(image="Bad:Ref:x")), timeout=30)
