@@ -49,8 +49,11 @@ class Machine:
     veth_machine: str = "eth0"
 
     def exec_prefix(self) -> list[str]:
-        """Prefix an argv with this to run it inside the machine (ip netns exec execs in place: same PID)."""
-        return ["ip", "netns", "exec", self.netns]
+        """Prefix an argv with this to run it inside the machine (nsenter execs in place: same PID).
+
+        Not `ip netns exec`: that remounts /sys for the namespace, which hides /sys/fs/cgroup from a node's
+        runtime; nsenter only switches the network namespace."""
+        return ["nsenter", f"--net=/run/netns/{self.netns}", "--"]
 
 
 def _short(text: str, n: int) -> str:
