@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiserver.admission.errors import forbidden, not_found
+from apiserver.admission.shape import dig
 
 IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 ACCESS_REVIEWS = frozenset({"localsubjectaccessreviews"})
@@ -29,7 +30,7 @@ def namespace_lifecycle(op: str, namespace_obj: dict[str, Any] | None, resource:
         return
     if namespace_obj is None:
         raise not_found("namespaces", namespace)
-    if op == "CREATE" and (namespace_obj.get("status") or {}).get("phase") == "Terminating":
+    if op == "CREATE" and dig(namespace_obj, "status", "phase") == "Terminating":
         raise forbidden(resource, name,
                         f"unable to create new content in namespace {namespace} because it is being terminated",
                         group, causes=[{"reason": "NamespaceTerminating",

@@ -22,13 +22,20 @@ from typing import Any
 from apiserver.admission.errors import aggregate, forbidden
 from apiserver.admission.pods import set_qos_class
 from apiserver.admission.quantities import Amount, containers, pod_totals, resource_list
+from apiserver.admission.shape import dicts, dig, name_of, obj, text
 
 ANNOTATION = "kubernetes.io/limit-ranger"
 KIND_RESOURCE = {"Pod": "pods", "PersistentVolumeClaim": "persistentvolumeclaims"}
 
 
 def _items(limit_range: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [i for i in ((limit_range.get("spec") or {}).get("limits") or []) if isinstance(i, dict)]
+    return dicts(dig(limit_range, "spec", "limits"))
+
+
+def _quantities(v: Any) -> dict[str, Any]:
+    """The entries of a ResourceList that can be quantities (others are skipped)."""
+    return {k: q for k, q in obj(v).items() if isinstance(k, str) and isinstance(q, str | int | float)
+            and not isinstance(q, bool)}
 
 
 def defaulted_item(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -36,13 +43,13 @@ def defaulted_item(item: Mapping[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(dict(item))
     if out.get("type") != "Container":
         return out
-    default = dict(out.get("default") or {})
-    request = dict(out.get("defaultRequest") or {})
-    for k, v in (out.get("max") or {}).items():
+    default = _quantities(out.get("default"))
+    request = _quantities(out.get("defaultRequest"))
+    for k, v in _quantities(out.get("max")).items():
         default.setdefault(k, v)
     for k, v in default.items():
         request.setdefault(k, v)
-    for k, v in (out.get("min") or {}).items():
+    for k, v in _quantities(out.get("min")).items():
         request.setdefault(k, v)
     out["default"], out["defaultRequest"] = default, request
     return out
@@ -69,8 +76,8 @@ def apply_defaults(pod: dict[str, Any], limit_ranges: list[dict[str, Any]]) -> N
         for init, prefix in ((False, "container"), (True, "init container")):
             for c in containers(pod, init=init):
                 notes += _merge(c, limits, requests, prefix)
-        if notes:
-            meta = pod.setdefault("metadata", {})
+        meta = pod.get("metadata")
+        if notes and isinstance(meta, dict) and isinstance(meta.get("annotations") or {}, dict):
             meta["annotations"] = {**(meta.get("annotations") or {}),
                                    ANNOTATION: "LimitRanger plugin set: " + "; ".join(notes)}
 
@@ -79,6 +86,9 @@ def _merge(c: dict[str, Any], limits: Mapping[str, Any], requests: Mapping[str, 
     if not limits and not requests:
         return []
     res = c.setdefault("resources", {})
+    if not isinstance(res, dict) or not isinstance(res.get("limits") or {}, dict) \
+            or not isinstance(res.get("requests") or {}, dict):
+        return []  # malformed: validation rejects the pod
     have_limits = dict(res.get("limits") or {})
     have_requests = dict(res.get("requests") or {})
     set_limits = sorted(k for k in limits if k not in have_limits)
@@ -91,7 +101,7 @@ def _merge(c: dict[str, Any], limits: Mapping[str, Any], requests: Mapping[str, 
         res["limits"] = have_limits
     if have_requests:
         res["requests"] = have_requests
-    name = c.get("name", "")
+    name = text(c.get("name"))
     notes = []
     if set_requests:
         notes.append(f"{', '.join(set_requests)} request for {prefix} {name}")
@@ -173,8 +183,8 @@ def pod_violations(pod: Mapping[str, Any], limit_range: Mapping[str, Any]) -> li
     for item in _items(limit_range):
         if item.get("type") == "Container":
             for c in [*containers(pod), *containers(pod, init=True)]:
-                res = c.get("resources") or {}
-                errs += _check("Container", item, resource_list(res.get("requests")), resource_list(res.get("limits")))
+                errs += _check("Container", item, resource_list(dig(c, "resources", "requests")),
+                               resource_list(dig(c, "resources", "limits")))
         elif item.get("type") == "Pod":
             errs += _check("Pod", item, pod_totals(pod, "requests", overhead=False),
                            pod_totals(pod, "limits", overhead=False))
@@ -183,7 +193,7 @@ def pod_violations(pod: Mapping[str, Any], limit_range: Mapping[str, Any]) -> li
 
 def pvc_violations(pvc: Mapping[str, Any], limit_range: Mapping[str, Any]) -> list[str]:
     errs: list[str | None] = []
-    requests = resource_list(((pvc.get("spec") or {}).get("resources") or {}).get("requests"))
+    requests = resource_list(dig(pvc, "spec", "resources", "requests"))
     for item in _items(limit_range):
         if item.get("type") != "PersistentVolumeClaim":
             continue
@@ -205,4 +215,4 @@ def limit_ranger(obj: dict[str, Any], kind: str, limit_ranges: list[dict[str, An
         # The first LimitRange with violations decides the answer (Kubernetes stops there too).
         errs = pod_violations(obj, lr) if kind == "Pod" else pvc_violations(obj, lr)
         if errs:
-            raise forbidden(KIND_RESOURCE[kind], (obj.get("metadata") or {}).get("name", ""), aggregate(errs))
+            raise forbidden(KIND_RESOURCE[kind], name_of(obj), aggregate(errs))

@@ -26,8 +26,10 @@ def _tolerates(tolerations: list[Any], key: str) -> bool:
 
 
 def default_tolerations(pod: dict[str, Any], seconds: int = DEFAULT_TOLERATION_SECONDS) -> None:
-    spec = pod.setdefault("spec", {})
-    tolerations = spec.get("tolerations") or []
+    spec = pod.get("spec")
+    tolerations = spec.get("tolerations") or [] if isinstance(spec, dict) else None
+    if not isinstance(spec, dict) or not isinstance(tolerations, list):
+        return  # malformed: validation rejects it
     added = [{"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": seconds}
              for key in (NOT_READY, UNREACHABLE) if not _tolerates(tolerations, key)]
     if added:
@@ -35,7 +37,9 @@ def default_tolerations(pod: dict[str, Any], seconds: int = DEFAULT_TOLERATION_S
 
 
 def set_qos_class(pod: dict[str, Any]) -> None:
-    pod.setdefault("status", {})["qosClass"] = pod_qos_class(pod)
+    if not isinstance(pod.get("status"), dict):
+        pod["status"] = {}  # the status of a new pod is the server's
+    pod["status"]["qosClass"] = pod_qos_class(pod)
 
 
 def pod_defaults(pod: dict[str, Any]) -> None:

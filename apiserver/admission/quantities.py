@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from apiserver.admission.shape import dicts, dig, obj
 from kemu.api.quantity import (
     BINARY_SI,
     DECIMAL_EXPONENT,
@@ -44,8 +45,7 @@ ZERO = Amount(Decimal(0), "DecimalSI", "0")
 
 
 def amount(q: Any) -> Amount:
-    """A quantity from JSON (string or number); malformed input raises ``QuantityError`` (validation rejects it
-    before admission runs)."""
+    """A quantity from JSON (string or number); malformed input raises ``QuantityError``."""
     s = str(q) if not isinstance(q, str) else q
     value, fmt = parse_quantity_with_format(s)
     try:
@@ -59,8 +59,17 @@ def count(n: int) -> Amount:
     return Amount(Decimal(n), "DecimalSI", str(n))
 
 
-def resource_list(rl: Mapping[str, Any] | None) -> dict[str, Amount]:
-    return {k: amount(v) for k, v in (rl or {}).items()}
+def resource_list(rl: Any) -> dict[str, Amount]:
+    """A ResourceList; entries that are not quantities are skipped (validation reports them)."""
+    out: dict[str, Amount] = {}
+    for k, v in obj(rl).items():
+        if not isinstance(k, str) or isinstance(v, bool) or not isinstance(v, str | int | float):
+            continue
+        try:
+            out[k] = amount(v)
+        except (QuantityError, ValueError, ArithmeticError):
+            continue
+    return out
 
 
 def add_lists(a: Mapping[str, Amount], b: Mapping[str, Amount]) -> dict[str, Amount]:
@@ -79,12 +88,11 @@ def max_lists(a: Mapping[str, Amount], b: Mapping[str, Amount]) -> dict[str, Amo
 
 
 def containers(pod: Mapping[str, Any], init: bool = False) -> list[dict[str, Any]]:
-    spec = pod.get("spec") or {}
-    return [c for c in spec.get("initContainers" if init else "containers") or [] if isinstance(c, dict)]
+    return dicts(dig(pod, "spec", "initContainers" if init else "containers"))
 
 
 def _resources(c: Mapping[str, Any], key: str) -> dict[str, Amount]:
-    return resource_list((c.get("resources") or {}).get(key))
+    return resource_list(dig(c, "resources", key))
 
 
 def pod_totals(pod: Mapping[str, Any], key: str, overhead: bool = True) -> dict[str, Amount]:
@@ -106,7 +114,7 @@ def pod_totals(pod: Mapping[str, Any], key: str, overhead: bool = True) -> dict[
     total = max_lists(total, init_max)
     if not overhead:
         return total
-    return add_lists(total, resource_list((pod.get("spec") or {}).get("overhead")))
+    return add_lists(total, resource_list(dig(pod, "spec", "overhead")))
 
 
 QOS_RESOURCES = ("cpu", "memory")

@@ -29,7 +29,6 @@ from apiserver.admission.quantities import (
     ZERO,
     Amount,
     add_lists,
-    amount,
     containers,
     count,
     pod_qos_class,
@@ -37,6 +36,7 @@ from apiserver.admission.quantities import (
     pretty,
     resource_list,
 )
+from apiserver.admission.shape import dicts, dig, name_of, obj, seq, strs, text
 
 LEGACY_COUNTED = frozenset({"pods", "services", "secrets", "configmaps", "persistentvolumeclaims",
                             "replicationcontrollers", "resourcequotas"})
@@ -75,66 +75,63 @@ def _compute_usage(requests: Mapping[str, Amount], limits: Mapping[str, Amount])
 
 
 def _pod_terminal(pod: Mapping[str, Any]) -> bool:
-    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+    return dig(pod, "status", "phase") in ("Succeeded", "Failed")
 
 
-def object_usage(resource: str, obj: Mapping[str, Any], group: str = "") -> dict[str, Amount]:
+def object_usage(resource: str, o: Mapping[str, Any], group: str = "") -> dict[str, Amount]:
     resource, group = _split(resource, group)
-    if resource == "pods" and not group and _pod_terminal(obj):
+    if resource == "pods" and not group and _pod_terminal(o):
         return {}
     usage: dict[str, Amount] = {f"count/{resource}.{group}" if group else f"count/{resource}": count(1)}
     if group:
         return usage
     if resource in LEGACY_COUNTED:
         usage[resource] = count(1)
-    spec = obj.get("spec") or {}
+    spec = obj(o.get("spec"))
     if resource == "pods":
-        usage.update(_compute_usage(pod_totals(obj, "requests"), pod_totals(obj, "limits")))
+        usage.update(_compute_usage(pod_totals(o, "requests"), pod_totals(o, "limits")))
     elif resource == "services":
-        kind = spec.get("type") or "ClusterIP"
+        kind = text(spec.get("type")) or "ClusterIP"
         if kind == "LoadBalancer":
             usage["services.loadbalancers"] = count(1)
         if kind in ("LoadBalancer", "NodePort"):
-            usage["services.nodeports"] = count(len(spec.get("ports") or []))
+            usage["services.nodeports"] = count(len(seq(spec.get("ports"))))
     elif resource == "persistentvolumeclaims":
-        storage = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
-        sc = spec.get("storageClassName")
+        storage = resource_list(dig(spec, "resources", "requests")).get("storage")
+        sc = text(spec.get("storageClassName"))
         if storage is not None:
-            usage["requests.storage"] = amount(storage)
+            usage["requests.storage"] = storage
         if sc:
             usage[f"{sc}{STORAGE_CLASS_SUFFIX}persistentvolumeclaims"] = count(1)
             if storage is not None:
-                usage[f"{sc}{STORAGE_CLASS_SUFFIX}requests.storage"] = amount(storage)
+                usage[f"{sc}{STORAGE_CLASS_SUFFIX}requests.storage"] = storage
     return usage
 
 
 def _scope_selectors(quota: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``spec.scopes`` (as Exists) plus ``spec.scopeSelector.matchExpressions``."""
-    spec = quota.get("spec") or {}
-    out = [{"scopeName": s, "operator": "Exists"} for s in spec.get("scopes") or []]
-    out += [e for e in (spec.get("scopeSelector") or {}).get("matchExpressions") or [] if isinstance(e, dict)]
+    spec = obj(quota.get("spec"))
+    out: list[dict[str, Any]] = [{"scopeName": s, "operator": "Exists"} for s in strs(spec.get("scopes"))]
+    out += dicts(dig(spec, "scopeSelector", "matchExpressions"))
     return out
 
 
 def _cross_namespace_affinity(pod: Mapping[str, Any]) -> bool:
-    affinity = (pod.get("spec") or {}).get("affinity") or {}
     for kind in ("podAffinity", "podAntiAffinity"):
-        terms = affinity.get(kind) or {}
-        all_terms = list(terms.get("requiredDuringSchedulingIgnoredDuringExecution") or []) + [
-            (w or {}).get("podAffinityTerm") or {}
-            for w in terms.get("preferredDuringSchedulingIgnoredDuringExecution") or []]
-        if any(isinstance(t, dict) and (t.get("namespaces") or t.get("namespaceSelector") is not None)
-               for t in all_terms):
+        terms = obj(dig(pod, "spec", "affinity", kind))
+        all_terms = dicts(terms.get("requiredDuringSchedulingIgnoredDuringExecution")) + [
+            obj(w.get("podAffinityTerm")) for w in dicts(terms.get("preferredDuringSchedulingIgnoredDuringExecution"))]
+        if any(t.get("namespaces") or t.get("namespaceSelector") is not None for t in all_terms):
             return True
     return False
 
 
 def _scope_matches(selector: Mapping[str, Any], pod: Mapping[str, Any]) -> bool:
-    scope, op = str(selector.get("scopeName", "")), str(selector.get("operator", ""))
-    spec = pod.get("spec") or {}
+    scope, op = text(selector.get("scopeName")), text(selector.get("operator"))
+    spec = obj(pod.get("spec"))
     if scope == "PriorityClass":
-        pc = spec.get("priorityClassName") or ""
-        values = selector.get("values") or []
+        pc = text(spec.get("priorityClassName"))
+        values = strs(selector.get("values"))
         # Kubernetes matches a label selector against {"PriorityClass": <name>}: the key is always present.
         return {"Exists": bool(pc), "In": pc in values, "NotIn": pc not in values,
                 "DoesNotExist": False}.get(op, False)
@@ -163,10 +160,10 @@ def _missing_constraints(pod: Mapping[str, Any], required: set[str]) -> str | No
         return None
     missing: dict[str, set[str]] = {}
     for c in [*containers(pod), *containers(pod, init=True)]:
-        res = c.get("resources") or {}
-        have = set(_compute_usage(resource_list(res.get("requests")), resource_list(res.get("limits"))))
+        have = set(_compute_usage(resource_list(dig(c, "resources", "requests")),
+                                  resource_list(dig(c, "resources", "limits"))))
         for name in required - have:
-            missing.setdefault(name, set()).add(c.get("name", ""))
+            missing.setdefault(name, set()).add(text(c.get("name")))
     if not missing:
         return None
     parts = [f"{name} for: {','.join(sorted(missing[name]))}" for name in sorted(missing)]
@@ -176,7 +173,7 @@ def _missing_constraints(pod: Mapping[str, Any], required: set[str]) -> str | No
 def _used_of(result: Any) -> Mapping[str, Any]:
     """``usage_of`` may hand back the used mapping itself or a quota object (then its status.used)."""
     if isinstance(result, Mapping) and ("status" in result or "spec" in result or "metadata" in result):
-        return (result.get("status") or {}).get("used") or {}
+        return obj(dig(result, "status", "used"))
     return result if isinstance(result, Mapping) else {}
 
 
@@ -187,8 +184,7 @@ def resource_quota_check(obj: dict[str, Any], resource: str, quotas: list[dict[s
     raises ``AdmissionError`` 403 when a quota is exceeded or a required request/limit is missing. For an update,
     ``old`` is the stored object and only the growth is charged (a PVC expanded, a Service turned NodePort)."""
     res, grp = _split(resource, group)
-    meta = obj.get("metadata") or {}
-    name = meta.get("name", "")
+    name = name_of(obj)
     requested = object_usage(res, obj, grp)
     if old is not None:
         before = object_usage(res, old, grp)
@@ -199,13 +195,13 @@ def resource_quota_check(obj: dict[str, Any], resource: str, quotas: list[dict[s
             return []
     charged: list[dict[str, Any]] = []
     for quota in quotas:
-        hard = resource_list((quota.get("spec") or {}).get("hard"))
+        hard = resource_list(dig(quota, "spec", "hard"))
         restricted = set(hard) & set(requested)
         if res == "pods" and not grp:
             restricted |= set(hard) & set(VALIDATION_SET)
         if not restricted or not _scopes_match(quota, res, obj):
             continue
-        qname = (quota.get("metadata") or {}).get("name", "")
+        qname = name_of(quota)
         if res == "pods" and not grp:
             missing = _missing_constraints(obj, restricted)
             if missing:
@@ -219,9 +215,11 @@ def resource_quota_check(obj: dict[str, Any], resource: str, quotas: list[dict[s
             raise forbidden(res, name, f"exceeded quota: {qname}, requested: {pretty(delta, exceeded)}, "
                                        f"used: {pretty(shown_used)}, limited: {pretty(hard, exceeded)}", grp)
         updated = copy.deepcopy(quota)
-        status = updated.setdefault("status", {})
-        status["hard"] = dict((quota.get("spec") or {}).get("hard") or {})
-        status["used"] = {**(status.get("used") or {}), **{k: str(new_used[k]) for k in sorted(delta)}}
+        if not isinstance(updated.get("status"), dict):
+            updated["status"] = {}
+        status = updated["status"]
+        status["hard"] = {k: str(v) for k, v in hard.items()}
+        status["used"] = {**{k: str(v) for k, v in used.items()}, **{k: str(new_used[k]) for k in sorted(delta)}}
         for k in hard:
             status["used"].setdefault(k, "0")
         charged.append(updated)
@@ -233,8 +231,8 @@ def quota_usage(resource: str, objects: list[dict[str, Any]], group: str = "",
     """Total usage of ``objects`` (all of one resource in one namespace) as a ``status.used`` map; with ``hard``,
     exactly its names (zero when unused)."""
     total: dict[str, Amount] = {}
-    for obj in objects:
-        total = add_lists(total, object_usage(resource, obj, group))
+    for o in objects:
+        total = add_lists(total, object_usage(resource, o, group))
     if hard is not None:
         return {k: str(total.get(k, ZERO)) for k in sorted(hard)}
     return {k: str(v) for k, v in sorted(total.items())}

@@ -20,6 +20,7 @@ import random
 from typing import Any
 
 from apiserver.admission.errors import forbidden
+from apiserver.admission.shape import dicts, dig, name_of, obj, text
 
 TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 VOLUME_PREFIX = "kube-api-access-"
@@ -39,75 +40,75 @@ def token_volume(name: str) -> dict[str, Any]:
 
 
 def _should_automount(pod: dict[str, Any], sa: dict[str, Any] | None) -> bool:
-    pod_setting = (pod.get("spec") or {}).get("automountServiceAccountToken")
-    if pod_setting is not None:
-        return bool(pod_setting)
-    if sa is not None and sa.get("automountServiceAccountToken") is not None:
-        return bool(sa["automountServiceAccountToken"])
+    pod_setting = dig(pod, "spec", "automountServiceAccountToken")
+    if isinstance(pod_setting, bool):
+        return pod_setting
+    sa_setting = dig(sa, "automountServiceAccountToken")
+    if isinstance(sa_setting, bool):
+        return sa_setting
     return True
 
 
 def service_account(pod: dict[str, Any], sa_exists: bool, sa: dict[str, Any] | None = None,
                     rng: random.Random | None = None) -> None:
-    meta = pod.get("metadata") or {}
-    if MIRROR_ANNOTATION in (meta.get("annotations") or {}):
+    """``sa`` is the stored ServiceAccount when it exists (its automount setting and imagePullSecrets apply)."""
+    if MIRROR_ANNOTATION in obj(dig(pod, "metadata", "annotations")):
         _check_mirror_pod(pod)
         return
-    spec = pod.setdefault("spec", {})
-    sa_name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    spec = pod.get("spec")
+    if not isinstance(spec, dict):
+        return  # malformed: validation rejects it
+    sa_name = text(spec.get("serviceAccountName")) or text(spec.get("serviceAccount")) or "default"
     spec["serviceAccountName"] = sa_name
     spec["serviceAccount"] = sa_name
     if not sa_exists:
-        ns = meta.get("namespace", "")
-        raise forbidden("pods", meta.get("name", ""),
+        ns = text(dig(pod, "metadata", "namespace"))
+        raise forbidden("pods", name_of(pod),
                         f'error looking up service account {ns}/{sa_name}: serviceaccount "{sa_name}" not found')
     if _should_automount(pod, sa):
         mount_token(pod, rng or random.Random())
-    pull = [{"name": ref.get("name", "")} for ref in (sa or {}).get("imagePullSecrets") or [] if isinstance(ref, dict)]
+    pull = [{"name": text(ref.get("name"))} for ref in dicts(dig(sa, "imagePullSecrets"))]
     if not spec.get("imagePullSecrets") and pull:
         spec["imagePullSecrets"] = pull
 
 
 def _check_mirror_pod(pod: dict[str, Any]) -> None:
-    spec = pod.get("spec") or {}
-    name = (pod.get("metadata") or {}).get("name", "")
+    spec = obj(pod.get("spec"))
+    name = name_of(pod)
     if spec.get("serviceAccountName") or spec.get("serviceAccount"):
         raise forbidden("pods", name, "a mirror pod may not reference service accounts")
-    for v in spec.get("volumes") or []:
-        if not isinstance(v, dict):
-            continue
+    for v in dicts(spec.get("volumes")):
         if v.get("secret") is not None:
             raise forbidden("pods", name, "a mirror pod may not reference secrets")
-        for source in (v.get("projected") or {}).get("sources") or []:
-            if isinstance(source, dict) and source.get("secret") is not None:
+        for source in dicts(dig(v, "projected", "sources")):
+            if source.get("secret") is not None:
                 raise forbidden("pods", name, "a mirror pod may not reference secrets")
-            if isinstance(source, dict) and source.get("serviceAccountToken") is not None:
+            if source.get("serviceAccountToken") is not None:
                 raise forbidden("pods", name, "a mirror pod may not use ServiceAccountToken volume projections")
     for key in ("containers", "initContainers"):
-        for c in spec.get(key) or []:
-            for env in (c.get("env") or []) if isinstance(c, dict) else []:
-                if isinstance(env, dict) and ((env.get("valueFrom") or {}).get("secretKeyRef")) is not None:
-                    raise forbidden("pods", name, "a mirror pod may not reference secrets")
-            for src in (c.get("envFrom") or []) if isinstance(c, dict) else []:
-                if isinstance(src, dict) and src.get("secretRef") is not None:
-                    raise forbidden("pods", name, "a mirror pod may not reference secrets")
+        for c in dicts(spec.get(key)):
+            if any(dig(env, "valueFrom", "secretKeyRef") is not None for env in dicts(c.get("env"))) or \
+                    any(src.get("secretRef") is not None for src in dicts(c.get("envFrom"))):
+                raise forbidden("pods", name, "a mirror pod may not reference secrets")
     if spec.get("imagePullSecrets"):
         raise forbidden("pods", name, "a mirror pod may not reference secrets")
 
 
 def mount_token(pod: dict[str, Any], rng: random.Random) -> None:
-    spec = pod.setdefault("spec", {})
+    spec = pod.get("spec")
+    if not isinstance(spec, dict) or not isinstance(spec.get("volumes") or [], list):
+        return
     volumes = spec.get("volumes") or []
-    existing = next((v.get("name") for v in volumes if isinstance(v, dict)
-                     and str(v.get("name", "")).startswith(VOLUME_PREFIX)), None)
+    existing = next((text(v.get("name")) for v in dicts(volumes) if text(v.get("name")).startswith(VOLUME_PREFIX)),
+                    None)
     name = existing or VOLUME_PREFIX + "".join(rng.choice(NAME_ALPHABET) for _ in range(5))
     needs_volume = False
     for key in ("initContainers", "containers"):
-        for c in spec.get(key) or []:
-            if not isinstance(c, dict):
-                continue
+        for c in dicts(spec.get(key)):
             mounts = c.get("volumeMounts") or []
-            if any(isinstance(m, dict) and m.get("mountPath") == TOKEN_MOUNT_PATH for m in mounts):
+            if not isinstance(mounts, list):
+                continue  # malformed: validation rejects it
+            if any(m.get("mountPath") == TOKEN_MOUNT_PATH for m in dicts(mounts)):
                 continue
             c["volumeMounts"] = [*mounts, {"name": name, "readOnly": True, "mountPath": TOKEN_MOUNT_PATH}]
             needs_volume = True
