@@ -364,7 +364,12 @@ def rfc3339_error(value: str, micro: bool = False) -> str | None:
             return f"{head}{q(rest)} as {q(elem)}"
         nums[elem] = int(digits)
         rest = rest[width:]
-    if rest[:1] in (".", ",") and rest[1:2].isdigit():
+    if micro:
+        # the layout's ".000000" wants exactly that many digits
+        if rest[:1] not in (".", ",") or len(rest) < 7 or not rest[1:7].isdigit():
+            return f"{head}{q(rest)} as {q('.000000')}"
+        rest = rest[7:]
+    elif rest[:1] in (".", ",") and rest[1:2].isdigit():
         k = 1
         while rest[k:k + 1].isdigit():
             k += 1

@@ -165,6 +165,16 @@ def test_rfc3339_like_go(s: str, err: str | None) -> None:
     assert rfc3339_error(s) == err
 
 
+def test_microtime_wants_six_digits() -> None:
+    assert rfc3339_error("2024-05-01T10:00:00.123456Z", micro=True) is None
+    assert rfc3339_error("2024-05-01T10:00:00Z", micro=True) == (
+        'parsing time "2024-05-01T10:00:00Z" as "2006-01-02T15:04:05.000000Z07:00": cannot parse "Z" as ".000000"')
+    lease = {"spec": {"renewTime": "2024-05-01T10:00:00.5Z"}}
+    assert schema.type_errors("coordination.k8s.io", "v1", "Lease", lease) == [
+        'parsing time "2024-05-01T10:00:00.5Z" as "2006-01-02T15:04:05.000000Z07:00": cannot parse ".5Z" as '
+        '".000000"']
+
+
 def test_duplicate_fields() -> None:
     raw = b'{"metadata": {"name": "a", "name": "b"}, "spec": {"containers": [{"name": "x", "image": "i", ' \
           b'"image": "j"}], "replicas": 1, "replicas": 2}}'
