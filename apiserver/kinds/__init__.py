@@ -73,7 +73,7 @@ def _also(base: Validator, extra: UpdateValidator) -> UpdateValidator:
 
 
 def _pod_template(obj: Obj) -> None:
-    pod.default_template(obj.get("template"))
+    pod.default_template_of(obj)
 
 
 def _validate_pod_template(obj: Obj) -> list[Cause]:

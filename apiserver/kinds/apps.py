@@ -118,6 +118,7 @@ def default_statefulset(obj: Obj) -> None:
     for claim in lst(spec.get("volumeClaimTemplates")):
         if not isinstance(claim, dict):
             continue
+        pod.embedded_meta(claim)
         cs = claim.get("spec")
         if isinstance(cs, dict) and not cs.get("volumeMode"):
             cs["volumeMode"] = "Filesystem"

@@ -126,6 +126,7 @@ def default_cronjob(obj: Obj) -> None:
     if jt is None:
         jt = spec["jobTemplate"] = {}
     if isinstance(jt, dict):
+        pod.embedded_meta(jt)
         if jt.get("spec") is None:
             jt["spec"] = {}
         if isinstance(jt["spec"], dict):

@@ -187,9 +187,20 @@ def default_template_of(holder: Obj, key: str = "template") -> None:
     if template is None:
         template = holder[key] = {}
     if isinstance(template, dict):
+        embedded_meta(template)
         if template.get("spec") is None:
             template["spec"] = {}
         default_pod_spec(template["spec"])
+
+
+def embedded_meta(holder: Obj) -> None:
+    """An embedded ObjectMeta serialises its zero creationTimestamp as null (Go's omitempty keeps structs), so
+    templates on a real cluster show ``creationTimestamp: null``; so do these."""
+    meta = holder.get("metadata")
+    if meta is None:
+        meta = holder["metadata"] = {}
+    if isinstance(meta, dict) and "creationTimestamp" not in meta:
+        meta["creationTimestamp"] = None
 
 
 def _requests_from_limits(c: Any) -> None:

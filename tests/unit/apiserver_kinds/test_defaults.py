@@ -99,6 +99,7 @@ def test_deployment_defaults() -> None:
     tspec = spec["template"]["spec"]
     assert {k: tspec[k] for k in TEMPLATE_SPEC} == TEMPLATE_SPEC
     assert "enableServiceLinks" not in tspec and "tolerations" not in tspec  # Pod-only defaults
+    assert spec["template"]["metadata"] == {"labels": {"app": "d"}, "creationTimestamp": None}
     assert {k: tspec["containers"][0][k] for k in CONTAINER} == CONTAINER
 
 
@@ -156,6 +157,8 @@ def test_cronjob_defaults() -> None:
     spec = cj["spec"]
     assert (spec["concurrencyPolicy"], spec["suspend"], spec["successfulJobsHistoryLimit"],
             spec["failedJobsHistoryLimit"]) == ("Allow", False, 3, 1)
+    assert spec["jobTemplate"]["metadata"] == {"creationTimestamp": None}
+    assert spec["jobTemplate"]["spec"]["template"]["metadata"] == {"creationTimestamp": None}
 
 
 def test_service_defaults() -> None:
