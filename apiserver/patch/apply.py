@@ -170,10 +170,18 @@ def _write(obj: Obj, entries: dict[EntryKey, _Entry]) -> None:
     _cap_updaters(entries)
     encoded = _encode_entries(entries)
     meta = obj.setdefault("metadata", {})
+    if not isinstance(meta, dict):
+        return  # malformed metadata: the request fails validation; nothing to record on
     if encoded:
         meta["managedFields"] = encoded
     else:
         meta.pop("managedFields", None)
+
+
+def _meta_field(obj: Any, name: str) -> Any:
+    """obj.metadata.<name>, or None when any level is missing or not an object."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    return meta.get(name) if isinstance(meta, dict) else None
 
 
 def _without_managed_fields(obj: Obj) -> Obj:
@@ -222,7 +230,7 @@ def update_managed_fields(old: Obj | None, new: Obj, manager: str, operation: st
         return
     if old is None and _applied_by(raw_new, manager):
         return  # this create is server-side apply's own (its Apply entry already describes the object)
-    raw_old = ((old or {}).get("metadata") or {}).get("managedFields")
+    raw_old = _meta_field(old, "managedFields")
     # A client may rewrite managedFields itself (not through a subresource); otherwise the live ones stand.
     use_new = raw_new is not None and not subresource and not json_equal(raw_new, raw_old)
     entries = _decode_entries(raw_new if use_new else raw_old)
@@ -266,7 +274,7 @@ def server_side_apply(live: Obj | None, applied: Obj, manager: str, api_version:
         raise bad_request(f"Incorrect version specified in apply patch. Specified patch version: {patch_version}, "
                           f"expected: {api_version}")
     live_obj = _without_managed_fields(copy.deepcopy(live)) if live is not None else {}
-    entries = _decode_entries(((live or {}).get("metadata") or {}).get("managedFields"))
+    entries = _decode_entries(_meta_field(live, "managedFields"))
     if live is not None and not entries:
         # An object nobody tracked yet: everything it has is first recorded as an update by "before-first-apply".
         c0 = compare(_zero_like(live_obj), live_obj, meta)
@@ -306,8 +314,9 @@ def server_side_apply(live: Obj | None, applied: Obj, manager: str, api_version:
     if unchanged:
         return copy.deepcopy(live)  # type: ignore[arg-type]
     entries[mine_key] = _Entry(manager, "Apply", api_version, subresource, now, new_set)
-    if manager == KUBECTL and LAST_APPLIED in ((merged.get("metadata") or {}).get("annotations") or {}):
-        merged["metadata"]["annotations"][LAST_APPLIED] = last_applied_text(applied)
+    annotations = _meta_field(merged, "annotations")
+    if manager == KUBECTL and isinstance(annotations, dict) and LAST_APPLIED in annotations:
+        annotations[LAST_APPLIED] = last_applied_text(applied)
     _write(merged, entries)
     return merged
 
@@ -316,7 +325,7 @@ def last_applied_text(applied: Obj) -> str:
     """The last-applied-configuration annotation value for a configuration, encoded as Go's json.Encoder does
     (sorted keys, compact, <>& escaped, trailing newline), without the annotation itself."""
     config = copy.deepcopy(applied)
-    annotations = (config.get("metadata") or {}).get("annotations")
+    annotations = _meta_field(config, "annotations")
     if isinstance(annotations, dict):
         annotations.pop(LAST_APPLIED, None)
     text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -328,7 +337,8 @@ def last_applied_text(applied: Obj) -> str:
 
 def _allowed_by_last_applied(live: Obj, meta: PatchMeta) -> FieldSet:
     """Fields of the live object's last-applied-configuration whose live values still equal the recorded ones."""
-    raw = ((live.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
+    annotations = _meta_field(live, "annotations")
+    raw = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
     if not isinstance(raw, str) or not raw:
         return set()
     try:
