@@ -59,18 +59,24 @@ def ops(rng: random.Random) -> list[Any]:
     return out
 
 
+def calls(rng: random.Random, live: dict[str, Any], other: dict[str, Any]) -> list[Any]:
+    meta = builtin_patch_meta("apps", "Deployment")
+    force = rng.random() < 0.5
+    patch_ops = ops(rng)
+    return [lambda: json_patch(live, patch_ops),
+            lambda: merge_patch(live, other),
+            lambda: strategic_merge_patch(live, other, meta),
+            lambda: server_side_apply(live, other, "m", "apps/v1", force, meta, "t"),
+            lambda: update_managed_fields(live, copy.deepcopy(other), "m", "Update", "apps/v1", meta, "t")]
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_only_typed_errors(seed: int) -> None:
     rng = random.Random(seed)
-    meta = builtin_patch_meta("apps", "Deployment")
     for i in range(500):
         live, other = doc(rng), doc(rng)
         frozen = copy.deepcopy((live, other))
-        for fn in (lambda: json_patch(live, ops(rng)),
-                   lambda: merge_patch(live, other),
-                   lambda: strategic_merge_patch(live, other, meta),
-                   lambda: server_side_apply(live, other, "m", "apps/v1", rng.random() < 0.5, meta, "t"),
-                   lambda: update_managed_fields(live, copy.deepcopy(other), "m", "Update", "apps/v1", meta, "t")):
+        for fn in calls(rng, live, other):
             try:
                 fn()
             except (PatchError, ApplyConflict):
