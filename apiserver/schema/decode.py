@@ -150,7 +150,9 @@ class _Decoder:
         if self.saved is None:
             self.saved = msg
 
-    def decode(self, schema: Schema, value: Any, struct: str, stack: list[str], chain: list[str]) -> None:
+    # ``chain`` holds the Go type names known from the table (None: derive them from the schema, which is only
+    # done when a message needs them -- the common, error-free path never builds one).
+    def decode(self, schema: Schema, value: Any, struct: str, stack: list[str], chain: list[str] | None) -> None:
         if value is None:
             return
         name = ref_name(schema)
@@ -161,41 +163,46 @@ class _Decoder:
         if t == "array":
             if isinstance(value, list):
                 items = schema.get("items") or {}
-                sub = chain[1:] or implied_chain(items)
+                sub = chain[1:] if chain else None
                 for item in value:
                     self.decode(items, item, struct, stack, sub)
             else:
-                self.save(_mismatch(value, chain[0], struct, stack))
+                self._mismatch(value, schema, chain, struct, stack)
         elif t == "object":
             if not isinstance(value, dict):
-                self.save(_mismatch(value, chain[0], struct, stack))
+                self._mismatch(value, schema, chain, struct, stack)
                 return
             extra = schema.get("additionalProperties")
             if isinstance(extra, dict):
-                sub = chain[1:] or implied_chain(extra)
+                sub = chain[1:] if chain else None
                 for v in value.values():
                     self.decode(extra, v, struct, stack, sub)
         elif t == "string":
-            if schema.get("format") == "byte" and chain[0] == "[]uint8" and isinstance(value, str):
+            if schema.get("format") == "byte" and isinstance(value, str):
                 err = base64_error(value)
                 if err:
                     self.save(err)
-                return
-            if not isinstance(value, str):
-                self.save(_mismatch(value, chain[0], struct, stack))
+            elif not isinstance(value, str):
+                self._mismatch(value, schema, chain, struct, stack)
         elif t == "integer":
-            lo, hi = INT_RANGES.get(chain[0], INT_RANGES["int64"])
+            lo, hi = INT_RANGES.get(schema.get("format", ""), INT_RANGES["int64"])
             if isinstance(value, bool) or not isinstance(value, int | float):
-                self.save(_mismatch(value, chain[0], struct, stack))
+                self._mismatch(value, schema, chain, struct, stack)
             elif isinstance(value, float) or not lo <= value <= hi:
-                self.save(_mismatch(value, chain[0], struct, stack, number=True))
+                self._mismatch(value, schema, chain, struct, stack, number=True)
         elif t == "number":
             if isinstance(value, bool) or not isinstance(value, int | float):
-                self.save(_mismatch(value, chain[0], struct, stack))
+                self._mismatch(value, schema, chain, struct, stack)
         elif t == "boolean" and not isinstance(value, bool):
-            self.save(_mismatch(value, chain[0], struct, stack))
+            self._mismatch(value, schema, chain, struct, stack)
 
-    def _named(self, name: str, value: Any, struct: str, stack: list[str], chain: list[str]) -> None:
+    def _mismatch(self, value: Any, schema: Schema, chain: list[str] | None, struct: str, stack: list[str],
+                  number: bool = False) -> None:
+        if self.saved is None:
+            go_type = (chain or implied_chain(schema))[0]
+            self.saved = _mismatch(value, go_type, struct, stack, number)
+
+    def _named(self, name: str, value: Any, struct: str, stack: list[str], chain: list[str] | None) -> None:
         if name in RAW:
             return
         if name == INTSTR:
@@ -224,13 +231,13 @@ class _Decoder:
             self.decode(d, value, struct, stack, chain)
             return
         if not isinstance(value, dict):
-            self.save(_mismatch(value, chain[0], struct, stack))
+            self._mismatch(value, {"$ref": name}, chain, struct, stack)
             return
         own = short_name(name)
         for k, v in value.items():
             p = props.get(k)
             if p is not None:
-                self.decode(p, v, own, [*stack, k], types.go_chain(name, k) or implied_chain(p))
+                self.decode(p, v, own, [*stack, k], types.go_chain(name, k))
 
 
 def type_errors(group: str, version: str, kind: str, obj: dict[str, Any]) -> list[str]:
@@ -244,7 +251,7 @@ def type_errors(group: str, version: str, kind: str, obj: dict[str, Any]) -> lis
 def type_errors_of(defname: str, value: Any) -> list[str]:
     dec = _Decoder()
     try:
-        dec.decode({"$ref": defname}, value, "", [], implied_chain({"$ref": defname}))
+        dec.decode({"$ref": defname}, value, "", [], None)
     except _Abort as e:
         return [str(e)]
     return [dec.saved] if dec.saved else []
