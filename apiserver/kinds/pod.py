@@ -520,6 +520,7 @@ def validate_pod_spec(spec: Any, path: str, extra_volumes: frozenset[str] = froz
         if name and name in seen:
             out.append(duplicate(f"{path}.initContainers[{i}].name", name))
         seen.add(name)
+    out.extend(_validate_ephemeral_containers(sp, f"{path}.ephemeralContainers", seen, volumes))
     rp = s(sp.get("restartPolicy"))
     if not rp:
         out.append(required(f"{path}.restartPolicy"))
@@ -604,8 +605,62 @@ def validate_template(template: Any, path: str, extra_volumes: frozenset[str] = 
     return out
 
 
+_EPHEMERAL_FORBIDDEN = ("ports", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "resizePolicy",
+                        "restartPolicy")
+
+
+def _validate_ephemeral_containers(sp: Obj, path: str, names_seen: set[str], volumes: set[str]) -> list[Cause]:
+    """Ephemeral (debug) containers: names unique pod-wide, no ports/probes/lifecycle/resources, the target exists."""
+    out: list[Cause] = []
+    others = {s(d(c).get("name")) for c in lst(sp.get("containers")) + lst(sp.get("initContainers"))}
+    seen = set(names_seen)
+    for i, c in enumerate(lst(sp.get("ephemeralContainers"))):
+        cd, cp = d(c), f"{path}[{i}]"
+        name = s(cd.get("name"))
+        if not name:
+            out.append(required(f"{cp}.name"))
+        else:
+            out.extend(invalid(f"{cp}.name", name, m) for m in dns_label(name))
+            if name in seen:
+                out.append(duplicate(f"{cp}.name", name))
+            seen.add(name)
+        if not s(cd.get("image")):
+            out.append(required(f"{cp}.image"))
+        for key in _EPHEMERAL_FORBIDDEN:
+            if cd.get(key):
+                out.append(forbidden(f"{cp}.{key}", "cannot be set for an Ephemeral Container"))
+        if d(cd.get("resources")):
+            out.append(forbidden(f"{cp}.resources", "cannot be set for an Ephemeral Container"))
+        target = s(cd.get("targetContainerName"))
+        if target and target not in others:
+            out.append(not_found(f"{cp}.targetContainerName", target))
+        for j, m in enumerate(lst(cd.get("volumeMounts"))):
+            vname = s(d(m).get("name"))
+            if vname and vname not in volumes:
+                out.append(not_found(f"{cp}.volumeMounts[{j}].name", vname))
+    return out
+
+
 def validate_pod(obj: Obj) -> list[Cause]:
-    return validate_pod_spec(obj.get("spec"), "spec")
+    out = validate_pod_spec(obj.get("spec"), "spec")
+    if lst(d(obj.get("spec")).get("ephemeralContainers")):
+        out.append(forbidden("spec.ephemeralContainers", "cannot be set on create"))
+    return out
+
+
+def _validate_ephemeral_update(nspec: Obj, ospec: Obj) -> list[Cause]:
+    """Existing ephemeral containers may be neither changed nor removed (only new ones added)."""
+    out: list[Cause] = []
+    new_by_name = {s(d(c).get("name")): (i, c) for i, c in enumerate(lst(nspec.get("ephemeralContainers")))}
+    for oc in lst(ospec.get("ephemeralContainers")):
+        name = s(d(oc).get("name"))
+        if name not in new_by_name:
+            out.append(forbidden("spec.ephemeralContainers", f'existing ephemeral containers "{name}" may not be '
+                                 "removed"))
+        elif new_by_name[name][1] != oc:
+            out.append(forbidden(f"spec.ephemeralContainers[{new_by_name[name][0]}]",
+                                 f'existing ephemeral containers "{name}" may not be changed'))
+    return out
 
 
 # --- updates ---------------------------------------------------------------------------------------------------
@@ -639,7 +694,13 @@ def validate_pod_update(new: Obj, old: Obj) -> list[Cause]:
             return out
     elif is_int(old_ads):
         out.append(invalid("spec.activeDeadlineSeconds", None, "must not update from a positive integer to nil value"))
+    out.extend(_validate_ephemeral_update(nspec, ospec))
     munged = copy.deepcopy(nspec)
+    # Ephemeral containers are added through their own subresource (kubectl debug) and checked above.
+    if "ephemeralContainers" in ospec:
+        munged["ephemeralContainers"] = ospec["ephemeralContainers"]
+    else:
+        munged.pop("ephemeralContainers", None)
     for key in ("containers", "initContainers"):
         newc, oldc = lst(munged.get(key)), lst(ospec.get(key))
         if len(newc) == len(oldc):

@@ -529,3 +529,27 @@ def test_missing_template_is_an_empty_one() -> None:
     assert _msg("apps", "Deployment", dep) == (
         'Deployment.apps "web" is invalid: [spec.template.metadata.labels: Invalid value: map[string]string(nil): '
         '`selector` does not match template `labels`, spec.template.spec.containers: Required value]')
+
+
+def test_ephemeral_containers() -> None:
+    debug = {"name": "debugger", "image": "busybox", "targetContainerName": "web"}
+    assert [str(c) for c in _create("", "Pod", pod(ephemeralContainers=[debug]))] == [
+        "spec.ephemeralContainers: Forbidden: cannot be set on create"]
+
+    def add(p: dict[str, Any]) -> None:
+        p["spec"]["ephemeralContainers"] = [dict(debug)]
+
+    assert _update("", "Pod", pod(), add) == []
+    old = pod()
+    kinds.apply_defaults("", "v1", "Pod", old)
+    add(old)
+    kinds.apply_defaults("", "v1", "Pod", old)
+
+    def change(p: dict[str, Any]) -> None:
+        p["spec"]["ephemeralContainers"][0]["image"] = "alpine"
+        p["spec"]["ephemeralContainers"].append({"name": "web", "image": "x", "ports": [{"containerPort": 1}]})
+
+    assert [str(c) for c in _update("", "Pod", old, change)] == [
+        'spec.ephemeralContainers[1].name: Duplicate value: "web"',
+        "spec.ephemeralContainers[1].ports: Forbidden: cannot be set for an Ephemeral Container",
+        'spec.ephemeralContainers[0]: Forbidden: existing ephemeral containers "debugger" may not be changed']
