@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from apiserver.admission.shape import dig
 from apiserver.auth.user import UserInfo
 
 
@@ -54,7 +55,7 @@ class StaticRbac:
         return self.cluster_role_binding_list
 
     def roles(self, namespace: str) -> Iterable[dict[str, Any]]:
-        return [r for r in self.role_list if (r.get("metadata") or {}).get("namespace") == namespace]
+        return [r for r in self.role_list if dig(r, "metadata", "namespace") == namespace]
 
     def role_bindings(self, namespace: str) -> Iterable[dict[str, Any]]:
-        return [r for r in self.role_binding_list if (r.get("metadata") or {}).get("namespace") == namespace]
+        return [r for r in self.role_binding_list if dig(r, "metadata", "namespace") == namespace]

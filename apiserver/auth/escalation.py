@@ -17,6 +17,7 @@ import copy
 import json
 from typing import Any
 
+from apiserver.admission.shape import dicts, dig, text
 from apiserver.auth.attributes import Attributes, RbacSource
 from apiserver.auth.rbac import RBAC_GROUP, ClusterRoleIndex, authorize, visit_rules
 from apiserver.auth.user import SYSTEM_MASTERS, UserInfo
@@ -137,9 +138,10 @@ def _gc_only(obj: Obj, old: Obj | None) -> bool:
 
     def strip(o: Obj) -> Obj:
         o = copy.deepcopy(o)
-        meta = o.get("metadata") or {}
-        for f in GC_FIELDS:
-            meta.pop(f, None)
+        meta = o.get("metadata")
+        if isinstance(meta, dict):
+            for f in GC_FIELDS:
+                meta.pop(f, None)
         return o
 
     return strip(obj) == strip(old)
@@ -151,12 +153,12 @@ def check_rbac_write(user: UserInfo, kind: str, obj: Obj, source: RbacSource, ol
     if kind not in RESOURCE_OF or SYSTEM_MASTERS in user.groups or _gc_only(obj, old):
         return
     resource = RESOURCE_OF[kind]
-    meta = obj.get("metadata") or {}
-    name, namespace = meta.get("name", ""), meta.get("namespace", "") if kind in ("Role", "RoleBinding") else ""
+    name = text(dig(obj, "metadata", "name"))
+    namespace = text(dig(obj, "metadata", "namespace")) if kind in ("Role", "RoleBinding") else ""
     if kind in ("Role", "ClusterRole"):
         if _allowed(user, "escalate", resource, name, namespace, source):
             return
-        rules = [r for r in obj.get("rules") or [] if isinstance(r, dict)]
+        rules = dicts(obj.get("rules"))
         held = _held_rules(user, namespace, source)
         missing = uncovered(held, rules)
         if missing:
@@ -164,8 +166,8 @@ def check_rbac_write(user: UserInfo, kind: str, obj: Obj, source: RbacSource, ol
         if kind == "ClusterRole" and obj.get("aggregationRule") and uncovered(held, FULL_AUTHORITY):
             raise _forbidden(resource, name, "must have cluster-admin privileges to use the aggregationRule")
         return
-    ref = obj.get("roleRef") or {}
-    ref_kind, ref_name = ref.get("kind"), ref.get("name", "")
+    ref = dig(obj, "roleRef")
+    ref_kind, ref_name = text(dig(ref, "kind")), text(dig(ref, "name"))
     if ref_kind in ("Role", "ClusterRole") and _allowed(user, "bind", RESOURCE_OF[ref_kind], ref_name, namespace,
                                                         source):
         return
@@ -176,11 +178,11 @@ def check_rbac_write(user: UserInfo, kind: str, obj: Obj, source: RbacSource, ol
                            {"name": ref_name, "group": RBAC_GROUP, "kind": "clusterroles"})
         wanted = roles.rules(ref_name)
     elif ref_kind == "Role":
-        found = [r for r in source.roles(namespace) if (r.get("metadata") or {}).get("name") == ref_name]
+        found = [r for r in source.roles(namespace) if dig(r, "metadata", "name") == ref_name]
         if not found:
             raise ApiError(404, "NotFound", f'roles.{RBAC_GROUP} "{ref_name}" not found',
                            {"name": ref_name, "group": RBAC_GROUP, "kind": "roles"})
-        wanted = [r for r in found[0].get("rules") or [] if isinstance(r, dict)]
+        wanted = dicts(found[0].get("rules"))
     else:
         raise _forbidden(resource, name, f'unsupported role reference kind: "{ref_kind}"')
     missing = uncovered(_held_rules(user, namespace, source), wanted)

@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from apiserver.admission.shape import dicts, dig, obj, text
 from apiserver.auth.attributes import Attributes, RbacSource
 from apiserver.auth.user import UserInfo, service_account_username
-from kemu.api.selectors import SelectorError, label_selector_from_dict
+from kemu.api.selectors import LabelSelector, SelectorError, label_selector_from_dict
 
 Obj = dict[str, Any]
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -81,13 +82,13 @@ def rule_allows(attrs: Attributes, rule: Obj) -> bool:
 
 # --- subjects -----------------------------------------------------------------------------------------------------
 def applies_to_user(user: UserInfo, subject: Obj, namespace: str) -> bool:
-    kind, name = subject.get("kind"), subject.get("name", "")
+    kind, name = subject.get("kind"), text(subject.get("name"))
     if kind == "User":
         return bool(user.name == name)
     if kind == "Group":
         return name in user.groups
     if kind == "ServiceAccount":
-        sa_namespace = subject.get("namespace") or namespace
+        sa_namespace = text(subject.get("namespace")) or namespace
         if not sa_namespace:
             return False
         return user.name == service_account_username(sa_namespace, name)
@@ -95,16 +96,16 @@ def applies_to_user(user: UserInfo, subject: Obj, namespace: str) -> bool:
 
 
 def _first_applying(user: UserInfo, binding: Obj, namespace: str) -> Obj | None:
-    for subject in binding.get("subjects") or []:
-        if isinstance(subject, dict) and applies_to_user(user, subject, namespace):
+    for subject in dicts(binding.get("subjects")):
+        if applies_to_user(user, subject, namespace):
             return subject
     return None
 
 
 def describe_subject(subject: Obj, binding_namespace: str) -> str:
-    kind, name = subject.get("kind", ""), subject.get("name", "")
+    kind, name = text(subject.get("kind")), text(subject.get("name"))
     if kind == "ServiceAccount":
-        return f'{kind} "{name}/{subject.get("namespace") or binding_namespace}"'
+        return f'{kind} "{name}/{text(subject.get("namespace")) or binding_namespace}"'
     return f'{kind} "{name}"'
 
 
@@ -115,7 +116,8 @@ class ClusterRoleIndex:
     def __init__(self, cluster_roles: Iterable[Obj]) -> None:
         self.by_name: dict[str, Obj] = {}
         for cr in cluster_roles:
-            self.by_name[(cr.get("metadata") or {}).get("name", "")] = cr
+            if isinstance(cr, dict):
+                self.by_name[text(dig(cr, "metadata", "name"))] = cr
         self._rules: dict[str, list[Obj]] = {}
 
     def get(self, name: str) -> Obj | None:
@@ -127,23 +129,24 @@ class ClusterRoleIndex:
         cr = self.by_name.get(name)
         if cr is None:
             return []
-        own = [r for r in cr.get("rules") or [] if isinstance(r, dict)]
+        own = dicts(cr.get("rules"))
         agg = cr.get("aggregationRule")
         if not isinstance(agg, dict):
             self._rules[name] = own
             return own
-        selectors = []
-        for sel in agg.get("clusterRoleSelectors") or []:
+        selectors: list[LabelSelector] = []
+        for sel in dicts(agg.get("clusterRoleSelectors")):
             try:
-                selectors.append(label_selector_from_dict(sel if isinstance(sel, dict) else {}))
-            except SelectorError:
-                continue
+                selectors.append(label_selector_from_dict(sel))
+            except (SelectorError, TypeError, AttributeError, ValueError):
+                continue  # a malformed selector selects nothing
         out = list(own)
         visiting = _visiting | {name}
         for other in sorted(self.by_name):
             if other in visiting:
                 continue
-            labels = (self.by_name[other].get("metadata") or {}).get("labels") or {}
+            labels = {k: v for k, v in obj(dig(self.by_name[other], "metadata", "labels")).items()
+                      if isinstance(k, str) and isinstance(v, str)}
             if any(s.matches(labels) for s in selectors):
                 for rule in self.rules(other, visiting):
                     if rule not in out:
@@ -155,15 +158,15 @@ class ClusterRoleIndex:
 
 def _role_rules(role_ref: Obj, namespace: str, roles: ClusterRoleIndex, source: RbacSource
                 ) -> tuple[list[Obj], str | None]:
-    kind, name = role_ref.get("kind"), role_ref.get("name", "")
+    kind, name = role_ref.get("kind"), text(role_ref.get("name"))
     if kind == "ClusterRole":
         if roles.get(name) is None:
             return [], f'clusterrole.{RBAC_GROUP} "{name}" not found'
         return roles.rules(name), None
     if kind == "Role":
         for role in source.roles(namespace):
-            if (role.get("metadata") or {}).get("name") == name:
-                return [r for r in role.get("rules") or [] if isinstance(r, dict)], None
+            if isinstance(role, dict) and dig(role, "metadata", "name") == name:
+                return dicts(role.get("rules")), None
         return [], f'role.{RBAC_GROUP} "{name}" not found'
     return [], f'unsupported role reference kind: "{kind}"'
 
@@ -173,32 +176,32 @@ def visit_rules(user: UserInfo, namespace: str, source: RbacSource) -> Iterator[
     (cluster-wide bindings first, as Kubernetes' rule resolver walks them)."""
     roles = ClusterRoleIndex(source.cluster_roles())
     for crb in source.cluster_role_bindings():
-        subject = _first_applying(user, crb, "")
+        subject = _first_applying(user, crb, "") if isinstance(crb, dict) else None
         if subject is None:
             continue
-        ref = crb.get("roleRef") or {}
+        ref = obj(crb.get("roleRef"))
         rules, err = _role_rules(ref, "", roles, source)
         if err is not None:
             yield "", None, err
             continue
-        desc = (f'ClusterRoleBinding "{(crb.get("metadata") or {}).get("name", "")}" of {ref.get("kind", "")} '
-                f'"{ref.get("name", "")}" to {describe_subject(subject, "")}')
+        desc = (f'ClusterRoleBinding "{text(dig(crb, "metadata", "name"))}" of {text(ref.get("kind"))} '
+                f'"{text(ref.get("name"))}" to {describe_subject(subject, "")}')
         for rule in rules:
             yield desc, rule, None
     if not namespace:
         return
     for rb in source.role_bindings(namespace):
-        subject = _first_applying(user, rb, namespace)
+        subject = _first_applying(user, rb, namespace) if isinstance(rb, dict) else None
         if subject is None:
             continue
-        ref = rb.get("roleRef") or {}
+        ref = obj(rb.get("roleRef"))
         rules, err = _role_rules(ref, namespace, roles, source)
         if err is not None:
             yield "", None, err
             continue
-        rb_ns = (rb.get("metadata") or {}).get("namespace") or namespace
-        desc = (f'RoleBinding "{(rb.get("metadata") or {}).get("name", "")}/{rb_ns}" of {ref.get("kind", "")} '
-                f'"{ref.get("name", "")}" to {describe_subject(subject, rb_ns)}')
+        rb_ns = text(dig(rb, "metadata", "namespace")) or namespace
+        desc = (f'RoleBinding "{text(dig(rb, "metadata", "name"))}/{rb_ns}" of {text(ref.get("kind"))} '
+                f'"{text(ref.get("name"))}" to {describe_subject(subject, rb_ns)}')
         for rule in rules:
             yield desc, rule, None
 

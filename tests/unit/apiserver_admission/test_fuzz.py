@@ -66,7 +66,7 @@ def mutate(rng: random.Random, o: Obj) -> Obj:
         try:
             for k in path[:-1]:
                 cur = cur[k]
-            cur[path[-1]] = rng.choice(JUNK)
+            cur[path[-1]] = copy.deepcopy(rng.choice(JUNK))
         except (KeyError, IndexError, TypeError):
             pass
     return o
