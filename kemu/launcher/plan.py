@@ -217,9 +217,10 @@ def node_specs(config: ClusterConfig, i: int) -> list[ComponentSpec]:
     d = node_dir(config, i)
     sock = d / "cri.sock"
     pod_cidr = f"10.244.{i + 1}.0/24"
+    pod_net = ("--pod-network-bridge", "kemu-cbr0", "--pod-cidr", pod_cidr) if config.netns else ()
     cri = ComponentSpec(f"{name}-runtime", "runtime",
                         _on(config, machine, (config.python, "-m", "node_agent.cri", "--socket", str(sock),
-                                              "--root", str(d / "runtime"))),
+                                              "--root", str(d / "runtime"), *pod_net)),
                         Health("unix", 0, path=str(sock)), machine=machine)
     lease = ("--node-lease-duration", "10", "--lease-renew-interval", "2") if config.fast else ()
     agent = ComponentSpec(name, "node",
@@ -229,7 +230,8 @@ def node_specs(config: ClusterConfig, i: int) -> list[ComponentSpec]:
                                                 "--ca-file", str(config.state_dir / "pki" / "ca.crt"),
                                                 "--cri-socket", str(sock), "--root-dir", str(d / "kubelet"),
                                                 "--address", address, "--port", str(port),
-                                                "--pod-cidr", pod_cidr, *lease)),
+                                                "--pod-cidr", pod_cidr, *lease,
+                                                *(("--cluster-dns", address) if config.netns else ()))),
                           Health("tcp", port, host=address), machine=machine)
     if not config.netns:
         # Service rules live in the node's own network namespace; on loopback every node shares the host's, so
@@ -240,6 +242,7 @@ def node_specs(config: ClusterConfig, i: int) -> list[ComponentSpec]:
                                                 "--apiserver", apiserver_urls(config)[0],
                                                 "--token-file", str(d / "token"),
                                                 "--ca-file", str(config.state_dir / "pki" / "ca.crt"),
-                                                "--dns-listen", f"{address}:53")),
+                                                "--dns-listen", f"{address}:53",
+                                                "--pod-routes", "--node-name", name)),
                           None, machine=machine)
     return [cri, agent, proxy]

@@ -1,13 +1,16 @@
 """``python -m node_agent.proxy``: the per-node service proxy and cluster DNS, fed by the apiserver.
 
     python -m node_agent.proxy --apiserver URL --token-file F [--ca-file F] [--netns NAME]
-        [--dns-listen IP:PORT] [--upstream-dns IP:PORT ...] [--resync-delay 0.1]
+        [--dns-listen IP:PORT] [--upstream-dns IP:PORT ...] [--resync-delay 0.1] [--pod-routes --node-name N]
 
 Watches Services and EndpointSlices (list + watch, relist on 410) and, after each burst of changes (debounced by
 ``--resync-delay``), replaces the node's ``ip kemu_proxy`` nftables table in one transaction (``nft -f``; inside
 network namespace ``--netns`` when given, else where the process runs). The same view feeds the DNS server's zone
 when ``--dns-listen`` is set. Rules are reconciled, not patched: deleting a Service removes its rules on the next
 pass; restarting the proxy rebuilds the same table, and conntrack keeps established connections.
+
+With ``--pod-routes`` it also routes every other node's ``spec.podCIDR`` via that node's InternalIP (what a
+host-gateway CNI such as flannel's host-gw does), so pods on different nodes reach each other across the underlay.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 from node_agent.dns.records import Zone, build_zone
 from node_agent.dns.server import DnsServer
@@ -34,9 +38,26 @@ def _hostport(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def pod_routes(nodes: list[dict[str, Any]], self_name: str) -> dict[str, str]:
+    """podCIDR -> next hop (InternalIP) for every other node that has both (pure)."""
+    out = {}
+    for n in nodes:
+        if (n.get("metadata") or {}).get("name") == self_name:
+            continue
+        cidr = (n.get("spec") or {}).get("podCIDR")
+        addrs = {a.get("type"): a.get("address") for a in (n.get("status") or {}).get("addresses") or []}
+        if cidr and addrs.get("InternalIP"):
+            out[cidr] = addrs["InternalIP"]
+    return out
+
+
 class Proxy:
-    def __init__(self, api: ApiClient, netns: str, resync_delay_s: float) -> None:
+    def __init__(self, api: ApiClient, netns: str, resync_delay_s: float, node_name: str = "",
+                 routes: bool = False) -> None:
         self.netns = netns
+        self.node_name = node_name
+        self.nodes = Reflector(api, "/api/v1/nodes", self.changed) if routes else None
+        self.routes: dict[str, str] = {}
         self.resync_delay_s = resync_delay_s
         self.services = Reflector(api, "/api/v1/services", self.changed)
         self.slices = Reflector(api, "/apis/discovery.k8s.io/v1/endpointslices", self.changed)
@@ -48,13 +69,25 @@ class Proxy:
     def changed(self) -> None:
         self._dirty.set()
 
-    def _nft(self, rules: str) -> None:
-        argv = ["nft", "-f", "-"]
+    def _run(self, argv: list[str], stdin: str | None = None) -> None:
         if self.netns:
             argv = ["ip", "netns", "exec", self.netns, *argv]
-        result = subprocess.run(argv, input=rules, text=True, capture_output=True, timeout=30)
+        result = subprocess.run(argv, input=stdin, text=True, capture_output=True, timeout=30)
         if result.returncode != 0:
-            raise RuntimeError(f"nft failed: {result.stderr.strip()}")
+            raise RuntimeError(f"{argv[0] if not self.netns else argv[4]} failed: {result.stderr.strip()}")
+
+    def _nft(self, rules: str) -> None:
+        self._run(["nft", "-f", "-"], rules)
+
+    def _sync_routes(self) -> None:
+        assert self.nodes is not None
+        wanted = pod_routes(list(self.nodes.items.values()), self.node_name)
+        for cidr, via in wanted.items():
+            if self.routes.get(cidr) != via:
+                self._run(["ip", "route", "replace", cidr, "via", via])
+        for cidr in set(self.routes) - set(wanted):
+            self._run(["ip", "route", "del", cidr])
+        self.routes = wanted
 
     async def sync_loop(self) -> None:
         await asyncio.gather(self.services.synced.wait(), self.slices.synced.wait())
@@ -65,6 +98,11 @@ class Proxy:
             services = list(self.services.items.values())
             slices = list(self.slices.items.values())
             self.zone = build_zone(services, slices)
+            if self.nodes is not None and self.nodes.synced.is_set():
+                try:
+                    await asyncio.to_thread(self._sync_routes)
+                except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                    log.error("pod routes: %s", e)
             rules = ruleset(service_ports(services, slices))
             if rules == self.last_rules:
                 continue
@@ -87,9 +125,11 @@ async def amain(a: argparse.Namespace) -> None:
         with open(a.token_file) as f:
             token = f.read().strip().split(",")[0]
     api = ApiClient(a.apiserver, token, a.ca_file, user_agent="kube-proxy/v1.32.0 (linux/amd64) kemu")
-    proxy = Proxy(api, a.netns, a.resync_delay)
+    proxy = Proxy(api, a.netns, a.resync_delay, a.node_name, a.pod_routes)
     tasks = [asyncio.ensure_future(proxy.services.run()), asyncio.ensure_future(proxy.slices.run()),
              asyncio.ensure_future(proxy.sync_loop())]
+    if proxy.nodes is not None:
+        tasks.append(asyncio.ensure_future(proxy.nodes.run()))
     dns = None
     if a.dns_listen:
         dns = DnsServer(lambda: proxy.zone, [_hostport(u) for u in a.upstream_dns])
@@ -118,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dns-listen", default="", help="serve cluster DNS on IP:PORT")
     p.add_argument("--upstream-dns", action="append", default=[], help="forward other names to IP:PORT")
     p.add_argument("--resync-delay", type=float, default=0.1)
+    p.add_argument("--pod-routes", action="store_true", help="route other nodes' pod CIDRs via their addresses")
+    p.add_argument("--node-name", default="", help="this node (its own pod CIDR is local, not routed)")
     p.add_argument("--log-level", default="INFO")
     a = p.parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=a.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
