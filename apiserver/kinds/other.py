@@ -23,6 +23,7 @@ from apiserver.kinds.common import (
     go_int_or_string,
     is_int,
     lst,
+    path_segment,
     s,
     validate_label_selector,
     validate_positive_int_or_percent,
@@ -228,13 +229,14 @@ def validate_role(obj: Obj, namespaced: bool = True) -> list[Cause]:
             if namespaced:
                 out.append(invalid(f"{rp}.nonResourceURLs", [str(u) for u in lst(rd.get("nonResourceURLs"))],
                                    "namespaced rules cannot apply to non-resource URLs"))
-            if lst(rd.get("apiGroups")) or lst(rd.get("resources")):
+            if lst(rd.get("apiGroups")) or lst(rd.get("resources")) or lst(rd.get("resourceNames")):
                 out.append(invalid(f"{rp}.nonResourceURLs", [str(u) for u in lst(rd.get("nonResourceURLs"))],
                                    "rules cannot apply to both regular resources and non-resource URLs"))
-        elif not lst(rd.get("apiGroups")):
-            out.append(required(f"{rp}.apiGroups", "resource rules must supply at least one api group"))
-        elif not lst(rd.get("resources")):
-            out.append(required(f"{rp}.resources", "resource rules must supply at least one resource"))
+        else:
+            if not lst(rd.get("apiGroups")):
+                out.append(required(f"{rp}.apiGroups", "resource rules must supply at least one api group"))
+            if not lst(rd.get("resources")):
+                out.append(required(f"{rp}.resources", "resource rules must supply at least one resource"))
     return out
 
 
@@ -248,6 +250,8 @@ def validate_binding(obj: Obj, namespaced: bool = True) -> list[Cause]:
         out.append(not_supported("roleRef.kind", s(ref.get("kind")), kinds))
     if not s(ref.get("name")):
         out.append(required("roleRef.name"))
+    else:
+        out.extend(invalid("roleRef.name", s(ref.get("name")), m) for m in path_segment(s(ref.get("name"))))
     for i, subj in enumerate(lst(obj.get("subjects"))):
         sd, sp = d(subj), f"subjects[{i}]"
         if not s(sd.get("name")):
@@ -256,6 +260,9 @@ def validate_binding(obj: Obj, namespaced: bool = True) -> list[Cause]:
         if kind not in ("ServiceAccount", "User", "Group"):
             out.append(not_supported(f"{sp}.kind", kind, ["ServiceAccount", "User", "Group"]))
         elif kind == "ServiceAccount":
+            if s(sd.get("name")):
+                out.extend(invalid(f"{sp}.name", s(sd.get("name")), m)
+                           for m in names.is_dns1123_subdomain(s(sd.get("name"))))
             if s(sd.get("apiGroup")):
                 out.append(not_supported(f"{sp}.apiGroup", s(sd.get("apiGroup")), [""]))
             if not namespaced and not s(sd.get("namespace")):
