@@ -13,6 +13,7 @@ import importlib.util
 import itertools
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -147,6 +148,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"FAILED: {exc}", file=sys.stderr)
         for proc in reversed(running):
             supervisor.stop(proc)
+        _sweep_runtimes(running)
         _destroy_machines(state_dir)
         return 1
     if config.store_only or not any(spec.role == "apiserver" for spec in specs):
@@ -174,8 +176,20 @@ def cmd_down(args: argparse.Namespace) -> int:
         supervisor.stop(proc)
         print(f"  stopped {proc.name}" if was_alive else f"  {proc.name} was not running")
     supervisor.save_state(args.state_dir, [])
+    _sweep_runtimes(procs)
     _destroy_machines(args.state_dir)
     return 0
+
+
+def _sweep_runtimes(procs: list[supervisor.Running]) -> None:
+    """Containers outlive a stopped node agent by design (a restarted one adopts them); `down` removes them."""
+    roots = [_arg_value(p.argv, "--root") for p in procs if p.role == "runtime"]
+    args = [a for r in roots if r for a in ("--root", r)]
+    if args:
+        out = subprocess.run([sys.executable, "-m", "node_agent.runtime.sweep", *args], capture_output=True,
+                             text=True, timeout=120, cwd=supervisor.REPO)
+        for line in (out.stdout + out.stderr).splitlines():
+            print(f"  {line}")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
