@@ -6,7 +6,6 @@ Every wrapper raises OSError with errno's text on failure, like the os module's 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 CLONE_NEWNS = 0x00020000
@@ -28,7 +27,8 @@ MNT_DETACH = 2
 
 _SYS_PIVOT_ROOT = 155  # x86_64
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# glibc's soname directly: ctypes.util.find_library would spawn ldconfig in every short-lived helper process
+_libc = ctypes.CDLL("libc.so.6", use_errno=True)
 
 
 def _check(rc: int, what: str) -> None:
@@ -66,6 +66,18 @@ def pivot_root(new_root: str, put_old: str) -> None:
 def sethostname(name: str) -> None:
     raw = name.encode()
     _check(_libc.sethostname(raw, ctypes.c_size_t(len(raw))), "sethostname")
+
+
+def link_up(name: str) -> None:
+    """Set interface ``name`` up in the caller's network namespace (SIOCGIFFLAGS/SIOCSIFFLAGS, no ip(8) fork)."""
+    import fcntl
+    import socket
+    import struct
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        req = struct.pack("16sh", name.encode(), 0)
+        flags = struct.unpack("16sh", fcntl.ioctl(s.fileno(), 0x8913, req))[1]
+        fcntl.ioctl(s.fileno(), 0x8914, struct.pack("16sh", name.encode(), flags | 0x1))
 
 
 def same_ns(pid: int, kind: str) -> bool:

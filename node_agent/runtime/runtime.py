@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -233,7 +234,9 @@ class Runtime:
             "state": "ready", "holder_pid": 0, "holder_start": None, "pidns_pid": 0, "ip": "",
             "cgroup": self.cgroups.pod(cfg.uid).rel,
         }
-        argv = [sys.executable, "-m", "node_agent.runtime.holder", "--hostname", sb["hostname"], "--sandbox-id", sid]
+        # -S: the helpers need only the standard library and this repository (PYTHONPATH), and start faster
+        argv = [sys.executable, "-S", "-m", "node_agent.runtime.holder", "--hostname", sb["hostname"],
+                "--sandbox-id", sid]
         if cfg.network_mode == NODE:
             argv.append("--host-network")
         if cfg.pid_mode == POD:
@@ -420,16 +423,27 @@ class Runtime:
         state.save(bundle / "spec.json", s)
         for f in ("started.json", "exit.json"):
             (bundle / f).unlink(missing_ok=True)
-        with open(bundle / "shim.log", "ab") as log:
-            p = subprocess.Popen([sys.executable, "-m", "node_agent.runtime.shim", str(bundle)],
-                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                                 cwd="/", env=_child_env())
+        ready_r, ready_w = os.pipe()
+        try:
+            with open(bundle / "shim.log", "ab") as log:
+                p = subprocess.Popen([sys.executable, "-S", "-m", "node_agent.runtime.shim", str(bundle),
+                                      str(ready_w)], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                     start_new_session=True, cwd="/", env=_child_env(), pass_fds=(ready_w,))
+        finally:
+            os.close(ready_w)
         threading.Thread(target=p.wait, daemon=True).start()
         with self.lock:
             c["shim_pid"], c["shim_start"] = p.pid, nsutil.proc_start_time(p.pid)
             self._save_ct(c)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        try:
+            # the shim writes a byte (or dies: EOF) once started.json or exit.json is there
+            ready, _, _ = select.select([ready_r], [], [], 30)
+            if ready:
+                os.read(ready_r, 1)
+        finally:
+            os.close(ready_r)
+        deadline = time.monotonic() + 1
+        while True:
             started = state.read_json(bundle / "started.json")
             ex = state.read_json(bundle / "exit.json")
             if ex is not None and started is None:
@@ -445,8 +459,9 @@ class Runtime:
                     self._save_ct(c)
                     self._refresh_ct(c)
                 return
-            time.sleep(0.005)
-        raise DeadlineExceeded(f"container {cid} did not start within 30s")
+            if time.monotonic() > deadline:
+                raise DeadlineExceeded(f"container {cid} did not start within 30s")
+            time.sleep(0.01)
 
     def _refresh_ct(self, c: dict[str, Any]) -> None:
         """Fold the shim's files into the record: running -> exited with code and reason."""

@@ -1,6 +1,6 @@
 """The per-container shim: starts the container's process, writes its logs, records its exit.
 
-``python -m node_agent.runtime.shim BUNDLE`` reads ``BUNDLE/spec.json`` (written by the runtime), and:
+``python -m node_agent.runtime.shim BUNDLE [READY_FD]`` reads ``BUNDLE/spec.json`` (written by the runtime), and:
 
 1. joins the sandbox's namespaces (net, ipc, uts; the pod's or a target container's PID namespace when shared) and
    otherwise unshares a new PID namespace, then forks the container's init;
@@ -9,7 +9,8 @@
    /dev, /etc/hosts, /etc/hostname, /etc/resolv.conf and the CRI mounts, pivot_roots into it, drops to the
    container's uid/gid and execs the command with the container's environment and working dir;
 3. the shim writes ``started.json`` ({pid, start_time, started_at}) once exec succeeded, or ``exit.json`` with
-   exit code 128 and the error message if it failed; it copies stdout/stderr into the CRI log file (SIGUSR1
+   exit code 128 and the error message if it failed, then writes a newline to READY_FD (the runtime waits on that
+   pipe instead of polling); it copies stdout/stderr into the CRI log file (SIGUSR1
    reopens it; it rotates to ``<log>.1`` past ``log_max_bytes``) and finally writes ``exit.json``
    ({exit_code, signal, finished_at}).
 
@@ -27,8 +28,6 @@ import signal
 import sys
 import termios
 import time
-import traceback
-from pathlib import Path
 from typing import Any
 
 from node_agent.runtime import logfmt, nsutil
@@ -36,9 +35,10 @@ from node_agent.runtime import logfmt, nsutil
 _DEVICES = ("null", "zero", "random", "urandom", "tty", "full")
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
+def _write_json(path: str, data: dict[str, Any]) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(json.dumps(data))
     os.replace(tmp, path)
 
 
@@ -171,8 +171,9 @@ class LogWriter:
             self.f = self._open()
 
 
-def run(bundle: Path) -> int:
-    spec = json.loads((bundle / "spec.json").read_text())
+def run(bundle: str, ready_fd: int) -> int:
+    with open(f"{bundle}/spec.json") as f:
+        spec = json.load(f)
     ns = spec["ns"]
     for kind, flag in (("ipc", nsutil.CLONE_NEWIPC), ("uts", nsutil.CLONE_NEWUTS), ("net", nsutil.CLONE_NEWNET)):
         if ns.get(kind):
@@ -213,8 +214,9 @@ def run(bundle: Path) -> int:
     except OSError as e:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        _write_json(bundle / "exit.json", {"exit_code": 128, "signal": 0, "finished_at": time.time_ns(),
-                                           "start_error": f"joining cgroup: {e}"})
+        _write_json(f"{bundle}/exit.json", {"exit_code": 128, "signal": 0, "finished_at": time.time_ns(),
+                                            "start_error": f"joining cgroup: {e}"})
+        _ready(ready_fd)
         return 1
     os.write(sync_w, b"x")
     os.close(sync_w)
@@ -224,11 +226,13 @@ def run(bundle: Path) -> int:
     os.close(err_r)
     if err:
         os.waitpid(pid, 0)
-        _write_json(bundle / "exit.json", {"exit_code": 128, "signal": 0, "finished_at": time.time_ns(),
-                                           "start_error": err.decode(errors="replace")})
+        _write_json(f"{bundle}/exit.json", {"exit_code": 128, "signal": 0, "finished_at": time.time_ns(),
+                                            "start_error": err.decode(errors="replace")})
+        _ready(ready_fd)
         return 0
-    _write_json(bundle / "started.json", {"pid": pid, "start_time": nsutil.proc_start_time(pid),
-                                          "started_at": time.time_ns()})
+    _write_json(f"{bundle}/started.json", {"pid": pid, "start_time": nsutil.proc_start_time(pid),
+                                           "started_at": time.time_ns()})
+    _ready(ready_fd)
     logs = LogWriter(spec["log_path"], int(spec.get("log_max_bytes") or 0))
     reopen = False
 
@@ -276,19 +280,36 @@ def run(bundle: Path) -> int:
         code, sig = 128 + os.WTERMSIG(status), os.WTERMSIG(status)
     else:
         code, sig = os.WEXITSTATUS(status), 0
-    _write_json(bundle / "exit.json", {"exit_code": code, "signal": sig, "finished_at": finished})
+    _write_json(f"{bundle}/exit.json", {"exit_code": code, "signal": sig, "finished_at": finished})
     return 0
 
 
+def _ready(fd: int) -> None:
+    """Tell the runtime that started.json or exit.json is written (it blocks on this pipe, no polling)."""
+    if fd >= 0:
+        try:
+            os.write(fd, b"\n")
+            os.close(fd)
+        except OSError:
+            pass  # the runtime went away; the files still tell the next one
+
+
 def main() -> int:
-    bundle = Path(sys.argv[1])
+    bundle = sys.argv[1]
+    ready_fd = int(sys.argv[2]) if len(sys.argv) > 2 else -1
+    if ready_fd >= 0:
+        os.set_inheritable(ready_fd, False)  # never leak it into the container
     try:
-        return run(bundle)
+        return run(bundle, ready_fd)
     except BaseException:
-        (bundle / "shim-error.txt").write_text(traceback.format_exc())
-        if not (bundle / "exit.json").exists():
-            _write_json(bundle / "exit.json", {"exit_code": 128, "signal": 0, "finished_at": time.time_ns(),
-                                               "start_error": traceback.format_exc(limit=1).strip()[-500:]})
+        import traceback
+
+        with open(f"{bundle}/shim-error.txt", "w") as f:
+            f.write(traceback.format_exc())
+        if not os.path.exists(f"{bundle}/exit.json"):
+            _write_json(f"{bundle}/exit.json", {"exit_code": 128, "signal": 0, "finished_at": time.time_ns(),
+                                                "start_error": traceback.format_exc(limit=1).strip()[-500:]})
+        _ready(ready_fd)
         return 1
 
 
