@@ -718,6 +718,16 @@ def validate_pod_update(new: Obj, old: Obj) -> list[Cause]:
             munged["tolerations"] = ospec["tolerations"]
         else:
             munged.pop("tolerations", None)
+    old_gates, new_gates = lst(ospec.get("schedulingGates")), lst(munged.get("schedulingGates"))
+    added = [g for g in new_gates if g not in old_gates]
+    for g in added:
+        out.append(forbidden("spec.schedulingGates", "only deletion is allowed, but found new scheduling gate "
+                             f"'{s(d(g).get('name'))}'"))
+    # Gates may only be removed (checked above); otherwise they do not count as a spec change.
+    if "schedulingGates" in ospec:
+        munged["schedulingGates"] = ospec["schedulingGates"]
+    else:
+        munged.pop("schedulingGates", None)
     old_grace = ospec.get("terminationGracePeriodSeconds")
     if is_int(old_grace) and old_grace < 0 and munged.get("terminationGracePeriodSeconds") == 1:
         munged["terminationGracePeriodSeconds"] = old_grace

@@ -553,3 +553,18 @@ def test_ephemeral_containers() -> None:
         'spec.ephemeralContainers[1].name: Duplicate value: "web"',
         "spec.ephemeralContainers[1].ports: Forbidden: cannot be set for an Ephemeral Container",
         'spec.ephemeralContainers[0]: Forbidden: existing ephemeral containers "debugger" may not be changed']
+
+
+def test_scheduling_gates_may_only_be_removed() -> None:
+    gated = pod(schedulingGates=[{"name": "example.com/wait"}, {"name": "example.com/other"}])
+
+    def remove(p: dict[str, Any]) -> None:
+        p["spec"]["schedulingGates"] = [{"name": "example.com/other"}]
+
+    assert _update("", "Pod", gated, remove) == []
+
+    def add(p: dict[str, Any]) -> None:
+        p["spec"]["schedulingGates"].append({"name": "example.com/new"})
+
+    assert [str(c) for c in _update("", "Pod", gated, add)] == [
+        "spec.schedulingGates: Forbidden: only deletion is allowed, but found new scheduling gate 'example.com/new'"]
