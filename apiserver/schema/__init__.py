@@ -10,9 +10,10 @@ facts) describes every built-in type. The handlers call the functions re-exporte
 - ``crd_schema_errors`` / ``prune_unknown`` / ``crd_apply_defaults`` -> custom resources against their CRD's
   openAPIV3Schema (``crd``);
 - ``openapi_v3_index`` / ``openapi_v3_document`` / ``openapi_v2_document`` / ``crd_openapi_document`` ->
-  documents kubectl reads for apply, create and explain (``openapi``); ``openapi_v2_protobuf`` -> the v2 document
-  as the protobuf kubectl 1.27/1.28 require (when Accept has ``OPENAPI_V2_PROTOBUF_ACCEPT``; answer with
-  Content-Type ``OPENAPI_V2_PROTOBUF``).
+  documents kubectl reads for apply, create and explain (``openapi``);
+- ``openapi_v2_response(accept, resources)`` -> (body, content type) for ``GET /openapi/v2``: the protobuf kubectl
+  asks for (Accept ``OPENAPI_V2_PROTOBUF_ACCEPT``, answered as ``OPENAPI_V2_PROTOBUF``; kubectl 1.27/1.28 always
+  read it, newer ones for kinds the v3 documents lack), JSON otherwise.
 
 A ``ResourceDesc`` is a plain dict: {"group", "version", "kind", "resource", "namespaced", "verbs",
 "subresources", "shortNames"}.
@@ -29,6 +30,7 @@ from apiserver.schema.openapi import (
     crd_openapi_document,
     openapi_v2_document,
     openapi_v2_protobuf,
+    openapi_v2_response,
     openapi_v3_document,
     openapi_v3_index,
 )
@@ -50,6 +52,7 @@ __all__ = [
     "duplicate_fields",
     "openapi_v2_document",
     "openapi_v2_protobuf",
+    "openapi_v2_response",
     "openapi_v3_document",
     "openapi_v3_index",
     "prune_unknown",

@@ -33,7 +33,7 @@ from typing import Any
 
 from apiserver.schema import types
 from apiserver.schema.descriptions import FIELDS, TYPE_FIELDS, kind_description
-from apiserver.schema.protov2 import encode_v2
+from apiserver.schema.protov2 import ACCEPT_TYPE, CONTENT_TYPE, encode_v2
 
 FORMAT_VERSION = "kemu-openapi-1"
 META = "io.k8s.apimachinery.pkg.apis.meta.v1."
@@ -499,6 +499,15 @@ def openapi_v2_protobuf(resources: list[dict[str, Any]]) -> bytes:
     """``GET /openapi/v2`` with ``Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf`` (what kubectl
     asks for): the swagger 2.0 document as a gnostic ``openapi_v2.Document`` (cached: encoding takes ~0.3 s)."""
     return _cached("v2pb", _key(resources), lambda: encode_v2(openapi_v2_document(resources)))
+
+
+def openapi_v2_response(accept: str | None, resources: list[dict[str, Any]]) -> tuple[bytes, str]:
+    """Body and Content-Type for ``GET /openapi/v2``: the protobuf when the Accept header asks for it (kubectl
+    always does, and cannot read JSON there), JSON otherwise."""
+    if ACCEPT_TYPE in (accept or "") or CONTENT_TYPE in (accept or ""):
+        return openapi_v2_protobuf(resources), CONTENT_TYPE
+    body = _cached("v2json", _key(resources), lambda: json.dumps(openapi_v2_document(resources)).encode())
+    return body, "application/json"
 
 
 def crd_openapi_document(crd: dict[str, Any] | list[dict[str, Any]], version: str) -> dict[str, Any]:

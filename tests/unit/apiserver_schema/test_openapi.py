@@ -228,3 +228,11 @@ def test_description_table_names_real_fields() -> None:
         assert names, short
         for n in names:
             assert set(fields) <= set(types.definitions()[n].get("properties") or {}), (n, set(fields))
+
+
+def test_v2_response_negotiates() -> None:
+    body, ctype = schema.openapi_v2_response(schema.OPENAPI_V2_PROTOBUF_ACCEPT, RESOURCES)
+    assert ctype == schema.OPENAPI_V2_PROTOBUF and "@" not in ctype and body[:1] == b"\x0a"
+    body, ctype = schema.openapi_v2_response("application/json", RESOURCES)
+    assert ctype == "application/json" and json.loads(body)["swagger"] == "2.0"
+    assert schema.openapi_v2_response(None, RESOURCES)[1] == "application/json"
