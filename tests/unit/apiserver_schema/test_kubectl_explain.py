@@ -76,3 +76,12 @@ def test_create_uses_server_side_strict_validation(server: str, tmp_path: Path) 
     lines = [ln for ln in out.stderr.splitlines() if "deployments?" in ln and "POST" in ln]
     assert lines and "fieldValidation=Strict" in lines[0], out.stderr[-2000:]
     assert "/openapi/v3/apis/apps/v1?hash=" in out.stderr or "/openapi/v2" in out.stderr
+
+
+def test_unknown_kind_falls_back_to_v2_protobuf(server: str, tmp_path: Path) -> None:
+    # a kind the v3 documents lack sends kubectl to /openapi/v2, which it can only read as protobuf
+    manifest = tmp_path / "d.yaml"
+    manifest.write_text(DEPLOYMENT.replace("apps/v1", "v1"))
+    out = _kubectl(server, tmp_path, "apply", "-f", str(manifest))
+    assert out.returncode == 1
+    assert 'no matches for kind "Deployment" in version "v1"' in out.stderr, out.stderr
