@@ -150,6 +150,9 @@ def validate_ingress(obj: Obj) -> list[Cause]:
     spec = d(obj.get("spec"))
     out: list[Cause] = []
     rules = lst(spec.get("rules"))
+    cls = spec.get("ingressClassName")
+    if isinstance(cls, str):
+        out.extend(invalid("spec.ingressClassName", cls, m) for m in names.is_dns1123_subdomain(cls))
     if spec.get("defaultBackend") is not None:
         out.extend(_validate_backend(spec.get("defaultBackend"), "spec.defaultBackend"))
     elif not rules:

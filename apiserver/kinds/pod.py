@@ -449,6 +449,9 @@ def _validate_container(c: Any, path: str, volumes: set[str], is_init: bool) -> 
     return out
 
 
+_HOST_PATH_TYPES = ["", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"]
+
+
 def _validate_volumes(vols: Any, path: str) -> tuple[list[Cause], set[str]]:
     out: list[Cause] = []
     seen: set[str] = set()
@@ -475,8 +478,12 @@ def _validate_volumes(vols: Any, path: str) -> tuple[list[Cause], set[str]]:
             if isinstance(src, dict) and kind == "secret" and not s(src.get(key)):
                 out.append(required(f"{vp}.secret.secretName"))
         hp = vd.get("hostPath")
-        if isinstance(hp, dict) and not s(hp.get("path")):
-            out.append(required(f"{vp}.hostPath.path"))
+        if isinstance(hp, dict):
+            if not s(hp.get("path")):
+                out.append(required(f"{vp}.hostPath.path"))
+            hpt = hp.get("type")
+            if isinstance(hpt, str) and hpt not in _HOST_PATH_TYPES:
+                out.append(not_supported(f"{vp}.hostPath.type", hpt, _HOST_PATH_TYPES))
     return out, seen
 
 

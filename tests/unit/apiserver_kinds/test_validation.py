@@ -568,3 +568,10 @@ def test_scheduling_gates_may_only_be_removed() -> None:
 
     assert [str(c) for c in _update("", "Pod", gated, add)] == [
         "spec.schedulingGates: Forbidden: only deletion is allowed, but found new scheduling gate 'example.com/new'"]
+
+
+def test_host_path_type() -> None:
+    p = pod(volumes=[{"name": "h", "hostPath": {"path": "/x", "type": "Dir"}}])
+    assert [str(c) for c in _create("", "Pod", p)] == [
+        'spec.volumes[0].hostPath.type: Unsupported value: "Dir": supported values: "", "BlockDevice", "CharDevice", '
+        '"Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"']
