@@ -185,7 +185,7 @@ def decide(d: Obj, ns_rss: list[Obj], ns_pods: list[Obj], now: datetime) -> Plan
     spec = d.get("spec") or {}
     if meta(d).get("deletionTimestamp"):
         return plan
-    rss = claim(d, ns_rss, spec.get("selector"), Plan())  # RS adoption is rare; pods are claimed by the RS
+    rss = claim(d, ns_rss, spec.get("selector"), plan, REPLICASETS)
     rss = [r for r in rss if not meta(r).get("deletionTimestamp")]
     tmpl = spec.get("template") or {}
     matches = sorted([r for r in rss if equal_ignore_hash((r.get("spec") or {}).get("template") or {}, tmpl)],

@@ -20,8 +20,9 @@ Obj = dict[str, Any]
 BURST = 500
 
 
-def claim(owner: Obj, pods: list[Obj], selector_dict: Obj | None, plan: Plan) -> list[Obj]:
-    """The pods this owner controls after adoption/release (ClaimPods); patches go into ``plan``."""
+def claim(owner: Obj, pods: list[Obj], selector_dict: Obj | None, plan: Plan, res: Resource = PODS) -> list[Obj]:
+    """The objects (pods, or a Deployment's ReplicaSets with ``res``) this owner controls after adoption and
+    release (ClaimPods / ClaimReplicaSets); the ownerReference patches go into ``plan``."""
     try:
         sel = label_selector_from_dict(selector_dict)
     except SelectorError:
@@ -39,14 +40,14 @@ def claim(owner: Obj, pods: list[Obj], selector_dict: Obj | None, plan: Plan) ->
                 out.append(p)
             elif is_active(p):  # release: drop our controller reference
                 refs = [r for r in meta(p).get("ownerReferences") or [] if r.get("uid") != uid]
-                plan.add(Patch(PODS, meta(p)["namespace"], meta(p)["name"],
+                plan.add(Patch(res, meta(p)["namespace"], meta(p)["name"],
                                {"metadata": {"ownerReferences": refs, "uid": meta(p).get("uid")}}))
             continue
         if matches and not deleting and is_active(p):
             ref_new = {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": meta(owner)["name"],
                        "uid": uid, "controller": True, "blockOwnerDeletion": True}
             refs = [*(meta(p).get("ownerReferences") or []), ref_new]
-            plan.add(Patch(PODS, meta(p)["namespace"], meta(p)["name"],
+            plan.add(Patch(res, meta(p)["namespace"], meta(p)["name"],
                            {"metadata": {"ownerReferences": refs, "uid": meta(p).get("uid")}}))
             out.append(p)
     return out

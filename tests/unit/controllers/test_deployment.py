@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from controllers.logic import deployment as dl
+from controllers.logic.actions import Patch
 from controllers.logic.deployment import fenceposts, int_or_percent, template_hash
 from tests.unit.controllers.sim import World
 
@@ -214,3 +215,17 @@ def test_progress_deadline_exceeded() -> None:
     assert (prog["status"], prog["reason"]) == ("False", "ProgressDeadlineExceeded")
     avail = next(c for c in d["status"]["conditions"] if c["type"] == "Available")
     assert avail["status"] == "False"
+
+
+def test_orphan_replicaset_is_adopted() -> None:
+    w = World()
+    w.put("deployments", deploy())
+    run(w)
+    (rs,) = rss(w)
+    rs["metadata"]["ownerReferences"] = []  # orphaned (e.g. the old Deployment was deleted with --cascade=orphan)
+    d = w.objs[("deployments", "d", "web")]
+    plan = dl.decide(d, rss(w), [], w.now)
+    patches = [a for a in plan.actions if isinstance(a, Patch) and a.res.resource == "replicasets"
+               and a.name == rs["metadata"]["name"]]
+    assert patches and patches[0].body["metadata"]["ownerReferences"][0]["uid"] == "dep-uid"
+    assert not [a for a in plan.actions if type(a).__name__ == "Create"]  # no second ReplicaSet
