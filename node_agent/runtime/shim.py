@@ -164,11 +164,13 @@ class LogWriter:
 
     def write(self, records: list[bytes]) -> None:
         for r in records:
+            pos = self.f.tell()
+            if self.max_bytes and pos and pos + len(r) > self.max_bytes:
+                # one rotated generation, as the kubelet's default of keeping a couple of files
+                self.f.close()
+                os.replace(self.path, self.path + ".1")
+                self.f = self._open()
             self.f.write(r)
-        if self.max_bytes and self.f.tell() > self.max_bytes:
-            self.f.close()
-            os.replace(self.path, self.path + ".1")
-            self.f = self._open()
 
 
 def run(bundle: str, ready_fd: int) -> int:

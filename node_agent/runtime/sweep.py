@@ -66,7 +66,7 @@ def _start_ticks(pid: int) -> int | None:
 
 def kill_recorded(root: Path) -> int:
     """Sandbox holders and shims recorded in the runtime's state (pid + start time, so a reused PID is safe)."""
-    n = 0
+    killed: list[int] = []
     records = [(p, "holder") for p in root.glob("sandboxes/*/sandbox.json")] + \
         [(p, "shim") for p in root.glob("containers/*/container.json")] + \
         [(p, "init") for p in root.glob("containers/*/container.json")]
@@ -77,8 +77,20 @@ def kill_recorded(root: Path) -> int:
             if isinstance(pid, int) and pid > 1 and _start_ticks(pid) == start:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                    n += 1
-    return n
+                    killed.append(pid)
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline and any(_running(p) for p in killed):
+        time.sleep(0.05)
+    return len(killed)
+
+
+def _running(pid: int) -> bool:
+    """Exists and is not a zombie (a killed process whose parent has not reaped it yet is dead for us)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def remove_cgroups(dirs: list[Path]) -> int:

@@ -116,8 +116,9 @@ def _cleanup(root: Path) -> None:
                 pass
 
 
-@pytest.fixture
-def cri(procs: ProcessGroup, tmp_path: Path) -> Iterator[Cri]:
+def start_cri(procs: ProcessGroup, tmp_path: Path, extra: list[str] | None = None,
+              prefix: list[str] | None = None) -> Cri:
+    """Build busybox into a fresh root and start ``[*prefix] python -m node_agent.cri ... [*extra]``."""
     if os.geteuid() != 0:
         pytest.skip("needs root (namespaces, cgroups, overlayfs)")
     root = tmp_path / "cri-root"
@@ -125,18 +126,28 @@ def cri(procs: ProcessGroup, tmp_path: Path) -> Iterator[Cri]:
     py = sys.executable
     subprocess.run([py, "-m", "node_agent.runtime.images", "build", "busybox", "--root", str(root)], cwd=REPO,
                    check=True, timeout=60, capture_output=True)
-    procs.start("cri", [py, "-m", "node_agent.cri", "--socket", str(sock), "--root", str(root)])
+    procs.start("cri", [*(prefix or []), py, "-m", "node_agent.cri", "--socket", str(sock), "--root", str(root),
+                        *(extra or [])])
     wait_for(sock.exists, 30, 0.05, what="CRI socket")
     ch = grpc.insecure_channel(f"unix://{sock}")
-    c = Cri(sock, root, pb_grpc.RuntimeServiceStub(ch), pb_grpc.ImageServiceStub(ch), ch, procs)
+    return Cri(sock, root, pb_grpc.RuntimeServiceStub(ch), pb_grpc.ImageServiceStub(ch), ch, procs)
+
+
+def stop_cri(c: Cri) -> None:
+    try:
+        for s in c.rt.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=10).items:
+            c.rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=s.id), timeout=30)
+            c.rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=s.id), timeout=30)
+    except grpc.RpcError:
+        pass
+    c.channel.close()
+    _cleanup(c.root)
+
+
+@pytest.fixture
+def cri(procs: ProcessGroup, tmp_path: Path) -> Iterator[Cri]:
+    c = start_cri(procs, tmp_path)
     try:
         yield c
     finally:
-        try:
-            for s in c.rt.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=10).items:
-                c.rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=s.id), timeout=30)
-                c.rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=s.id), timeout=30)
-        except grpc.RpcError:
-            pass
-        c.channel.close()
-        _cleanup(root)
+        stop_cri(c)

@@ -11,8 +11,8 @@ import pytest
 
 from node_agent.cri.pb import api_pb2 as pb
 from node_agent.runtime import logfmt
-from tests.e2e.node_agent_cri.conftest import Cri
-from tests.support.procs import wait_for
+from tests.e2e.node_agent_cri.conftest import Cri, start_cri, stop_cri
+from tests.support.procs import ProcessGroup, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -215,3 +215,18 @@ def test_half_created_sandbox_is_collected_on_restart(cri: Cri) -> None:
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+
+
+def test_log_rotation_by_size(procs: ProcessGroup, tmp_path: Path) -> None:
+    c = start_cri(procs, tmp_path, ["--container-log-max-size", "4096"])
+    try:
+        sid, sb = c.run_sandbox()
+        cid = c.run(sid, sb, "chatty", ["sh", "-c", "for i in $(seq 400); do echo line-$i; done"])
+        c.wait_exited(cid)
+        log = Path(f"{sb.log_directory}/chatty/0.log")
+        rotated = Path(f"{log}.1")
+        assert rotated.exists() and rotated.stat().st_size <= 4096 + 200
+        assert log.stat().st_size <= 4096 + 200
+        assert log.read_bytes().rstrip().endswith(b"stdout F line-400")
+    finally:
+        stop_cri(c)

@@ -3,18 +3,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 
 from node_agent.cri.pb import api_pb2 as pb
-from node_agent.cri.pb import api_pb2_grpc as pb_grpc
-from tests.e2e.node_agent_cri.conftest import REPO, Cri, _cleanup
+from tests.e2e.node_agent_cri.conftest import Cri, start_cri, stop_cri
 from tests.support.procs import ProcessGroup, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -22,29 +18,12 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def netcri(procs: ProcessGroup, tmp_path: Path) -> Iterator[Cri]:
-    import os
-    if os.geteuid() != 0:
-        pytest.skip("needs root (namespaces, cgroups, overlayfs)")
-    root = tmp_path / "cri-root"
-    sock = tmp_path / "cri.sock"
-    py = sys.executable
-    subprocess.run([py, "-m", "node_agent.runtime.images", "build", "busybox", "--root", str(root)], cwd=REPO,
-                   check=True, timeout=60, capture_output=True)
-    procs.start("cri", ["unshare", "--net", "--", py, "-m", "node_agent.cri", "--socket", str(sock), "--root",
-                        str(root), "--pod-cidr", "10.250.7.0/24", "--pod-network-bridge", "kemu-t0"])
-    wait_for(sock.exists, 30, 0.05, what="CRI socket")
-    ch = grpc.insecure_channel(f"unix://{sock}")
-    c = Cri(sock, root, pb_grpc.RuntimeServiceStub(ch), pb_grpc.ImageServiceStub(ch), ch, procs)
+    c = start_cri(procs, tmp_path, ["--pod-cidr", "10.250.7.0/24", "--pod-network-bridge", "kemu-t0"],
+                  prefix=["unshare", "--net", "--"])
     try:
         yield c
     finally:
-        try:
-            for s in c.rt.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=10).items:
-                c.rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=s.id), timeout=30)
-        except grpc.RpcError:
-            pass
-        ch.close()
-        _cleanup(root)
+        stop_cri(c)
 
 
 def test_pods_get_addresses_and_reach_each_other(netcri: Cri) -> None:
