@@ -1,13 +1,14 @@
 """Admission plugins as pure functions over plain JSON objects, run by the apiserver in Kubernetes' order:
 NamespaceLifecycle, LimitRanger, ServiceAccount, DefaultTolerationSeconds, Priority (pod QoS class set after
-them), ResourceQuota last. A rejection is an ``AdmissionError`` carrying the Status code, reason and message the
-real plugin produces.
+them), PodSecurity, ResourceQuota last. A rejection is an ``AdmissionError`` carrying the Status code, reason
+and message the real plugin produces.
 """
 
 from apiserver.admission.errors import AdmissionError, aggregate, forbidden, not_found
 from apiserver.admission.lifecycle import IMMORTAL_NAMESPACES, namespace_lifecycle
 from apiserver.admission.limitranger import limit_ranger
 from apiserver.admission.pods import default_tolerations, pod_defaults, set_qos_class
+from apiserver.admission.podsecurity import pod_security
 from apiserver.admission.priority import default_priority_class, priority, priority_class_check
 from apiserver.admission.quantities import pod_qos_class
 from apiserver.admission.quota import object_usage, quota_usage, resource_quota_check
@@ -27,6 +28,7 @@ __all__ = [
     "object_usage",
     "pod_defaults",
     "pod_qos_class",
+    "pod_security",
     "priority",
     "priority_class_check",
     "quota_usage",

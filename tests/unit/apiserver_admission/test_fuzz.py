@@ -15,6 +15,7 @@ from apiserver.admission import (
     limit_ranger,
     namespace_lifecycle,
     pod_defaults,
+    pod_security,
     priority,
     priority_class_check,
     quota_usage,
@@ -85,6 +86,9 @@ def _run_all(rng: random.Random, pod: Obj, lrs: list[Obj], quotas: list[Obj], cl
         lambda p: resource_quota_check(p, "persistentvolumeclaims", quotas, lambda q: q, old=POD),
         lambda p: quota_usage("pods", [p], hard={"pods": "1"}),
         lambda p: namespace_lifecycle("CREATE", p, "pods", "team", name="x"),
+        lambda p: pod_security(p, "Pod", {"pod-security.kubernetes.io/enforce": "restricted",
+                                          "pod-security.kubernetes.io/warn": "baseline"}),
+        lambda p: pod_security(p, "Deployment", {"pod-security.kubernetes.io/enforce": "baseline"}),
     ]
     for plugin in plugins:
         try:
