@@ -143,3 +143,11 @@ def test_node_loss_evicts_and_replaces(ha: Cluster) -> None:
     bare = c.rest.call("GET", "/api/v1/namespaces/nl/pods/bare")
     assert bare is not None and bare["metadata"].get("deletionTimestamp")  # evicted, never recreated elsewhere
     assert bare["spec"]["nodeName"] == "node-3"
+
+    # the kubelet comes back: Ready again, lifecycle taints removed, the pending deletion completes
+    c.kubelets.nodes["node-3"] = True
+    c.kubelets._status("node-3")
+    wait_for(lambda: ready_of("node-3") == "True" and not [
+        t for t in (c.rest.call("GET", "/api/v1/nodes/node-3")["spec"].get("taints") or [])
+        if t["key"].startswith("node.kubernetes.io/")], 30, 0.2, "node-3 healthy and untainted")
+    wait_for(lambda: c.rest.call("GET", "/api/v1/namespaces/nl/pods/bare") is None, 30, 0.2, "bare pod gone")

@@ -194,3 +194,21 @@ def test_podgc_removes_pods_of_deleted_nodes(cluster: Cluster) -> None:
     c.kubectl("delete", "node", "node-gone")
     wait_for(lambda: c.rest.call("GET", "/api/v1/namespaces/pgc/pods/stray") is None, 40, 0.2,
              "the pod of the deleted node force-deleted")
+
+
+def test_hpa_without_metrics_api_reports_it(cluster: Cluster) -> None:
+    c = cluster
+    c.kubectl("create", "namespace", "hpa")
+    c.kubectl("create", "deployment", "web", "-n", "hpa", "--image=nginx", "--replicas=2")
+    c.kubectl("set", "resources", "deployment/web", "-n", "hpa", "--requests=cpu=100m")
+    c.kubectl("autoscale", "deployment/web", "-n", "hpa", "--min=2", "--max=5", "--cpu-percent=50")
+
+    def active() -> dict[str, str]:
+        h = c.rest.call("GET", "/apis/autoscaling/v2/namespaces/hpa/horizontalpodautoscalers/web") or {}
+        cond = next((x for x in (h.get("status") or {}).get("conditions") or [] if x["type"] == "ScalingActive"),
+                    None)
+        return dict(cond) if cond else {}
+
+    wait_for(lambda: active().get("reason") == "FailedGetResourceMetric", 30, 0.2, "HPA reports missing metrics")
+    assert active()["status"] == "False"
+    assert "no metrics returned from resource metrics API" in active()["message"]
