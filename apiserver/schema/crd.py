@@ -32,6 +32,7 @@ from typing import Any
 
 from apiserver.kinds import field as fe
 from apiserver.schema.decode import META, base64_error, rfc3339_error, unknown_fields_of
+from kemu.api.gofmt import go_quote
 
 Cause3 = tuple[str, str, str]
 OBJECT_META = META + "ObjectMeta"
@@ -42,7 +43,76 @@ def crd_schema_errors(schema: dict[str, Any], obj: Any, path: str = "") -> list[
     """Causes (type, message, field) for ``obj`` against a CRD version's openAPIV3Schema, [] when valid."""
     out: list[fe.Cause] = []
     _validate(schema or {}, obj, path, out)
+    if isinstance(obj, dict):
+        _list_types(schema or {}, obj, path, out)
     return [(c.type, c.message, c.field) for c in out]
+
+
+# --- x-kubernetes-list-type set/map uniqueness (checked after the schema, as the CR strategy does) -------------
+def _list_types(s: dict[str, Any], value: Any, path: str, out: list[fe.Cause]) -> None:
+    if isinstance(value, dict):
+        props = s.get("properties") or {}
+        extra = s.get("additionalProperties")
+        for k, v in value.items():
+            if isinstance(extra, dict) and k not in props:
+                _list_types(extra, v, f"{path}[{k}]", out)
+            if k in props:
+                _list_types(props[k], v, _child(path, k), out)
+    elif isinstance(value, list):
+        kind = s.get("x-kubernetes-list-type")
+        if kind == "set":
+            for i in _non_unique(value):
+                out.append(_duplicate(f"{path}[{i}]", value[i]))
+        elif kind == "map":
+            _list_map(s, value, path, out)
+        items = s.get("items")
+        if isinstance(items, dict):
+            for i, v in enumerate(value):
+                _list_types(items, v, f"{path}[{i}]", out)
+
+
+def _list_map(s: dict[str, Any], value: list[Any], path: str, out: list[fe.Cause]) -> None:
+    for i, x in enumerate(value):
+        if x is not None and not isinstance(x, dict):
+            out.append(fe.invalid(f"{path}[{i}]", x, "must be an object for an array of list-type map"))
+            return
+    key_fields = [k for k in s.get("x-kubernetes-list-map-keys") or () if isinstance(k, str)]
+    keys = [{k: x[k] for k in key_fields if k in x} if isinstance(x, dict) else {} for x in value]
+    for i in _non_unique(keys):
+        out.append(_duplicate(f"{path}[{i}]", keys[i]))
+
+
+def _non_unique(items: list[Any]) -> list[int]:
+    """Indices of each item's second appearance (later repeats are not reported again)."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, x in enumerate(items):
+        key = json.dumps(x, sort_keys=True)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] == 2:
+            out.append(i)
+    return out
+
+
+def _duplicate(path: str, value: Any) -> fe.Cause:
+    shown = _sharp_v(value) if isinstance(value, dict | list) else fe.show(value)
+    return fe.Cause(fe.DUPLICATE, f"Duplicate value: {shown}", path)
+
+
+def _sharp_v(value: Any) -> str:
+    """Go's %#v of an unstructured JSON value (map[string]interface {} / []interface {}, keys sorted)."""
+    if isinstance(value, dict):
+        return "map[string]interface {}{" + ", ".join(f"{go_quote(k)}:{_sharp_v(value[k])}"
+                                                       for k in sorted(value)) + "}"
+    if isinstance(value, list):
+        return "[]interface {}{" + ", ".join(_sharp_v(v) for v in value) + "}"
+    if value is None:
+        return "interface {}(nil)"
+    if isinstance(value, str):
+        return go_quote(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return fe.show(value)
 
 
 def _json_type(value: Any) -> str:

@@ -180,3 +180,23 @@ def test_apply_defaults() -> None:
     schema.crd_apply_defaults(s, obj)
     assert obj == {"spec": {"replicas": 1, "mode": None, "ports": [{"protocol": "TCP"}, {"protocol": "UDP"}],
                             "limits": {"a": {"max": 10}}}}
+
+
+def test_list_type_set_and_map_uniqueness() -> None:
+    s = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "tags": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+        "ports": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                  "items": {"type": "object", "properties": {"name": {"type": "string"},
+                                                             "port": {"type": "integer"}}}},
+        "rules": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["a", "b"],
+                  "items": {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}}}}}}}
+    obj = {"spec": {"tags": ["x", "y", "x", "x"], "ports": [{"name": "a", "port": 1}, {"name": "a", "port": 2}, {}],
+                    "rules": [{"a": "p", "b": 1}, {"b": 1, "a": "p"}]}}
+    assert schema.crd_schema_errors(s, obj) == [
+        ("FieldValueDuplicate", 'Duplicate value: "x"', "spec.tags[2]"),
+        ("FieldValueDuplicate", 'Duplicate value: map[string]interface {}{"name":"a"}', "spec.ports[1]"),
+        ("FieldValueDuplicate", 'Duplicate value: map[string]interface {}{"a":"p", "b":1}', "spec.rules[1]")]
+    assert schema.crd_schema_errors(s, {"spec": {"ports": [{"name": "a"}, "b"]}}) == [
+        ("FieldValueTypeInvalid", 'Invalid value: "string": spec.ports[1] in body must be of type object: "string"',
+         "spec.ports[1]"),
+        ("FieldValueInvalid", 'Invalid value: "b": must be an object for an array of list-type map', "spec.ports[1]")]
