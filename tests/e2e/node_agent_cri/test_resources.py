@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +59,26 @@ def test_pids_limit(cri: Cri) -> None:
     # the limit counts the container's processes; the same fork storm without a limit would succeed
     scope = hashlib.sha1(str(cri.root.resolve()).encode()).hexdigest()[:12]
     assert 1 < len(Cgroups(scope).container(sb.metadata.uid, cid).pids()) <= 8
+
+
+def test_update_resources_and_readonly_rootfs(cri: Cri) -> None:
+    sid, sb = cri.run_sandbox()
+    sc = pb.LinuxContainerSecurityContext(readonly_rootfs=True)
+    cid = cri.run(sid, sb, "ro", ["sleep", "300"], linux=pb.LinuxContainerConfig(
+        resources=pb.LinuxContainerResources(memory_limit_in_bytes=64 << 20), security_context=sc))
+    r = cri.exec(cid, ["sh", "-c", "touch /x"])
+    assert r.exit_code != 0 and b"Read-only" in r.stderr
+    assert cri.exec(cid, ["sh", "-c", "echo ok > /tmp/x || echo ok > /dev/shm/x && cat /dev/shm/x"]).exit_code == 0
+    cri.rt.UpdateContainerResources(pb.UpdateContainerResourcesRequest(
+        container_id=cid, linux=pb.LinuxContainerResources(memory_limit_in_bytes=32 << 20, cpu_quota=30000,
+                                                           cpu_period=100000)), timeout=5)
+    scope = hashlib.sha1(str(cri.root.resolve()).encode()).hexdigest()[:12]
+    cgs = Cgroups(scope)
+    rel = cgs.container(sb.metadata.uid, cid).rel
+    if cgs.version == "v1":
+        assert (Path("/sys/fs/cgroup/memory") / rel / "memory.limit_in_bytes").read_text().strip() == str(32 << 20)
+        assert (Path("/sys/fs/cgroup/cpu") / rel / "cpu.cfs_quota_us").read_text().strip() == "30000"
+    else:
+        assert (Path("/sys/fs/cgroup") / rel / "memory.max").read_text().strip() == str(32 << 20)
+        assert (Path("/sys/fs/cgroup") / rel / "cpu.max").read_text().strip() == "30000 100000"
+    assert cri.status(cid).resources.linux.memory_limit_in_bytes == 32 << 20
