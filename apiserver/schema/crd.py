@@ -7,7 +7,9 @@ integer: "string"`` (cause type FieldValueTypeInvalid). Checks: type (``x-kubern
 string; a float with an integral value counts as an integer), nullable, string formats, enum, minimum/maximum
 (exclusive too), multipleOf, minLength/maxLength (in characters), pattern, minItems/maxItems/uniqueItems,
 minProperties/maxProperties, required, properties/additionalProperties/items recursively, and embedded resources
-needing apiVersion and kind. Paths are kube-openapi's: dotted names, ``[i]`` for list items. Errors come in document
+needing apiVersion and kind; then, as the custom resource strategy does, ``x-kubernetes-list-type`` set and map
+lists must hold unique items / keys (``Duplicate value: map[string]interface {}{"name":"a"}``). Paths are
+kube-openapi's: dotted names, ``[i]`` for list items. Errors come in document
 order (the real validator walks Go maps, whose order is random).
 
 ``apply_defaults`` fills in ``default`` values of a structural schema in place (what the real server does on write
