@@ -1,7 +1,8 @@
 """StatefulSet decision (pure): ordinal pods ``<set>-<i>``, per-pod PVCs from volumeClaimTemplates
-(``<template>-<set>-<i>``, created before the pod and never deleted here: the default retention policy is
-Retain), OrderedReady or Parallel management, and rolling updates from the highest ordinal down to
-``partition``, one pod at a time and only while every other pod is Running and Ready.
+(``<template>-<set>-<i>``, created before the pod; kept by the default retention policy, Retain, or deleted on
+scale-down / owned by the set for ``persistentVolumeClaimRetentionPolicy`` Delete), OrderedReady or Parallel
+management, and rolling updates from the highest ordinal down to ``partition``, one pod at a time and only
+while every other pod is Running and Ready.
 
 Revisions: the update revision is a ControllerRevision of the current template (created when missing); pods
 are labelled ``controller-revision-hash``, ``statefulset.kubernetes.io/pod-name`` and
@@ -57,9 +58,17 @@ def sts_pod(sts: Obj, i: int, rev_hash: str) -> Obj:
 def sts_pvc(sts: Obj, template: Obj, i: int) -> Obj:
     labels = dict(meta(template).get("labels") or {})
     labels.update(((sts.get("spec") or {}).get("selector") or {}).get("matchLabels") or {})
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-            "metadata": {"name": pvc_name(template, sts, i), "namespace": meta(sts)["namespace"], "labels": labels},
+    md: Obj = {"name": pvc_name(template, sts, i), "namespace": meta(sts)["namespace"], "labels": labels}
+    if _retention(sts, "whenDeleted") == "Delete":  # the claim goes with the set (garbage collected)
+        md["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": meta(sts)["name"],
+                                  "uid": meta(sts)["uid"], "controller": True, "blockOwnerDeletion": True}]
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": md,
             "spec": json.loads(json.dumps(template.get("spec") or {}))}
+
+
+def _retention(sts: Obj, when: str) -> str:
+    """persistentVolumeClaimRetentionPolicy (default Retain for both whenDeleted and whenScaled)."""
+    return str(((sts.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}).get(when) or "Retain")
 
 
 def _healthy(p: Obj) -> bool:
@@ -133,6 +142,14 @@ def decide(sts: Obj, pods: list[Obj], pvcs: list[Obj], revs: list[Obj]) -> Plan:
                        f"delete Pod {meta(p)['name']} in StatefulSet {md['name']} successful"))
         if not parallel:
             break
+    # whenScaled: Delete -- claims of ordinals beyond replicas go once their pods are gone
+    if _retention(sts, "whenScaled") == "Delete":
+        for t in spec.get("volumeClaimTemplates") or []:
+            for c in pvcs:
+                m = re.fullmatch(re.escape(f"{meta(t)['name']}-{md['name']}-") + r"(\d+)", meta(c)["name"])
+                if m and int(m.group(1)) >= replicas and int(m.group(1)) not in by_ord and \
+                        not meta(c).get("deletionTimestamp"):
+                    plan.add(Delete(PVCS, md["namespace"], meta(c)["name"], meta(c).get("uid", "")))
     # rolling update: highest ordinal first, one at a time, all others healthy
     if strategy.get("type", "RollingUpdate") == "RollingUpdate" and not extra:
         in_range = [i for i in sorted(by_ord, reverse=True) if i < replicas]

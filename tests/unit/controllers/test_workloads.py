@@ -159,3 +159,19 @@ def test_daemonset_rolling_update_one_at_a_time() -> None:
         rounds += 1
     st = w.objs[("daemonsets", "d", "agent")]["status"]
     assert st["updatedNumberScheduled"] == 3 and st["desiredNumberScheduled"] == 3
+
+
+def test_pvc_retention_policy_delete() -> None:
+    w = World()
+    w.put("statefulsets", sts(3, persistentVolumeClaimRetentionPolicy={"whenDeleted": "Delete",
+                                                                         "whenScaled": "Delete"}))
+    for _ in range(10):
+        step_sts(w)
+        make_ready(w)
+    claims = w.list("persistentvolumeclaims")
+    assert len(claims) == 3 and claims[0]["metadata"]["ownerReferences"][0]["uid"] == "sts-uid"
+    w.objs[("statefulsets", "d", "pg")]["spec"]["replicas"] = 1
+    for _ in range(8):
+        step_sts(w)
+        make_ready(w)
+    assert [c["metadata"]["name"] for c in w.list("persistentvolumeclaims")] == ["data-pg-0"]
