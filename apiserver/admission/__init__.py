@@ -8,7 +8,7 @@ from apiserver.admission.errors import AdmissionError, aggregate, forbidden, not
 from apiserver.admission.lifecycle import IMMORTAL_NAMESPACES, namespace_lifecycle
 from apiserver.admission.limitranger import limit_ranger
 from apiserver.admission.pods import default_tolerations, pod_defaults, set_qos_class
-from apiserver.admission.podsecurity import pod_security
+from apiserver.admission.podsecurity import pod_security, pod_security_namespace
 from apiserver.admission.priority import default_priority_class, priority, priority_class_check
 from apiserver.admission.quantities import pod_qos_class
 from apiserver.admission.quota import object_usage, quota_usage, resource_quota_check
@@ -29,6 +29,7 @@ __all__ = [
     "pod_defaults",
     "pod_qos_class",
     "pod_security",
+    "pod_security_namespace",
     "priority",
     "priority_class_check",
     "quota_usage",

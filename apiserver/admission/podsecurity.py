@@ -5,10 +5,11 @@ v1.N) rejects violating pods: 403 ``pods "p" is forbidden: violates PodSecurity 
 (<detail>), ...``. ``warn`` adds ``would violate PodSecurity "baseline:latest": ...`` warnings. Workload objects
 (pod templates) are never rejected; they get warnings for the enforce and warn levels.
 
-Checks and their order follow the reference implementation (baseline checks, then restricted ones): host
-namespaces, hostPort, privileged, procMount, forbidden sysctls, then -- baseline only -- non-default capabilities,
-hostPath volumes, seccompProfile (Unconfined); restricted adds allowPrivilegeEscalation, unrestricted
-capabilities, restricted volume types, runAsNonRoot, runAsUser=0, seccompProfile (RuntimeDefault/Localhost).
+Checks and their order follow the reference implementation (messages as real clusters print them): baseline --
+non-default capabilities, host namespaces, hostPath volumes, hostPort, privileged, procMount, seccompProfile
+(Unconfined), forbidden sysctls; restricted -- the baseline ones it does not replace, then allowPrivilegeEscalation,
+unrestricted capabilities, restricted volume types, runAsNonRoot, runAsUser=0, seccompProfile
+(RuntimeDefault/Localhost).
 Policy versions are evaluated as ``latest``. Not checked (gaps): AppArmor, SELinux options, Windows hostProcess.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from apiserver.admission.errors import forbidden
+from apiserver.admission.errors import AdmissionError, forbidden
 from apiserver.admission.shape import dicts, dig, obj, strs, text
 
 Obj = dict[str, Any]
@@ -62,7 +63,7 @@ def _containers_phrase(names: list[str]) -> str:
 
 # --- baseline -----------------------------------------------------------------------------------------------------
 def host_namespaces(spec: Obj) -> Result:
-    used = [f"{k}=true" for k in ("hostIPC", "hostNetwork", "hostPID") if spec.get(k) is True]
+    used = [f"{k}=true" for k in ("hostNetwork", "hostPID", "hostIPC") if spec.get(k) is True]
     return ("host namespaces", ", ".join(used)) if used else None
 
 
@@ -232,16 +233,22 @@ def seccomp_restricted(spec: Obj) -> Result:
     return _seccomp(spec, lambda t: t in ("RuntimeDefault", "Localhost"), restricted=True)
 
 
-BASELINE: list[Callable[[Obj], Result]] = [host_namespaces, host_ports, privileged, proc_mount, sysctls]
-BASELINE_ONLY: list[Callable[[Obj], Result]] = [capabilities_baseline, host_path_volumes, seccomp_baseline]
+# The reference registers checks in source-file order; a restricted check replaces the baseline check it overlaps
+# (capabilities, hostPath volumes, seccomp).
+BASELINE: list[Callable[[Obj], Result]] = [capabilities_baseline, host_namespaces, host_path_volumes, host_ports,
+                                           privileged, proc_mount, seccomp_baseline, sysctls]
+OVERLAPPED = frozenset({capabilities_baseline, host_path_volumes, seccomp_baseline})
 RESTRICTED: list[Callable[[Obj], Result]] = [allow_privilege_escalation, capabilities_restricted,
                                              restricted_volumes, run_as_non_root, run_as_user, seccomp_restricted]
 
 
 def violations(level: str, spec: Obj) -> list[tuple[str, str]]:
-    if level not in ("baseline", "restricted"):
+    if level == "baseline":
+        checks = BASELINE
+    elif level == "restricted":
+        checks = [c for c in BASELINE if c not in OVERLAPPED] + RESTRICTED
+    else:
         return []
-    checks = BASELINE + (RESTRICTED if level == "restricted" else BASELINE_ONLY)
     return [r for r in (check(spec) for check in checks) if r is not None]
 
 
@@ -285,3 +292,64 @@ def pod_security(o: Obj, kind: str, namespace_labels: Mapping[str, Any] | None) 
     if warn_found and (warn_level, warn_version) != (level, version):
         warnings.append(f'would violate PodSecurity "{warn_level}:{warn_version}": {detail(warn_found)}')
     return warnings
+
+
+def _label_errors(labels: Mapping[str, Any]) -> list[dict[str, str]]:
+    causes: list[dict[str, str]] = []
+    for mode in ("enforce", "audit", "warn"):
+        key = LABEL + mode
+        if key in labels and labels[key] not in LEVELS:
+            causes.append({"reason": "FieldValueNotSupported", "field": f"metadata.labels[{key}]",
+                           "message": f'Unsupported value: "{text(labels[key])}": supported values: "privileged", '
+                                      f'"baseline", "restricted"'})
+        vkey = f"{key}-version"
+        if vkey in labels and not _valid_version(text(labels[vkey])):
+            causes.append({"reason": "FieldValueInvalid", "field": f"metadata.labels[{vkey}]",
+                           "message": f'Invalid value: "{text(labels[vkey])}": must be \'latest\' or \'v1.x\''})
+    return causes
+
+
+def _valid_version(v: str) -> bool:
+    if v == "latest":
+        return True
+    major, _, minor = v.removeprefix("v").partition(".")
+    return v.startswith("v1.") and major == "1" and minor.isdigit()
+
+
+def pod_security_namespace(op: str, namespace: Obj, old: Obj | None, pods: list[Obj]) -> list[str]:
+    """Namespace create/update: invalid pod-security labels are 422; raising the enforce level returns warnings
+    naming the existing pods that would violate it (``existing pods in namespace "x" violate the new PodSecurity
+    enforce level "restricted:latest"``, then ``web (and 2 other pods): hostPort, privileged``)."""
+    labels = obj(dig(namespace, "metadata", "labels"))
+    name = text(dig(namespace, "metadata", "name"))
+    causes = _label_errors(labels)
+    old_labels = obj(dig(old, "metadata", "labels"))
+    if causes and (op.upper() == "CREATE" or any(labels.get(k) != old_labels.get(k) for k in labels
+                                                  if k.startswith(LABEL))):
+        message = "; ".join(f"{c['field']}: {c['message']}" for c in causes)
+        if len(causes) > 1:
+            message = f"[{', '.join(c['field'] + ': ' + c['message'] for c in causes)}]"
+        raise AdmissionError(422, "Invalid", f'Namespace "{name}" is invalid: {message}',
+                             {"name": name, "kind": "Namespace", "causes": causes})
+    if op.upper() != "UPDATE":
+        return []
+    level, version = policy(labels, "enforce")
+    old_level, old_version = policy(old_labels, "enforce")
+    if (level, version) == (old_level, old_version) or level == "privileged" or (
+            version == old_version and LEVELS.index(level) <= LEVELS.index(old_level)):
+        return []
+    counts: dict[str, list[str]] = {}
+    for p in pods:
+        found = violations(level, obj(p.get("spec")))
+        if found:
+            counts.setdefault(", ".join(reason for reason, _ in found), []).append(text(dig(p, "metadata", "name")))
+    if not counts:
+        return []
+    lines = []
+    for reasons, names in counts.items():
+        first, others = min(names), len(names) - 1
+        who = first if others == 0 else f"{first} (and 1 other pod)" if others == 1 else \
+            f"{first} (and {others} other pods)"
+        lines.append(f"{who}: {reasons}")
+    return [f'existing pods in namespace "{name}" violate the new PodSecurity enforce level "{level}:{version}"',
+            *sorted(lines)]

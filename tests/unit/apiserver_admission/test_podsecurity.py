@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from apiserver.admission import AdmissionError, pod_security
+from apiserver.admission import AdmissionError, pod_security, pod_security_namespace
 
 pytestmark = pytest.mark.unit
 
@@ -85,6 +85,10 @@ def test_compliant_pod_passes_restricted() -> None:
                                             {"name": "net.ipv4.tcp_syncookies", "value": "1"}]}),
      "forbidden sysctls (kernel.msgmax)"),
     (pod(c(), hostIPC=True), "host namespaces (hostIPC=true)"),
+    (pod(c(ports=[{"containerPort": 9100, "hostPort": 9100}]), hostNetwork=True, hostPID=True, hostIPC=True,
+         volumes=[{"name": "proc", "hostPath": {"path": "/proc"}}, {"name": "sys", "hostPath": {"path": "/sys"}}]),
+     'host namespaces (hostNetwork=true, hostPID=true, hostIPC=true), hostPath volumes (volumes "proc", "sys"), '
+     'hostPort (container "nginx" uses hostPort 9100)'),
 ])
 def test_baseline_violations(p: Obj, detail: str) -> None:
     assert _message(p, BASELINE) == f'pods "nginx" is forbidden: violates PodSecurity "baseline:latest": {detail}'
@@ -122,3 +126,33 @@ def test_workloads_get_warnings_not_refusals() -> None:
     assert pod_security(cron, "CronJob", BASELINE) == [
         'would violate PodSecurity "baseline:latest": host namespaces (hostPID=true)']
     assert pod_security({"metadata": {"name": "cm"}}, "ConfigMap", RESTRICTED) == []
+
+
+def _ns(**labels: str) -> Obj:
+    return {"metadata": {"name": "legacy", "labels": labels}}
+
+
+def test_namespace_labels_are_validated() -> None:
+    with pytest.raises(AdmissionError) as e:
+        pod_security_namespace("CREATE", _ns(**{"pod-security.kubernetes.io/enforce": "strict"}), None, [])
+    assert (e.value.code, e.value.reason) == (422, "Invalid")
+    assert e.value.message == ('Namespace "legacy" is invalid: metadata.labels[pod-security.kubernetes.io/enforce]: '
+                               'Unsupported value: "strict": supported values: "privileged", "baseline", "restricted"')
+    with pytest.raises(AdmissionError, match=r"must be 'latest' or 'v1\.x'"):
+        pod_security_namespace("CREATE", _ns(**{"pod-security.kubernetes.io/warn-version": "1.30"}), None, [])
+    assert pod_security_namespace("CREATE", _ns(**RESTRICTED), None, []) == []
+
+
+def test_raising_enforce_warns_about_existing_pods() -> None:
+    pods = [pod(c()), {**pod(c()), "metadata": {"name": "tools"}},
+            {**pod(c(securityContext={"privileged": True})), "metadata": {"name": "agent"}},
+            {**pod(c(securityContext=GOOD_SC)), "metadata": {"name": "fine"}}]
+    warnings = pod_security_namespace("UPDATE", _ns(**RESTRICTED), _ns(), pods)
+    assert warnings == [
+        'existing pods in namespace "legacy" violate the new PodSecurity enforce level "restricted:latest"',
+        "agent: privileged, allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, "
+        "seccompProfile",
+        "nginx (and 1 other pod): allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != "
+        "true, seccompProfile"]
+    assert pod_security_namespace("UPDATE", _ns(**BASELINE), _ns(**RESTRICTED), pods) == []   # relaxed
+    assert pod_security_namespace("UPDATE", _ns(**RESTRICTED), _ns(**RESTRICTED), pods) == []  # unchanged
