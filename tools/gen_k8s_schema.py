@@ -6,18 +6,19 @@ Two inputs, both facts about the shape of the built-in types, no prose:
   definition is kept with its structure (type, format, properties, required, items, additionalProperties, $ref and
   the x-kubernetes-* extensions: group-version-kind, list-type, list-map-keys, patch-merge-key, patch-strategy,
   map-type, int-or-string); descriptions are dropped (the apiserver writes its own short ones).
-- the Go types of k8s.io/api and k8s.io/apimachinery at v0.32.1 (mirrors of github.com/kubernetes/api and
-  github.com/kubernetes/apimachinery): only to learn each field's Go type as reflect prints it
-  (``v1.RestartPolicy``, ``[]v1.ContainerPort``, ``v1.ResourceList``), which the real JSON decoder names in its
-  "cannot unmarshal" errors. Stored as ``go_types``: definition -> field -> chain, where chain[0] is the field's type
-  and each next entry is the element type one array/map level down; only chains that differ from what the OpenAPI
-  type implies are kept.
+- the Go types of k8s.io/api, k8s.io/apimachinery and k8s.io/apiextensions-apiserver at v0.32.1 (mirrors of
+  github.com/kubernetes/api, /apimachinery and /apiextensions-apiserver): only to learn each field's Go type as
+  reflect prints it (``v1.RestartPolicy``, ``[]v1.ContainerPort``, ``v1.ResourceList``), which the real JSON
+  decoder names in its "cannot unmarshal" errors. Stored as ``go_types``: definition -> field -> chain, where
+  chain[0] is the field's type and each next entry is the element type one array/map level down; only chains that
+  differ from what the OpenAPI type implies are kept.
 
 The apiserver reads the JSON at run time and never imports ``kubernetes``.
 
 Usage:
     python tools/gen_k8s_schema.py --client /work/.mirror/kubernetes-client+python/repo \
-        --api /work/.mirror/kubernetes+api/repo --apimachinery /work/.mirror/kubernetes+apimachinery/repo
+        --api /work/.mirror/kubernetes+api/repo --apimachinery /work/.mirror/kubernetes+apimachinery/repo \
+        --apiextensions /work/.mirror/kubernetes+apiextensions-apiserver/repo
 """
 
 from __future__ import annotations
@@ -150,6 +151,8 @@ def go_package_path(defname: str) -> tuple[str, str] | None:
         return "api", "/".join(parts[3:-1])
     if defname.startswith("io.k8s.apimachinery.pkg.apis.meta.v1."):
         return "apimachinery", "pkg/apis/meta/v1"
+    if defname.startswith("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1."):
+        return "apiextensions", "pkg/apis/apiextensions/v1"
     return None
 
 
@@ -158,13 +161,14 @@ def main() -> None:
     ap.add_argument("--client", required=True, help="git dir of github.com/kubernetes-client/python")
     ap.add_argument("--api", required=True, help="git dir of github.com/kubernetes/api")
     ap.add_argument("--apimachinery", required=True, help="git dir of github.com/kubernetes/apimachinery")
+    ap.add_argument("--apiextensions", help="git dir of github.com/kubernetes/apiextensions-apiserver (optional)")
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args()
 
     swagger = json.loads(git_show(args.client, CLIENT_TAG, "kubernetes/swagger.json.unprocessed"))
     defs = {name: strip(d) for name, d in sorted(swagger["definitions"].items())}
 
-    repos = {"api": args.api, "apimachinery": args.apimachinery}
+    repos = {"api": args.api, "apimachinery": args.apimachinery, "apiextensions": args.apiextensions}
     packages: dict[str, GoPackage] = {}
     go_types: dict[str, dict[str, list[str]]] = {}
     for name, d in defs.items():
@@ -173,6 +177,8 @@ def main() -> None:
             continue
         key = "/".join(where)
         if key not in packages:
+            if repos[where[0]] is None:
+                continue
             try:
                 packages[key] = load_package(repos[where[0]], GO_TAG, where[1])
             except subprocess.CalledProcessError:
@@ -188,7 +194,7 @@ def main() -> None:
                 go_types.setdefault(name, {})[prop] = chain
 
     doc = {"source": f"kubernetes-client/python@{CLIENT_TAG} swagger (descriptions dropped); Go type names from "
-                     f"kubernetes/api and kubernetes/apimachinery @{GO_TAG}",
+                     f"kubernetes/api, kubernetes/apimachinery, kubernetes/apiextensions-apiserver @{GO_TAG}",
            "definitions": defs, "go_types": go_types}
     with open(args.out, "w") as f:
         f.write("{\n")
