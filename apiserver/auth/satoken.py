@@ -9,8 +9,11 @@ Like ``--service-account-extend-token-expiration`` (on by default), a pod-bound 
 kubelet's projected volume asks for) is issued for a year with ``warnafter`` at the requested expiry.
 
 ``authenticate`` returns None for anything that is not a valid token of this issuer (wrong shape, signature,
-issuer, audience, not yet valid or expired), so the caller answers 401. It does not look up the service account or
-the bound pod (the real one does; a deleted pod's token stays valid until it expires here).
+issuer, audience, not yet valid or expired), so the caller answers 401. Legacy secret-based tokens
+(``issue_legacy``: issuer ``kubernetes/serviceaccount``, ``kubernetes.io/serviceaccount/*`` claims, no expiry) are
+accepted too, while ``legacy_secret_check`` (if set) confirms their Secret still holds them. Bound tokens are not
+checked against the service account or the bound pod (the real one does; a deleted pod's token stays valid until
+it expires here).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import hmac
 import json
 import random
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from apiserver.auth.user import (
@@ -34,6 +37,8 @@ from apiserver.auth.user import (
 )
 
 DEFAULT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+LEGACY_ISSUER = "kubernetes/serviceaccount"
+LEGACY_PREFIX = "kubernetes.io/serviceaccount/"
 WARN_ONLY_EXPIRATION_S = 3607  # the kubelet's projected token volume asks for this
 EXTENDED_EXPIRATION_S = 365 * 24 * 3600
 EXTRA_POD_NAME = "authentication.kubernetes.io/pod-name"
@@ -62,6 +67,9 @@ class ServiceAccountTokens:
         self.extend_expiration = extend_expiration
         self.rng = rng or random.SystemRandom()
         self.kid = _b64(hashlib.sha256(b"kemu-sa-kid:" + key).digest())
+        # Legacy (secret-based) tokens stay valid only while their Secret does: the apiserver installs a check
+        # (namespace, secret name, token) -> bool; without one every well-signed legacy token is accepted.
+        self.legacy_secret_check: Callable[[str, str, str], bool] | None = None
 
     # --- issue ----------------------------------------------------------------------------------------------------
     def issue(self, namespace: str, name: str, uid: str, audiences: list[str], expiration_s: int, now: float,
@@ -77,6 +85,17 @@ class ServiceAccountTokens:
         claims = {"aud": list(audiences or self.api_audiences), "exp": exp, "iat": iat, "iss": self.issuer,
                   "jti": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)), "kubernetes.io": private,
                   "nbf": iat, "sub": service_account_username(namespace, name)}
+        return self._encode(claims)
+
+    def issue_legacy(self, namespace: str, name: str, uid: str, secret_name: str) -> str:
+        """A non-expiring token for a ``kubernetes.io/service-account-token`` Secret (what the token controller
+        writes into the Secret's ``data.token``)."""
+        claims = {"iss": LEGACY_ISSUER, LEGACY_PREFIX + "namespace": namespace,
+                  LEGACY_PREFIX + "secret.name": secret_name, LEGACY_PREFIX + "service-account.name": name,
+                  LEGACY_PREFIX + "service-account.uid": uid, "sub": service_account_username(namespace, name)}
+        return self._encode(claims)
+
+    def _encode(self, claims: dict[str, Any]) -> str:
         header = {"alg": "HS256", "kid": self.kid, "typ": "JWT"}
         signing_input = _b64(_json(header)) + "." + _b64(_json(claims))
         return signing_input + "." + _b64(self._sign(signing_input))
@@ -85,8 +104,8 @@ class ServiceAccountTokens:
         return hmac.new(self.key, signing_input.encode("ascii"), hashlib.sha256).digest()
 
     # --- verify ---------------------------------------------------------------------------------------------------
-    def claims_of(self, token: str, now: float) -> dict[str, Any] | None:
-        """The verified claims, or None when the token is not valid now for this issuer and audience."""
+    def _signed_claims(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token signed with our key (no other check)."""
         parts = token.split(".")
         if len(parts) != 3:
             return None
@@ -100,7 +119,12 @@ class ServiceAccountTokens:
             return None
         if not hmac.compare_digest(signature, self._sign(parts[0] + "." + parts[1])):
             return None
-        if claims.get("iss") != self.issuer:
+        return claims
+
+    def claims_of(self, token: str, now: float) -> dict[str, Any] | None:
+        """The verified claims, or None when the token is not valid now for this issuer and audience."""
+        claims = self._signed_claims(token)
+        if claims is None or claims.get("iss") != self.issuer:
             return None
         aud = claims.get("aud")
         auds = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
@@ -113,10 +137,24 @@ class ServiceAccountTokens:
             return None
         return claims
 
+    def _legacy_user(self, token: str) -> UserInfo | None:
+        claims = self._signed_claims(token)
+        if claims is None or claims.get("iss") != LEGACY_ISSUER:
+            return None
+        ns, name = claims.get(LEGACY_PREFIX + "namespace"), claims.get(LEGACY_PREFIX + "service-account.name")
+        secret, uid = claims.get(LEGACY_PREFIX + "secret.name"), claims.get(LEGACY_PREFIX + "service-account.uid")
+        if not all(isinstance(v, str) and v for v in (ns, name, secret)) or \
+                claims.get("sub") != service_account_username(str(ns), str(name)):
+            return None
+        if self.legacy_secret_check is not None and not self.legacy_secret_check(str(ns), str(secret), token):
+            return None
+        return UserInfo(name=str(claims["sub"]), uid=str(uid or ""),
+                        groups=(*service_account_groups(str(ns)), ALL_AUTHENTICATED))
+
     def authenticate(self, token: str, now: float) -> UserInfo | None:
         claims = self.claims_of(token, now)
         if claims is None:
-            return None
+            return self._legacy_user(token)
         sub = claims.get("sub")
         private = claims.get("kubernetes.io")
         if not isinstance(sub, str) or not isinstance(private, dict):

@@ -170,3 +170,24 @@ def test_sa_token_custom_audiences() -> None:
 def test_sa_key_must_not_be_empty() -> None:
     with pytest.raises(ValueError):
         ServiceAccountTokens(b"")
+
+
+def test_legacy_secret_tokens() -> None:
+    sa = _sa()
+    token = sa.issue_legacy("team", "dashboard", "uid-9", "dashboard-token")
+    c = _claims(token)
+    assert c == {"iss": "kubernetes/serviceaccount", "kubernetes.io/serviceaccount/namespace": "team",
+                 "kubernetes.io/serviceaccount/secret.name": "dashboard-token",
+                 "kubernetes.io/serviceaccount/service-account.name": "dashboard",
+                 "kubernetes.io/serviceaccount/service-account.uid": "uid-9",
+                 "sub": "system:serviceaccount:team:dashboard"}
+    user = sa.authenticate(token, NOW + 10 * 365 * 86400)          # never expires
+    assert user == UserInfo("system:serviceaccount:team:dashboard", "uid-9",
+                            ("system:serviceaccounts", "system:serviceaccounts:team", "system:authenticated"))
+    live = {("team", "dashboard-token")}
+    sa.legacy_secret_check = lambda ns, secret, tok: (ns, secret) in live
+    assert sa.authenticate(token, NOW) is not None
+    live.clear()                                                     # the Secret was deleted
+    assert sa.authenticate(token, NOW) is None
+    assert _sa(b"x" * 32).authenticate(token, NOW) is None            # another key
+    assert sa.authenticate(_tamper(token), NOW) is None
