@@ -53,14 +53,27 @@ def priority(pod: Obj) -> int:
     return int((pod.get("spec") or {}).get("priority") or 0)
 
 
-def find_fit(pod: Obj, infos: dict[str, NodeInfo]) -> tuple[list[NodeInfo], dict[str, Failure], Cycle]:
+def find_fit(pod: Obj, infos: dict[str, NodeInfo], nominated: dict[str, list[Obj]] | None = None,
+             ) -> tuple[list[NodeInfo], dict[str, Failure], Cycle]:
+    """Filter every node. Pods nominated to a node (after preempting there) with at least this pod's priority
+    count as already running on it, so freed space is kept for them (the real scheduler's two-pass check:
+    the pod must fit both with and without them)."""
     c = Cycle(pod, infos)
     feasible: list[NodeInfo] = []
     failures: dict[str, Failure] = {}
+    me = (pod.get("metadata") or {}).get("uid")
     for name in sorted(infos):
-        f = run_filters(c, infos[name])
+        ni = infos[name]
+        f = run_filters(c, ni)
+        ahead = [p for p in (nominated or {}).get(name, [])
+                 if (p.get("metadata") or {}).get("uid") != me and priority(p) >= priority(pod)]
+        if f is None and ahead:
+            with_nominated = ni.without([])
+            for p in ahead:
+                with_nominated.add_pod(p)
+            f = run_filters(Cycle(pod, {**infos, name: with_nominated}), with_nominated)
         if f is None:
-            feasible.append(infos[name])
+            feasible.append(ni)
         else:
             failures[name] = f
     return feasible, failures, c
@@ -72,8 +85,9 @@ def select_host(scores: dict[str, float], rng: random.Random) -> str:
     return ties[rng.randrange(len(ties))]
 
 
-def schedule(pod: Obj, infos: dict[str, NodeInfo], rng: random.Random, preempt: bool = True) -> Result:
-    feasible, failures, c = find_fit(pod, infos)
+def schedule(pod: Obj, infos: dict[str, NodeInfo], rng: random.Random, preempt: bool = True,
+             nominated: dict[str, list[Obj]] | None = None) -> Result:
+    feasible, failures, c = find_fit(pod, infos, nominated)
     if feasible:
         if len(feasible) == 1:
             return Result(feasible[0].name, failures, {feasible[0].name: 0.0})

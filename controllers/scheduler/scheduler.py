@@ -122,7 +122,7 @@ class Scheduler:
                 self.cache.assumed:
             self.attempts.pop(key, None)
             return
-        result = schedule(pod, self.cache.nodes, self.rng)
+        result = schedule(pod, self.cache.nodes, self.rng, nominated=self.nominated())
         if result.node is not None:
             self.cache.assume(pod, result.node)
             self.attempts.pop(key, None)
@@ -136,6 +136,16 @@ class Scheduler:
             await self._preempt(pod, result.nominated, result.victims)
         await self._record_failure(pod, result.message, result.nominated)
         self.queue.add_after(key, unschedulable_backoff_s(n, self.initial_backoff_s, self.max_backoff_s))
+
+    def nominated(self) -> dict[str, list[Obj]]:
+        """Pending pods nominated to a node by an earlier preemption (status.nominatedNodeName)."""
+        out: dict[str, list[Obj]] = {}
+        for key in self.attempts:
+            p = self.pods.cache.get(key)
+            node = ((p or {}).get("status") or {}).get("nominatedNodeName")
+            if p is not None and node and is_pending(p, self.name):
+                out.setdefault(node, []).append(self.with_priority(p))
+        return out
 
     async def _bind(self, pod: Obj, node: str) -> None:
         meta = pod["metadata"]

@@ -209,3 +209,15 @@ def test_preemption_reprieves_what_it_can() -> None:
                 pod("v3", cpu="1", node_name="a", prio=3)]
     r = run(pod("p", cpu="1", prio=10), nodes, existing)
     assert r.nominated == "a" and [v["metadata"]["name"] for v in r.victims] == ["v1"]
+
+
+def test_space_freed_by_preemption_is_kept_for_the_nominated_pod() -> None:
+    nodes = [node("a", cpu="2")]
+    infos = build_snapshot(nodes, [])
+    nominated = {"a": [pod("vip", cpu="2", prio=100)]}
+    r = schedule(pod("small", cpu="1", prio=1), infos, random.Random(1), nominated=nominated)
+    assert r.node is None and "1 Insufficient cpu" in r.message
+    # a pod of higher priority than the nominated one is not held back
+    assert schedule(pod("boss", cpu="1", prio=1000), infos, random.Random(1), nominated=nominated).node == "a"
+    # the nominated pod itself fits
+    assert schedule(nominated["a"][0], infos, random.Random(1), nominated=nominated).node == "a"
