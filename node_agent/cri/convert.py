@@ -44,7 +44,9 @@ def container_config(c: Any) -> ContainerConfig:
         run_as_user=sc.run_as_user.value if sc.HasField("run_as_user") else None,
         run_as_group=sc.run_as_group.value if sc.HasField("run_as_group") else None,
         readonly_rootfs=sc.readonly_rootfs, pid_mode=sc.namespace_options.pid if has_ns else None,
-        target_id=sc.namespace_options.target_id if has_ns else "")
+        target_id=sc.namespace_options.target_id if has_ns else "", privileged=sc.privileged,
+        add_capabilities=tuple(sc.capabilities.add_capabilities),
+        drop_capabilities=tuple(sc.capabilities.drop_capabilities))
 
 
 def _sb_meta(sb: Mapping[str, Any]) -> Any:

@@ -63,6 +63,22 @@ def pivot_root(new_root: str, put_old: str) -> None:
     _check(_libc.syscall(ctypes.c_long(_SYS_PIVOT_ROOT), new_root.encode(), put_old.encode()), "pivot_root")
 
 
+PR_CAPBSET_DROP = 24
+
+
+def limit_capabilities(keep: list[int], last_cap: int = 40) -> None:
+    """Drop every capability not in ``keep`` from the bounding set: after exec, root holds only ``keep``."""
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            last_cap = int(f.read())
+    except OSError:
+        pass
+    wanted = set(keep)
+    for cap in range(last_cap + 1):
+        if cap not in wanted:
+            _check(_libc.prctl(ctypes.c_int(PR_CAPBSET_DROP), ctypes.c_ulong(cap), 0, 0, 0), f"drop capability {cap}")
+
+
 def sethostname(name: str) -> None:
     raw = name.encode()
     _check(_libc.sethostname(raw, ctypes.c_size_t(len(raw))), "sethostname")

@@ -92,6 +92,9 @@ class ContainerConfig:
     readonly_rootfs: bool = False
     pid_mode: int | None = None  # None: the sandbox's
     target_id: str = ""
+    privileged: bool = False
+    add_capabilities: Sequence[str] = ()
+    drop_capabilities: Sequence[str] = ()
 
 
 def _new_id() -> str:
@@ -345,6 +348,7 @@ class Runtime:
             groups = spec.parse_group((etc / "group").read_text()) if (etc / "group").exists() else {}
             argv = spec.argv(cfg.command, cfg.args, ic.entrypoint, ic.cmd)
             uid, gid = spec.user(cfg.run_as_user, cfg.run_as_group, ic.user, passwd, groups)
+            caps = spec.capabilities(cfg.privileged, cfg.add_capabilities, cfg.drop_capabilities)
         except spec.SpecError as e:
             raise InvalidArgument(str(e)) from e
         cid = _new_id()
@@ -384,8 +388,8 @@ class Runtime:
         }
         c["spec"] = {"bundle": str(bundle), "lower": str(img.rootfs), "argv": argv, "env": c["env"],
                      "cwd": c["cwd"], "uid": uid, "gid": gid, "mounts": c["mounts"], "tty": cfg.tty,
-                     "readonly_rootfs": cfg.readonly_rootfs, "log_path": log_path or str(bundle / "console.log"),
-                     "log_max_bytes": self.log_max_bytes}
+                     "readonly_rootfs": cfg.readonly_rootfs, "caps": caps,
+                     "log_path": log_path or str(bundle / "console.log"), "log_max_bytes": self.log_max_bytes}
         try:
             cg.create()
             cg.set_limits(cfg.limits)

@@ -127,6 +127,8 @@ def _init(spec: dict[str, Any], sync_r: int, err_w: int, tty_slave: int | None) 
             os.setsid()
             fcntl.ioctl(tty_slave, termios.TIOCSCTTY, 0)
         _setup_root(spec)
+        if spec.get("caps") is not None:
+            nsutil.limit_capabilities(spec["caps"])
         os.setgroups([])
         os.setgid(spec["gid"])
         os.setuid(spec["uid"])

@@ -105,3 +105,35 @@ def resolv_conf(servers: Sequence[str], searches: Sequence[str], options: Sequen
     if options:
         out.append("options " + " ".join(options))
     return "\n".join(out) + "\n"
+
+
+CAPS = ("CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+        "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+        "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+        "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+        "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+        "CHECKPOINT_RESTORE")  # index = capability number
+# what containerd/Docker grant a non-privileged container
+DEFAULT_CAPS = frozenset({"CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID",
+                          "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"})
+
+
+def capabilities(privileged: bool, add: Sequence[str], drop: Sequence[str]) -> list[int]:
+    """Capability numbers the container keeps (its bounding set): defaults, plus ``add``, minus ``drop``; names
+    with or without ``CAP_``, ``ALL`` allowed; privileged keeps everything."""
+    if privileged:
+        return list(range(len(CAPS)))
+
+    def norm(names: Sequence[str]) -> set[str]:
+        out = set()
+        for n in names:
+            u = n.upper().removeprefix("CAP_")
+            if u == "ALL":
+                out |= set(CAPS)
+            elif u in CAPS:
+                out.add(u)
+            else:
+                raise SpecError(f"unknown capability {n!r}")
+        return out
+    keep = (set(DEFAULT_CAPS) | norm(add)) - norm(drop)
+    return sorted(CAPS.index(c) for c in keep)

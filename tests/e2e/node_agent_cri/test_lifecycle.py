@@ -230,3 +230,23 @@ def test_log_rotation_by_size(procs: ProcessGroup, tmp_path: Path) -> None:
         assert log.read_bytes().rstrip().endswith(b"stdout F line-400")
     finally:
         stop_cri(c)
+
+
+def test_capabilities_default_and_privileged(cri: Cri) -> None:
+    sid, sb = cri.run_sandbox()
+    script = "mkdir -p /m; mount -t tmpfs none /m && echo mounted || echo denied; grep CapBnd /proc/1/status; " \
+             "exec sleep 300"
+    plain = cri.run(sid, sb, "plain", ["sh", "-c", script])
+    sc = pb.LinuxContainerSecurityContext(privileged=True)
+    priv = cri.run(sid, sb, "priv", ["sh", "-c", script], linux=pb.LinuxContainerConfig(security_context=sc))
+    sc = pb.LinuxContainerSecurityContext(capabilities=pb.Capability(drop_capabilities=["ALL"]))
+    none = cri.run(sid, sb, "none", ["sh", "-c", script], linux=pb.LinuxContainerConfig(security_context=sc))
+
+    def log(name: str) -> str:
+        p = Path(f"{sb.log_directory}/{name}/0.log")
+        wait_for(lambda: b"CapBnd" in p.read_bytes(), 10, 0.05, what=f"{name} output")
+        return p.read_text()
+    assert "denied" in log("plain") and "00000000a80425fb" in log("plain")
+    assert "mounted" in log("priv")
+    assert "denied" in log("none") and "CapBnd:\t0000000000000000" in log("none")
+    assert all(cri.status(c).state == pb.CONTAINER_RUNNING for c in (plain, priv, none))

@@ -83,3 +83,16 @@ def test_shares_to_weight() -> None:
     assert shares_to_weight(262144) == 10000
     assert shares_to_weight(1024) == 39
     assert shares_to_weight(0) == 100
+
+
+def test_capabilities() -> None:
+    default = spec.capabilities(False, [], [])
+    assert len(default) == 14 and spec.CAPS.index("SYS_ADMIN") not in default
+    # Docker's default bounding set, as /proc/<pid>/status prints it
+    assert f"{sum(1 << c for c in default):016x}" == "00000000a80425fb"
+    assert spec.CAPS.index("NET_ADMIN") in spec.capabilities(False, ["CAP_NET_ADMIN"], [])
+    assert spec.capabilities(False, [], ["ALL"]) == []
+    assert spec.capabilities(False, ["NET_ADMIN"], ["ALL"]) == []
+    assert len(spec.capabilities(True, [], ["ALL"])) == len(spec.CAPS)
+    with pytest.raises(spec.SpecError, match="unknown capability"):
+        spec.capabilities(False, ["FLY"], [])
