@@ -10,10 +10,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
-import itertools
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,17 +19,15 @@ from pathlib import Path
 import grpc
 
 from kemu.launcher import store_status, supervisor
-from kemu.launcher.kubeconfig import component_token, component_user, kubeconfig, write_token_file
+from kemu.launcher.kubeconfig import kubeconfig, write_token_file
+from kemu.launcher.lifecycle import arg_value, start_by_role, sweep_runtimes, write_component_credentials
 from kemu.launcher.machines import Machine, Underlay, create_machine, create_underlay, destroy_machine, destroy_underlay
 from kemu.launcher.plan import (
     ClusterConfig,
     ComponentSpec,
     apiserver_urls,
-    component_kubeconfig,
     etcd_endpoints,
     machines,
-    node_dir,
-    node_name,
     plan,
     underlay,
 )
@@ -69,24 +65,6 @@ def _available(specs: list[ComponentSpec]) -> tuple[list[ComponentSpec], list[st
     # A node agent without its runtime cannot run pods: leave it out too.
     dropped = [s for s in ok if s.role == "node" and f"{s.name}-runtime" in missing]
     return [s for s in ok if s not in dropped], missing + [s.name for s in dropped]
-
-
-def _write_component_credentials(config: ClusterConfig) -> None:
-    """Each control-plane component gets a kubeconfig with its own token; each node agent a token file."""
-    tokens = config.state_dir / "tokens.csv"
-    server = apiserver_urls(config)[0]
-    ca = str(config.state_dir / "pki" / "ca.crt")
-    for comp in ("controller-manager", "scheduler"):
-        path = component_kubeconfig(config, comp)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(kubeconfig(server, component_token(tokens, comp), None, ca_file=ca,
-                                   user=component_user(comp)[0]))
-        path.chmod(0o600)
-    for i in range(config.nodes):
-        d = node_dir(config, i)
-        d.mkdir(parents=True, exist_ok=True)
-        (d / "token").write_text(component_token(tokens, node_name(i)) + "\n")
-        (d / "token").chmod(0o600)
 
 
 def _machines_file(state_dir: Path) -> Path:
@@ -128,7 +106,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     token = write_token_file(state_dir / "tokens.csv")
     if not config.store_only:
-        _write_component_credentials(config)
+        write_component_credentials(config)
     running: list[supervisor.Running] = []
     started = time.monotonic()
     specs, missing = _available(plan(config))
@@ -136,19 +114,17 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"  {name}: not part of this build yet, not started")
     try:
         _create_machines(config)
-        # Members of a role start together (an etcd member only serves once a quorum of its peers is up).
-        for _role, group in itertools.groupby(specs, key=lambda spec: spec.role):
-            batch = [(spec, supervisor.start(spec, state_dir)) for spec in group]
-            running.extend(proc for _, proc in batch)
-            supervisor.save_state(state_dir, running)
-            print(f"  starting {', '.join(spec.name for spec, _ in batch)}", flush=True)
-            supervisor.wait_healthy(batch, args.timeout, on_ready=lambda spec, proc: print(
-                f"    {spec.name:<20} ready  (pid {proc.pid}, {time.monotonic() - started:.1f}s)", flush=True))
+        start_by_role(specs, config, args.timeout, running=running,
+                      on_start=lambda batch: print(f"  starting {', '.join(spec.name for spec in batch)}",
+                                                   flush=True),
+                      on_ready=lambda spec, proc: print(
+                          f"    {spec.name:<20} ready  (pid {proc.pid}, {time.monotonic() - started:.1f}s)",
+                          flush=True))
     except RuntimeError as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         for proc in reversed(running):
             supervisor.stop(proc)
-        _sweep_runtimes(running)
+        sweep_runtimes(running)
         _destroy_machines(state_dir)
         return 1
     if config.store_only or not any(spec.role == "apiserver" for spec in specs):
@@ -176,20 +152,9 @@ def cmd_down(args: argparse.Namespace) -> int:
         supervisor.stop(proc)
         print(f"  stopped {proc.name}" if was_alive else f"  {proc.name} was not running")
     supervisor.save_state(args.state_dir, [])
-    _sweep_runtimes(procs)
+    sweep_runtimes(procs)
     _destroy_machines(args.state_dir)
     return 0
-
-
-def _sweep_runtimes(procs: list[supervisor.Running]) -> None:
-    """Containers outlive a stopped node agent by design (a restarted one adopts them); `down` removes them."""
-    roots = [_arg_value(p.argv, "--root") for p in procs if p.role == "runtime"]
-    args = [a for r in roots if r for a in ("--root", r)]
-    if args:
-        out = subprocess.run([sys.executable, "-m", "node_agent.runtime.sweep", *args], capture_output=True,
-                             text=True, timeout=120, cwd=supervisor.REPO)
-        for line in (out.stdout + out.stderr).splitlines():
-            print(f"  {line}")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -203,7 +168,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         ok = supervisor.alive(proc)
         down += not ok
         print(f"  {proc.name:<20} {proc.role:<18} {'running' if ok else 'DOWN':<8} pid {proc.pid}")
-    endpoints = [_arg_value(p.argv, "--advertise-client-urls") for p in procs if p.role == "etcd"]
+    endpoints = [arg_value(p.argv, "--advertise-client-urls") for p in procs if p.role == "etcd"]
     if endpoints:
         rows = [store_status.member_status(ep) for ep in endpoints if ep]
         leaders = {r.leader_id for r in rows if not r.error and r.leader_id}
@@ -211,10 +176,6 @@ def cmd_status(args: argparse.Namespace) -> int:
                    else f"members disagree on the leader ({len(leaders)} views)")
         print(f"store ({verdict}):\n{store_status.table(rows)}")
     return 1 if down else 0
-
-
-def _arg_value(argv: list[str], flag: str) -> str:
-    return argv[argv.index(flag) + 1] if flag in argv else ""
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
