@@ -2,7 +2,8 @@
 
 Serves CRI runtime.v1 (RuntimeService + ImageService) on unix socket S with all state under R. With
 ``--pod-cidr`` (and optionally ``--pod-network-bridge``), sandboxes get a veth on the node's bridge and an address
-from the CIDR (node_agent.network.podnet); without it they have only loopback. SIGTERM/SIGINT stop the server;
+from the CIDR (node_agent.network.podnet); with only ``--pod-network-bridge``, the CIDR comes later from the
+kubelet's UpdateRuntimeConfig; with neither, sandboxes have only loopback. SIGTERM/SIGINT stop the server;
 sandboxes and containers keep running and are adopted by the next start over the same root.
 """
 
@@ -13,6 +14,7 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = Path(a.root)
     net: Any = None
-    if a.pod_cidr:
+    factory: Callable[[str], Any] | None = None
+    if a.pod_cidr or a.pod_network_bridge:
         from node_agent.network.podnet import PodNetwork
 
         kw = {"bridge": a.pod_network_bridge} if a.pod_network_bridge else {}
-        net = PodNetwork(a.pod_cidr, root / "podnet.json", **kw)
-    runtime = Runtime(root, pod_network=net, log_max_bytes=a.container_log_max_size)
+
+        def factory(cidr: str) -> Any:
+            return PodNetwork(cidr, root / "podnet.json", **kw)
+        if a.pod_cidr:
+            net = factory(a.pod_cidr)
+    runtime = Runtime(root, pod_network=net, log_max_bytes=a.container_log_max_size, network_factory=factory)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -74,6 +74,11 @@ class RuntimeServicer(pb_grpc.RuntimeServiceServicer):
         return pb.StatusResponse(status=pb.RuntimeStatus(conditions=conds))
 
     @rpc
+    async def UpdateRuntimeConfig(self, request: Any, context: Any) -> Any:
+        await self._t(self.rt.update_pod_cidr, request.runtime_config.network_config.pod_cidr)
+        return pb.UpdateRuntimeConfigResponse()
+
+    @rpc
     async def RunPodSandbox(self, request: Any, context: Any) -> Any:
         sid = await self._t(self.rt.run_sandbox, convert.sandbox_config(request.config))
         return pb.RunPodSandboxResponse(pod_sandbox_id=sid)

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,12 +112,15 @@ def _kill(pid: int, start: int | None, sig: int) -> bool:
 
 
 class Runtime:
-    def __init__(self, root: Path, *, pod_network: Any = None, log_max_bytes: int = 10 * 1024 * 1024) -> None:
+    def __init__(self, root: Path, *, pod_network: Any = None, log_max_bytes: int = 10 * 1024 * 1024,
+                 network_factory: Callable[[str], Any] | None = None) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.images = ImageStore(self.root)
         self.cgroups = Cgroups(hashlib.sha1(str(self.root).encode()).hexdigest()[:12])
         self.pod_network = pod_network  # node_agent.network.podnet.PodNetwork or None
+        # builds the pod network once the kubelet tells the pod CIDR (UpdateRuntimeConfig), when not given upfront
+        self.network_factory = network_factory
         self.log_max_bytes = log_max_bytes
         self.lock = threading.RLock()
         self.sb_dir = self.root / "sandboxes"
@@ -169,6 +172,13 @@ class Runtime:
             c = self._find(self.containers, cid, "container")
             self._refresh_ct(c)
             return c
+
+    def update_pod_cidr(self, pod_cidr: str) -> None:
+        """The kubelet's UpdateRuntimeConfig: the first pod CIDR configures the pod network (if the runtime has a
+        network factory and no network yet); later or different CIDRs are ignored, as running pods keep theirs."""
+        with self.lock:
+            if pod_cidr and self.pod_network is None and self.network_factory is not None:
+                self.pod_network = self.network_factory(pod_cidr)
 
     # ---- images --------------------------------------------------------------------------------------------------
 

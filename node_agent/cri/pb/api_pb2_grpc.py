@@ -134,6 +134,11 @@ class RuntimeServiceStub:
                 request_serializer=node__agent_dot_cri_dot_pb_dot_api__pb2.ListContainerStatsRequest.SerializeToString,
                 response_deserializer=node__agent_dot_cri_dot_pb_dot_api__pb2.ListContainerStatsResponse.FromString,
                 _registered_method=True)
+        self.UpdateRuntimeConfig = channel.unary_unary(
+                '/runtime.v1.RuntimeService/UpdateRuntimeConfig',
+                request_serializer=node__agent_dot_cri_dot_pb_dot_api__pb2.UpdateRuntimeConfigRequest.SerializeToString,
+                response_deserializer=node__agent_dot_cri_dot_pb_dot_api__pb2.UpdateRuntimeConfigResponse.FromString,
+                _registered_method=True)
         self.Status = channel.unary_unary(
                 '/runtime.v1.RuntimeService/Status',
                 request_serializer=node__agent_dot_cri_dot_pb_dot_api__pb2.StatusRequest.SerializeToString,
@@ -264,6 +269,12 @@ class RuntimeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateRuntimeConfig(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Status(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -372,6 +383,11 @@ def add_RuntimeServiceServicer_to_server(servicer, server):
                     servicer.ListContainerStats,
                     request_deserializer=node__agent_dot_cri_dot_pb_dot_api__pb2.ListContainerStatsRequest.FromString,
                     response_serializer=node__agent_dot_cri_dot_pb_dot_api__pb2.ListContainerStatsResponse.SerializeToString,
+            ),
+            'UpdateRuntimeConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRuntimeConfig,
+                    request_deserializer=node__agent_dot_cri_dot_pb_dot_api__pb2.UpdateRuntimeConfigRequest.FromString,
+                    response_serializer=node__agent_dot_cri_dot_pb_dot_api__pb2.UpdateRuntimeConfigResponse.SerializeToString,
             ),
             'Status': grpc.unary_unary_rpc_method_handler(
                     servicer.Status,
@@ -919,6 +935,33 @@ class RuntimeService:
             '/runtime.v1.RuntimeService/ListContainerStats',
             node__agent_dot_cri_dot_pb_dot_api__pb2.ListContainerStatsRequest.SerializeToString,
             node__agent_dot_cri_dot_pb_dot_api__pb2.ListContainerStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRuntimeConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/runtime.v1.RuntimeService/UpdateRuntimeConfig',
+            node__agent_dot_cri_dot_pb_dot_api__pb2.UpdateRuntimeConfigRequest.SerializeToString,
+            node__agent_dot_cri_dot_pb_dot_api__pb2.UpdateRuntimeConfigResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,3 +41,18 @@ def test_pods_get_addresses_and_reach_each_other(netcri: Cri) -> None:
     def fetched() -> bool:
         return netcri.exec(client, ["wget", "-qO-", f"http://{ip_a}/"], timeout=5).stdout == b"pod-a\n"
     wait_for(fetched, 15, 0.2, what="HTTP from pod b to pod a")
+
+
+def test_pod_cidr_from_update_runtime_config(procs: ProcessGroup, tmp_path: Path) -> None:
+    c = start_cri(procs, tmp_path, ["--pod-network-bridge", "kemu-t1"], prefix=["unshare", "--net", "--"])
+    try:
+        before, _ = c.run_sandbox()
+        st = c.rt.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=before), timeout=5).status
+        assert st.network.ip == ""  # no CIDR yet: loopback only
+        c.rt.UpdateRuntimeConfig(pb.UpdateRuntimeConfigRequest(runtime_config=pb.RuntimeConfig(
+            network_config=pb.NetworkConfig(pod_cidr="10.250.9.0/24"))), timeout=5)
+        after, _ = c.run_sandbox()
+        st = c.rt.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=after), timeout=5).status
+        assert st.network.ip.startswith("10.250.9.")
+    finally:
+        stop_cri(c)
