@@ -1,7 +1,7 @@
 """Service-account tokens: JWTs shaped as kube-apiserver's bound tokens, signed HS256 with a shared key file.
 
 The real apiserver signs RS256 with ``--service-account-key-file``; what clients and components look at is the JWT
-shape, which is kept: header ``{"alg", "kid", "typ"}``, claims ``aud`` (list), ``exp``, ``iat``, ``nbf``, ``iss``,
+shape, which is kept: header ``{"alg", "kid"}``, claims ``aud`` (list), ``exp``, ``iat``, ``nbf``, ``iss``,
 ``jti``, ``sub`` = ``system:serviceaccount:<ns>:<name>`` and ``kubernetes.io`` = ``{namespace, serviceaccount:
 {name, uid}, pod?: {name, uid}, warnafter?}``.
 
@@ -96,7 +96,7 @@ class ServiceAccountTokens:
         return self._encode(claims)
 
     def _encode(self, claims: dict[str, Any]) -> str:
-        header = {"alg": "HS256", "kid": self.kid, "typ": "JWT"}
+        header = {"alg": "HS256", "kid": self.kid}  # the real header carries no "typ" either
         signing_input = _b64(_json(header)) + "." + _b64(_json(claims))
         return signing_input + "." + _b64(self._sign(signing_input))
 
