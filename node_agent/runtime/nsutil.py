@@ -129,3 +129,23 @@ def alive(pid: int, start_time: int | None) -> bool:
     if rest[0] in (b"Z", b"X"):
         return False
     return start_time is None or int(rest[19]) == start_time
+
+
+def resolve_in_root(root: str, path: str) -> str:
+    """``path`` inside the directory tree ``root`` with every symlink resolved relative to ``root`` (an absolute
+    link target never escapes to the caller's root), as the container itself would see it."""
+    cur = root
+    for part in [p for p in path.split("/") if p and p != "."]:
+        if part == "..":
+            cur = os.path.dirname(cur) if cur != root else root
+            continue
+        nxt = os.path.join(cur, part)
+        hops = 0
+        while os.path.islink(nxt) and hops < 40:
+            target = os.readlink(nxt)
+            nxt = os.path.normpath(os.path.join(root if target.startswith("/") else cur, target.lstrip("/")))
+            if not (nxt + "/").startswith(root.rstrip("/") + "/"):
+                nxt = root
+            hops += 1
+        cur = nxt
+    return cur

@@ -591,17 +591,33 @@ class Runtime:
         if not cmd:
             raise InvalidArgument("exec command is empty")
         sb = self.sandboxes[c["sandbox_id"]]
+        env = dict(e.split("=", 1) for e in c["env"])
+        self._check_executable(c, cmd[0], env.get("PATH", ""))
         argv = ["nsenter", "-t", str(c["init_pid"]), "-m", "-i", "-p", "-r", "-w",
                 "-S", str(c["uid"]), "-G", str(c["gid"])]
         if sb["network_mode"] != NODE:
             argv += ["-n", "-u"]
-        env = dict(e.split("=", 1) for e in c["env"])
         files = self.cgroups.container(sb["uid"], cid).procs_files()
         # join the container's cgroups from a host shell, then exec nsenter: no Python between fork and exec
         # (a preexec_fn in this multi-threaded gRPC process can crash the child)
         join = ["/bin/sh", "-c", 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n-1)); done; '
                 'exec "$@"', "sh", str(len(files)), *files]
         return [*join, *argv, "--", *cmd], env, files
+
+    def _check_executable(self, c: dict[str, Any], prog: str, path_env: str) -> None:
+        """Fail as runc does when the program is missing in the container (e.g. ``sh`` in a distroless image)."""
+        root = f"/proc/{c['init_pid']}/root"
+
+        def ok(p: str) -> bool:
+            real = nsutil.resolve_in_root(root, p)
+            return os.path.isfile(real) and os.access(real, os.X_OK)
+        if "/" in prog:
+            if not ok(prog if prog.startswith("/") else os.path.join(c["cwd"], prog)):
+                raise RuntimeFailure("OCI runtime exec failed: exec failed: unable to start container process: "
+                                     f"exec: \"{prog}\": stat {prog}: no such file or directory: unknown")
+        elif not any(ok(os.path.join(d or ".", prog)) for d in path_env.split(":")):
+            raise RuntimeFailure("OCI runtime exec failed: exec failed: unable to start container process: "
+                                 f"exec: \"{prog}\": executable file not found in $PATH: unknown")
 
     def exec_sync(self, cid: str, cmd: Sequence[str], timeout_s: float) -> tuple[int, bytes, bytes]:
         argv, env, _files = self.exec_argv(cid, cmd)

@@ -51,26 +51,6 @@ def _touch(path: str, is_dir: bool) -> None:
             open(path, "a").close()
 
 
-def _inside(root: str, path: str) -> str:
-    """A container path under ``root`` without following symlinks out of it (each component resolved inside)."""
-    cur = root
-    for part in [p for p in path.split("/") if p and p != "."]:
-        if part == "..":
-            cur = os.path.dirname(cur) if cur != root else root
-            continue
-        nxt = os.path.join(cur, part)
-        hops = 0
-        while os.path.islink(nxt) and hops < 40:
-            target = os.readlink(nxt)
-            nxt = os.path.join(root if target.startswith("/") else cur, target.lstrip("/"))
-            nxt = os.path.normpath(nxt)
-            if not nxt.startswith(root):
-                nxt = root
-            hops += 1
-        cur = nxt
-    return cur
-
-
 def _setup_root(spec: dict[str, Any]) -> None:
     m = nsutil
     m.unshare(m.CLONE_NEWNS)
@@ -101,11 +81,11 @@ def _setup_root(spec: dict[str, Any]) -> None:
                          ("stderr", "/proc/self/fd/2")):
         os.symlink(target, f"{dev}/{name}")
     for name in ("hosts", "hostname", "resolv.conf"):
-        dst = _inside(root, f"/etc/{name}")
+        dst = nsutil.resolve_in_root(root, f"/etc/{name}")
         _touch(dst, False)
         m.mount(f"{b}/etc/{name}", dst, None, m.MS_BIND)
     for mt in spec["mounts"]:
-        dst = _inside(root, mt["container_path"])
+        dst = nsutil.resolve_in_root(root, mt["container_path"])
         _touch(dst, os.path.isdir(mt["host_path"]))
         m.mount(mt["host_path"], dst, None, m.MS_BIND | m.MS_REC)
         if mt.get("readonly"):

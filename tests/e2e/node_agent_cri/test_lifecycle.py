@@ -250,3 +250,16 @@ def test_capabilities_default_and_privileged(cri: Cri) -> None:
     assert "mounted" in log("priv")
     assert "denied" in log("none") and "CapBnd:\t0000000000000000" in log("none")
     assert all(cri.status(c).state == pb.CONTAINER_RUNNING for c in (plain, priv, none))
+
+
+def test_exec_of_a_missing_program_fails_like_runc(cri: Cri) -> None:
+    sid, sb = cri.run_sandbox()
+    cid = cri.run(sid, sb, "main", ["sleep", "300"])
+    with pytest.raises(grpc.RpcError) as e:
+        cri.exec(cid, ["bash", "-c", "true"])
+    assert 'exec: "bash": executable file not found in $PATH' in str(e.value.details())
+    with pytest.raises(grpc.RpcError) as e:
+        cri.exec(cid, ["/usr/local/bin/nope"])
+    assert "stat /usr/local/bin/nope: no such file or directory" in str(e.value.details())
+    # absolute symlinks resolve inside the container (/bin/sh -> /bin/busybox), not on the host
+    assert cri.exec(cid, ["/bin/sh", "-c", "echo ok"]).stdout == b"ok\n"
