@@ -165,7 +165,11 @@ def _merge_list(original: list[Any], patch: list[Any], key: str, path: Path, met
     else:
         if not key:
             raise PatchError(f"cannot merge lists without merge key for {'.'.join(path)}")
-        original, patch = _special_elements(original, patch, key)
+        original, patch, replaced = _special_elements(original, patch, key)
+        if replaced:
+            # the list is the patch's items, taken as they are (directives left in them are dropped, as the
+            # apiserver's typed decoding drops unknown keys)
+            original = [_as_decoded(item) for item in original]
         merged = _merge_by_key(original, patch, key, path, meta)
         order_key = key
     patch_items, server_only = _partition(merged, patch, order_key)
@@ -180,8 +184,8 @@ def _dedupe(values: list[Any]) -> list[Any]:
     return out
 
 
-def _special_elements(original: list[Any], patch: list[Any], key: str) -> tuple[list[Any], list[Any]]:
-    """Apply ``$patch`` items of a list of maps; returns (original, patch without them)."""
+def _special_elements(original: list[Any], patch: list[Any], key: str) -> tuple[list[Any], list[Any], bool]:
+    """Apply ``$patch`` items of a list of maps; returns (original, patch without them, replaced)."""
     plain: list[Any] = []
     replace = False
     for item in patch:
@@ -200,8 +204,8 @@ def _special_elements(original: list[Any], patch: list[Any], key: str) -> tuple[
         else:
             raise PatchError(f"unknown patch type: {go_format(directive)} in map: {go_format(item)}")
     if replace:
-        return plain, []
-    return original, plain
+        return plain, [], True
+    return original, plain, False
 
 
 def _merge_by_key(original: list[Any], patch: list[Any], key: str, path: Path, meta: PatchMeta) -> list[Any]:
@@ -214,8 +218,18 @@ def _merge_by_key(original: list[Any], patch: list[Any], key: str, path: Path, m
                 merged[i] = _merge_map(live, item, path, meta)
                 break
         else:
-            merged.append(_merge_map({}, item, path, meta))
+            # a new item is added as sent (apimachinery appends it unmerged); what typed decoding would drop
+            # from it -- leftover directive keys, nulls -- is dropped here
+            merged.append(_as_decoded(item))
     return merged
+
+
+def _as_decoded(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _as_decoded(v) for k, v in value.items() if not k.startswith("$") and v is not None}
+    if isinstance(value, list):
+        return [_as_decoded(v) for v in value]
+    return value
 
 
 def _identity(item: Any, key: str) -> Any:
@@ -288,6 +302,10 @@ def _set_element_orders(original: dict[str, Any], patch: dict[str, Any], path: P
         live_list = live if isinstance(live, list) else None
         patch_list = patch.get(field) if isinstance(patch.get(field), list) else None
         _check_order(patch_list or [], order, key)
+        if live_list is None and patch_list is None:
+            continue
+        if not live_list and not patch_list:
+            raise PatchError("no elements in any of the given slices")
         if live_list is not None and patch_list is None:
             merged = live_list
         elif live_list is None and patch_list is not None:
@@ -297,17 +315,55 @@ def _set_element_orders(original: dict[str, Any], patch: dict[str, Any], path: P
         else:
             continue
         patch_items, server_only = _partition(merged, order, key)
-        original[field] = _normalize_order(patch_items, server_only, order, live_list or [], key)
+        server_order = _live_as_aliased(live_list, patch_list, key) if live_list and patch_list and key else live_list
+        original[field] = _normalize_order(patch_items, server_only, order, server_order or [], key)
         patch.pop(field, None)
 
 
+def _live_as_aliased(live: list[Any], patch: list[Any], key: str) -> list[Any]:
+    """The live list as apimachinery's ordering step sees it after merging: Go deletes list items in place
+    (shifting later items left within the same array) and appends new items into the room that frees, and the
+    ordering step reads the original array, so it sees those shifted and appended items. Reproduced here because
+    it decides where live-only items land when ``kubectl apply`` removes and adds items in one patch."""
+    arr = list(live)
+    size = len(arr)
+    for item in patch:
+        if isinstance(item, dict) and item.get(DIRECTIVE) == "delete" and key in item:
+            while True:
+                at = next((i for i in range(size) if isinstance(arr[i], dict)
+                           and json_equal(arr[i].get(key), item[key])), None)
+                if at is None:
+                    break
+                arr[at:size - 1] = arr[at + 1:size]
+                size -= 1
+    if any(isinstance(item, dict) and item.get(DIRECTIVE) == "replace" for item in patch):
+        return arr
+    for item in patch:
+        if not isinstance(item, dict) or DIRECTIVE in item or key not in item:
+            continue
+        if any(isinstance(o, dict) and json_equal(o.get(key), item[key]) for o in arr[:size]):
+            continue
+        if size >= len(arr):
+            break  # Go reallocates: later appends no longer touch the original array
+        arr[size] = item
+        size += 1
+    return arr
+
+
 def _check_order(patch_list: list[Any], order: list[Any], key: str) -> None:
-    """The patch list's items (directives aside) must appear in the order list in the same relative order."""
-    items = [v for v in patch_list if not (isinstance(v, dict) and DIRECTIVE in v)]
-    i = 0
-    for entry in order:
-        if i < len(items) and json_equal(_identity(items[i], key), _identity(entry, key)):
-            i += 1
-    if i < len(items):
+    """As apimachinery validates a patch list against its order list: walking both, directive items are skipped
+    and each order entry may match the next patch item; patch items left once the order list is used up fail."""
+    if not order or not patch_list:
+        return
+    items = [v for v in patch_list if not (key and isinstance(v, dict) and v.get(DIRECTIVE) == "delete")]
+    pi = oi = 0
+    while pi < len(items) and oi < len(order):
+        if isinstance(items[pi], dict) and DIRECTIVE in items[pi]:
+            pi += 1
+            continue
+        if json_equal(_identity(items[pi], key), _identity(order[oi], key)):
+            pi += 1
+        oi += 1
+    if pi < len(items) and oi >= len(order):
         raise PatchError(f"The order in patch list:\n{go_format(patch_list)}\n doesn't match {SET_ORDER[:-1]} list:\n"
                          f"{go_format(order)}\n")

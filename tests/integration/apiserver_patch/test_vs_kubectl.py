@@ -218,7 +218,17 @@ def _kubectl(doc: Obj, patch: Any, kind: str) -> tuple[Any, str | None]:
         os.unlink(f.name)
     if res.returncode:
         return None, res.stderr.strip().removeprefix("error: ")
-    return json.loads(res.stdout), None
+    return _without_directives(json.loads(res.stdout)), None
+
+
+def _without_directives(value: Any) -> Any:
+    """kubectl prints the patched map as is; the apiserver decodes it into the typed object, which drops leftover
+    directive keys (e.g. a ``$setElementOrder`` inside a newly added list item)."""
+    if isinstance(value, dict):
+        return {k: _without_directives(v) for k, v in value.items() if not k.startswith("$")}
+    if isinstance(value, list):
+        return [_without_directives(v) for v in value]
+    return value
 
 
 def _ours(doc: Obj, patch: Any, kind: str) -> tuple[Any, str | None]:

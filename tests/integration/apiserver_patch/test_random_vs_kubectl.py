@@ -1,0 +1,106 @@
+"""Seeded random strategic merge patches on Pods (merge-keyed lists with nested keyed lists, $patch delete and
+replace, $setElementOrder at two levels, primitive sets with $deleteFromPrimitiveList, nulls), each applied by
+``kubectl patch --local`` and by us: results and failures must agree.
+
+One combination is left out on purpose: a primitive list and its ``$deleteFromPrimitiveList`` in the same patch,
+whose result depends on Go's randomised map iteration order (kubectl itself answers either way).
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.integration.apiserver_patch.test_vs_kubectl import _kubectl, _ours
+
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")]
+
+NAMES = ["a", "b", "c", "d", "e"]
+Obj = dict[str, Any]
+
+
+def _container(rng: random.Random, name: str) -> Obj:
+    c: Obj = {"name": name}
+    if rng.random() < 0.7:
+        c["image"] = rng.choice(["x", "y", "z"])
+    if rng.random() < 0.5:
+        c["env"] = [{"name": n, "value": rng.choice(["1", "2"])} for n in rng.sample(NAMES, rng.randint(0, 3))]
+    if rng.random() < 0.3:
+        c["args"] = rng.sample(NAMES, rng.randint(0, 3))
+    return c
+
+
+def _pod(rng: random.Random) -> Obj:
+    spec: Obj = {"containers": [_container(rng, n) for n in rng.sample(NAMES, rng.randint(1, 4))]}
+    meta: Obj = {"name": "p"}
+    if rng.random() < 0.5:
+        meta["finalizers"] = rng.sample(NAMES, rng.randint(0, 4))
+    if rng.random() < 0.5:
+        meta["labels"] = {n: "v" for n in rng.sample(NAMES, rng.randint(0, 3))}
+    if rng.random() < 0.3:
+        spec["tolerations"] = [{"key": n} for n in rng.sample(NAMES, 2)]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+
+
+def _patch(rng: random.Random, live: Obj) -> Obj:
+    patch: Obj = {}
+    spec: Obj = {}
+    if rng.random() < 0.8:
+        items: list[Obj] = []
+        for n in rng.sample(NAMES, rng.randint(0, 4)):
+            if rng.random() < 0.15:
+                items.append({"name": n, "$patch": "delete"})
+                continue
+            c = _container(rng, n)
+            if rng.random() < 0.2 and "env" in c:
+                c["$setElementOrder/env"] = [{"name": e["name"]} for e in c["env"]]
+            items.append(c)
+        if rng.random() < 0.1:
+            items.insert(rng.randint(0, len(items)), {"$patch": "replace"})
+        spec["containers"] = items
+        if rng.random() < 0.4:
+            order = [i["name"] for i in items if "$patch" not in i]
+            extra = [c["name"] for c in live["spec"]["containers"] if c["name"] not in order]
+            rng.shuffle(extra)
+            for e in extra:
+                if rng.random() < 0.6:
+                    order.insert(rng.randint(0, len(order)), e)
+            spec["$setElementOrder/containers"] = [{"name": n} for n in order]
+    if rng.random() < 0.2:
+        spec["tolerations"] = [{"key": "q"}]
+    if spec:
+        patch["spec"] = spec
+    meta: Obj = {}
+    if rng.random() < 0.4:
+        meta["finalizers"] = rng.sample(NAMES, rng.randint(0, 3))
+    elif rng.random() < 0.3:
+        meta["$deleteFromPrimitiveList/finalizers"] = rng.sample(NAMES, rng.randint(1, 2))
+    if rng.random() < 0.2:
+        meta["$setElementOrder/finalizers"] = rng.sample(NAMES, rng.randint(1, 4))
+    if rng.random() < 0.3:
+        meta["labels"] = {n: rng.choice(["w", None]) for n in rng.sample(NAMES, 2)}
+    if meta:
+        patch["metadata"] = meta
+    return patch
+
+
+def test_random_strategic_patches_match_kubectl() -> None:
+    rng = random.Random(20261123)
+    cases = []
+    for _ in range(100):
+        live = _pod(rng)
+        cases.append((live, _patch(rng, live)))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        expected = list(pool.map(lambda c: _kubectl(c[0], c[1], "strategic"), cases))
+    mismatches = []
+    for (live, patch), (want, want_err) in zip(cases, expected, strict=True):
+        got, got_err = _ours(live, patch, "strategic")
+        if (got is None) != (want is None) or got != want:
+            mismatches.append(f"live {live}\npatch {patch}\nkubectl {want if want is not None else want_err}\n"
+                              f"ours {got if got is not None else got_err}")
+    assert not mismatches, f"{len(mismatches)} of {len(cases)}:\n" + "\n\n".join(mismatches[:3])
