@@ -13,13 +13,16 @@ from apiserver.admission.priority import default_priority_class, priority, prior
 from apiserver.admission.quantities import pod_qos_class
 from apiserver.admission.quota import object_usage, quota_usage, resource_quota_check
 from apiserver.admission.serviceaccount import TOKEN_MOUNT_PATH, service_account, token_volume
+from apiserver.admission.storage import default_ingress_class, default_storage_class, storage_protection
 
 __all__ = [
     "IMMORTAL_NAMESPACES",
     "TOKEN_MOUNT_PATH",
     "AdmissionError",
     "aggregate",
+    "default_ingress_class",
     "default_priority_class",
+    "default_storage_class",
     "default_tolerations",
     "forbidden",
     "limit_ranger",
@@ -36,5 +39,6 @@ __all__ = [
     "resource_quota_check",
     "service_account",
     "set_qos_class",
+    "storage_protection",
     "token_volume",
 ]
