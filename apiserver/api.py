@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from apiserver import admission, errors, objects, patch, strategy
+from apiserver import admission, errors, objects, patch, schema, strategy
 from apiserver.allocator import Allocator, RangeFull
 from apiserver.auth import UserInfo
 from apiserver.conversion import CODECS
@@ -109,7 +109,7 @@ class Api:
             raise errors.bad_request(f'json: cannot unmarshal {type(meta).__name__} into Go struct field '
                                      f'{r.kind}.metadata of type v1.ObjectMeta')
         meta = meta or {}
-        check_meta_types(r.kind, meta)
+        check_meta_types(r, meta)
         if r.namespaced and meta.get("namespace") not in (None, "", ns):
             raise errors.bad_request("the namespace of the provided object does not match the namespace sent on the "
                                      "request")
@@ -125,11 +125,10 @@ class Api:
             raise errors.bad_request(undecodable)
         bad_types = strategy.type_errors(r, obj)
         if bad_types:
-            raise errors.bad_request(bad_types[0] if len(bad_types) == 1 else "[" + ", ".join(bad_types) + "]")
+            raise errors.bad_request(schema.cannot_handle(r.kind, r.version, bad_types[0]))
         unknown = strategy.unknown_fields(r, copy.deepcopy(obj))
         if unknown and opts.field_validation == "Strict":
-            msgs = [f'unknown field "{u}"' for u in unknown]
-            raise errors.bad_request("strict decoding error: " + ", ".join(msgs))
+            raise errors.bad_request(schema.strict_error_message(r.kind, r.version, unknown))
         strategy.prune(r, obj)
         if opts.field_validation == "Warn":
             return [f'unknown field "{u}"' for u in unknown]
@@ -217,9 +216,8 @@ class Api:
                 label_sel = selectors.parse_label_selector(query["labelSelector"])
             if query.get("fieldSelector"):
                 field_sel = selectors.parse_field_selector(query["fieldSelector"])
-        except ValueError as e:
-            raise errors.bad_request(f"unable to parse requirement: {e}" if "unable to parse" not in str(e)
-                                     else str(e)) from None
+        except ValueError as e:  # SelectorError: already worded as Kubernetes words it
+            raise errors.bad_request(str(e)) from None
         if field_sel is not None:
             allowed = objects.field_labels(r)
             for f, _, _ in field_sel.requirements:
@@ -431,7 +429,7 @@ class Api:
             except patch.ApplyConflict as e:
                 raise _apply_conflict(r, name, e) from None
             except patch.PatchError as e:
-                raise errors.ApiError(422, "Invalid", str(e)) from None
+                raise errors.ApiError(e.code, e.reason, str(e)) from None
             raise errors.unsupported_media_type(patch_type)
         obj = await self._update_loop(r, ns, name, mutate, opts, subresource, user,
                                       "Apply" if patch_type == "apply" else "Update")
@@ -450,6 +448,7 @@ class Api:
                 new = objects.prepare_update(r, wanted, current)
                 strategy.apply_defaults(r, new)
                 strategy.prepare_update(r, new, current)
+                objects.bump_generation(r, new, current)
                 causes = strategy.validate_update(r, new, current)
             if causes:
                 raise self._invalid(r, name, causes)
@@ -622,36 +621,37 @@ _META_STRINGS = ("name", "generateName", "namespace", "uid", "resourceVersion", 
 _META_MAPS = ("labels", "annotations")
 
 
-def _unmarshal_error(kind: str, value: Any, field: str, go_type: str) -> errors.ApiError:
-    return errors.bad_request(f"json: cannot unmarshal {_GO_TYPES.get(type(value), 'value')} into Go struct field "
-                              f"ObjectMeta.metadata.{field} of type {go_type}")
+def _unmarshal_error(r: Resource, value: Any, field: str, go_type: str) -> errors.ApiError:
+    return errors.bad_request(schema.cannot_handle(
+        r.kind, r.version, f"json: cannot unmarshal {_GO_TYPES.get(type(value), 'value')} into Go struct field "
+                           f"ObjectMeta.metadata.{field} of type {go_type}"))
 
 
-def check_meta_types(kind: str, meta: Obj) -> None:
+def check_meta_types(r: Resource, meta: Obj) -> None:
     """Wrong JSON types in metadata are decoding errors (400), worded as the Go decoder words them."""
     for f in _META_STRINGS:
         if f in meta and meta[f] is not None and not isinstance(meta[f], str):
-            raise _unmarshal_error(kind, meta[f], f, "string")
+            raise _unmarshal_error(r, meta[f], f, "string")
     for f in _META_MAPS:
         v = meta.get(f)
         if v is None:
             continue
         if not isinstance(v, dict):
-            raise _unmarshal_error(kind, v, f, "map[string]string")
+            raise _unmarshal_error(r, v, f, "map[string]string")
         for val in v.values():
             if not isinstance(val, str):
-                raise _unmarshal_error(kind, val, f, "string")
+                raise _unmarshal_error(r, val, f, "string")
     for f in ("finalizers",):
         v = meta.get(f)
         if v is not None and (not isinstance(v, list) or not all(isinstance(x, str) for x in v)):
-            raise _unmarshal_error(kind, v, f, "[]string")
+            raise _unmarshal_error(r, v, f, "[]string")
     for f in ("ownerReferences", "managedFields"):
         v = meta.get(f)
         if v is not None and (not isinstance(v, list) or not all(isinstance(x, dict) for x in v)):
-            raise _unmarshal_error(kind, v, f, "[]v1.OwnerReference" if f == "ownerReferences"
+            raise _unmarshal_error(r, v, f, "[]v1.OwnerReference" if f == "ownerReferences"
                                    else "[]v1.ManagedFieldsEntry")
     if "generation" in meta and meta["generation"] is not None and not isinstance(meta["generation"], int):
-        raise _unmarshal_error(kind, meta["generation"], "generation", "int64")
+        raise _unmarshal_error(r, meta["generation"], "generation", "int64")
 
 
 def _ns_finalizers(r: Resource, obj: Obj) -> bool:
@@ -659,16 +659,10 @@ def _ns_finalizers(r: Resource, obj: Obj) -> bool:
 
 
 def _apply_conflict(r: Resource, name: str, e: Any) -> errors.ApiError:
-    conflicts = list(e.conflicts)
-    n = len(conflicts)
-    lines = [f'conflict with "{m}": {f}' if n == 1 else f'- conflict with "{m}": {f}' for m, f in conflicts]
-    head = f"Apply failed with {n} conflict{'s' if n != 1 else ''}: "
-    msg = head + lines[0] if n == 1 else head.rstrip(": ") + ":\n" + "\n".join(lines)
-    causes = [{"reason": "FieldManagerConflict", "message": f'conflict with "{m}"', "field": f} for m, f in conflicts]
-    d: dict[str, Any] = {"name": name, "kind": r.resource, "causes": causes}
+    d: dict[str, Any] = {"name": name, "kind": r.resource, "causes": list(e.causes)}
     if r.group:
         d["group"] = r.group
-    return errors.ApiError(409, "Conflict", msg, d)
+    return errors.ApiError(409, "Conflict", e.message, d)
 
 
 def _default_manager(user: UserInfo | None) -> str:

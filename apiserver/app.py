@@ -169,20 +169,22 @@ class Server:
             if doc:
                 return _json(doc)
         if segs[0] == "openapi":
-            return self._openapi(segs)
+            return self._openapi(segs, accept)
         if path == "/":
             paths = sorted({"/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version", "/openapi/v2",
                             "/openapi/v3"} | {f"/apis/{g}" for g in reg.group_versions() if g})
             return _json({"paths": paths})
         raise errors.not_found_path()
 
-    def _openapi(self, segs: list[str]) -> web.StreamResponse:
+    def _openapi(self, segs: list[str], accept: str) -> web.StreamResponse:
         reg = self.api.registry
         gvs = [(g, v) for g, vs in reg.group_versions().items() for v in vs]
         if segs == ["openapi", "v2"]:
-            return _json(schema.openapi_v2_document([r.descriptor() for r in reg.all() if not r.crd]))
+            body, ctype = schema.openapi_v2_response(accept, [r.descriptor() for r in reg.all() if not r.crd])
+            return web.Response(body=body, headers={"Content-Type": ctype})
         if segs == ["openapi", "v3"]:
-            return _json(schema.openapi_v3_index(gvs))
+            fingerprints = {(r.group, r.version): _crd_rv(r) for r in reg.all() if r.crd}
+            return _json(schema.openapi_v3_index(gvs, fingerprints))
         if len(segs) >= 4 and segs[:2] == ["openapi", "v3"]:
             rest = segs[2:]
             if rest[0] == "api" and len(rest) == 2:
@@ -194,9 +196,9 @@ class Server:
             rs = reg.resources_of(g, v)
             if not rs:
                 raise errors.not_found_path()
-            crds = [r for r in rs if r.crd]
-            if crds and isinstance(crds[0].extra.get("crd"), dict):
-                doc = schema.crd_openapi_document(crds[0].extra["crd"], v)  # type: ignore[arg-type]
+            crds = [r.extra["crd"] for r in rs if r.crd and isinstance(r.extra.get("crd"), dict)]
+            if crds:
+                doc = schema.crd_openapi_document(crds, v)  # type: ignore[arg-type]
             else:
                 doc = schema.openapi_v3_document(g, v, [r.descriptor() for r in rs])
             return _json(doc)
@@ -386,6 +388,11 @@ class _suppress:
 
     def __exit__(self, *exc: object) -> bool:
         return exc[0] is not None and issubclass(exc[0], (ConnectionResetError, RuntimeError))  # type: ignore[arg-type]
+
+
+def _crd_rv(r: Resource) -> str:
+    crd = r.extra.get("crd")
+    return str(crd.get("metadata", {}).get("resourceVersion", "")) if isinstance(crd, dict) else ""
 
 
 def _json(obj: Any, content_type: str = "application/json", code: int = 200, vary: bool = False) -> web.Response:

@@ -76,11 +76,16 @@ def prepare_update(r: Resource, new: Obj, old: Obj) -> Obj:
             new["status"] = copy.deepcopy(old["status"])
         else:
             new.pop("status", None)
-    if "generation" in old_meta and spec_part(r, new) != spec_part(r, old):
-        meta["generation"] = int(old_meta["generation"]) + 1
     new["apiVersion"] = r.group_version
     new["kind"] = r.kind
     return new
+
+
+def bump_generation(r: Resource, new: Obj, old: Obj) -> None:
+    """generation + 1 when the spec changed (compare after defaulting, so a re-sent manifest is no change)."""
+    old_meta = old.get("metadata", {})
+    if "generation" in old_meta and spec_part(r, new) != spec_part(r, old):
+        new["metadata"]["generation"] = int(old_meta["generation"]) + 1
 
 
 def prepare_status_update(r: Resource, new: Obj, old: Obj) -> Obj:

@@ -36,6 +36,10 @@ def decode_error(r: Resource, obj: Obj) -> str | None:
 def apply_defaults(r: Resource, obj: Obj) -> None:
     if not r.crd:
         kinds.apply_defaults(r.group, r.version, r.kind, obj)
+        return
+    sch = r.extra.get("schema")
+    if isinstance(sch, dict):
+        schema.crd_apply_defaults(sch, obj)
 
 
 def prepare_update(r: Resource, new: Obj, old: Obj) -> None:

@@ -87,7 +87,10 @@ def test_update_bumps_generation_only_on_spec_change_and_keeps_status() -> None:
                                                 "spec": {"replicas": 1}, "status": {"replicas": 9}}, old)
     assert labels_only["metadata"]["generation"] == 3 and labels_only["status"] == {"replicas": 1}
     assert labels_only["metadata"]["uid"] == "u"
+    objects.bump_generation(deps, labels_only, old)
+    assert labels_only["metadata"]["generation"] == 3
     spec = objects.prepare_update(deps, {"metadata": {"name": "d"}, "spec": {"replicas": 2}}, old)
+    objects.bump_generation(deps, spec, old)
     assert spec["metadata"]["generation"] == 4
     status = objects.prepare_status_update(deps, {"metadata": {}, "spec": {"replicas": 7},
                                                   "status": {"replicas": 2}}, old)
