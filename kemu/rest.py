@@ -318,13 +318,22 @@ class RestClient:
 
     async def list_all(self, res: Resource, namespace: str | None = None, label_selector: str | None = None,
                        field_selector: str | None = None, page_size: int = 500) -> tuple[ObjList, str]:
-        """All items across pages and the list's resourceVersion."""
+        """All items across pages and the list's resourceVersion. Items get ``kind``/``apiVersion`` from the
+        list (``PodList`` -> ``Pod``) when the server leaves them out, as real list responses do."""
         items: ObjList = []
         cont: str | None = None
         rv = ""
         while True:
             page = await self.list(res, namespace, label_selector, field_selector, page_size, cont)
-            items.extend(page.get("items") or [])
+            list_kind = str(page.get("kind") or "")
+            kind = list_kind[:-4] if list_kind.endswith("List") else ""
+            api_version = str(page.get("apiVersion") or (f"{res.group}/{res.version}" if res.group else res.version))
+            for item in page.get("items") or []:
+                if kind and not item.get("kind"):
+                    item["kind"] = kind
+                if not item.get("apiVersion"):
+                    item["apiVersion"] = api_version
+                items.append(item)
             meta = page.get("metadata") or {}
             rv = rv or str(meta.get("resourceVersion") or "")
             cont = meta.get("continue") or None

@@ -226,9 +226,16 @@ def decide(d: Obj, ns_rss: list[Obj], ns_pods: list[Obj], now: datetime) -> Plan
         new_name = meta(new_rs)["name"] if new_rs else ""
         if new_rs is not None:
             want_rev = max(revision(new_rs), max_old_rev + 1) if revision(new_rs) <= max_old_rev else revision(new_rs)
+            # the deployment's annotations (change-cause ...) follow onto its current ReplicaSet, as the real
+            # controller's SetNewReplicaSetAnnotations does, so `rollout history` shows a cause set afterwards
+            have = meta(new_rs).get("annotations") or {}
+            want_ann = {k: v for k, v in (meta(d).get("annotations") or {}).items()
+                        if k not in _SKIP_ANNOTATIONS and have.get(k) != v}
             if want_rev != revision(new_rs):
+                want_ann[REVISION] = str(want_rev)
+            if want_ann:
                 plan.add(Patch(REPLICASETS, meta(new_rs)["namespace"], new_name,
-                               {"metadata": {"annotations": {REVISION: str(want_rev)}}}))
+                               {"metadata": {"annotations": want_ann}}))
             d_rev = (meta(d).get("annotations") or {}).get(REVISION)
             if d_rev != str(want_rev):
                 plan.add(Patch(DEPLOYMENTS, meta(d)["namespace"], meta(d)["name"],

@@ -53,7 +53,9 @@ class DeploymentController(Base):
         if d is None:
             return None
         ns, _ = split_key(key)
-        plan = logic.decide(d, self.rss.cache.by_index("namespace", ns), self.pods.cache.by_index("namespace", ns),
-                            self.ctx.now())
+        rss = self.rss.cache.by_index("namespace", ns)
+        if self.executor.stale(d) or any(self.executor.stale(r) for r in rss):
+            return 0.05  # our last writes are not in the cache yet: deciding now would repeat them
+        plan = logic.decide(d, rss, self.pods.cache.by_index("namespace", ns), self.ctx.now())
         await self.executor.run(plan)
         return plan.requeue_after_s

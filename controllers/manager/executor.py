@@ -28,6 +28,7 @@ class Executor:
         self.client = client
         self.recorder = recorder
         self.expectations = expectations
+        self.written: dict[tuple[str, str, str], int] = {}
 
     async def run(self, plan: Plan) -> list[Obj]:
         """Execute; returns the objects created. Raises the first unexpected ApiError after finishing a batch."""
@@ -106,7 +107,33 @@ class Executor:
         if self.expectations is not None and key:
             self.expectations.observe_add(key)
 
+    def _remember(self, obj: Any) -> None:
+        """Note the resourceVersion our write produced, so callers can wait for their cache to catch up."""
+        if isinstance(obj, dict):
+            md = obj.get("metadata") or {}
+            rv = md.get("resourceVersion")
+            if rv and str(rv).isdigit() and obj.get("kind"):
+                self.written[(str(obj["kind"]), str(md.get("namespace") or ""), str(md.get("name")))] = int(rv)
+                if len(self.written) > 10000:  # bounded: forget the oldest half
+                    for k in list(self.written)[:5000]:
+                        del self.written[k]
+
+    def stale(self, obj: Obj | None) -> bool:
+        """True when ``obj`` (from a cache) is older than what we last wrote to it (RVs are etcd revisions in
+        this apiserver, so they order; anything else is treated as fresh)."""
+        if obj is None:
+            return False
+        md = obj.get("metadata") or {}
+        want = self.written.get((str(obj.get("kind") or ""), str(md.get("namespace") or ""), str(md.get("name"))))
+        rv = str(md.get("resourceVersion") or "")
+        return want is not None and rv.isdigit() and int(rv) < want
+
     async def _one(self, a: Action) -> Obj | None:
+        out = await self._one_inner(a)
+        self._remember(out)
+        return out
+
+    async def _one_inner(self, a: Action) -> Obj | None:
         try:
             if isinstance(a, Create):
                 return await self.client.create(a.res, a.obj)

@@ -60,6 +60,8 @@ class ReplicaSetController(Base):
         if rs is None:
             self.expectations.forget(key)
             return None
+        if self.executor.stale(rs):
+            return 0.05  # our last status write is not in the cache yet
         ns, _ = split_key(key)
         pods = self.pods.cache.by_index("namespace", ns)
         plan = logic.decide(rs, pods, self.ctx.now(), REPLICASETS, can_manage=self.expectations.satisfied(key))

@@ -79,8 +79,13 @@ def test_deployment_scale_rolling_update_undo(cluster: Cluster) -> None:
     assert peak[0] <= 6, f"maxSurge 1 over 5 replicas allows 6 pods, saw {peak[0]}"
     images = {p["spec"]["containers"][0]["image"] for p in live(pods(c, "dep", "app=web"))}
     assert images == {"nginx:2"}
-    hist = c.kubectl("rollout", "history", "deployment/web", "-n", "dep")
-    assert "1" in hist and "2" in hist
+    c.kubectl("annotate", "deployment/web", "-n", "dep", "kubernetes.io/change-cause=image to nginx:2")
+
+    def history() -> list[list[str]]:
+        out = c.kubectl("rollout", "history", "deployment/web", "-n", "dep")
+        return [line.split(None, 1) for line in out.splitlines()[2:] if line.strip()]
+
+    wait_for(lambda: history() == [["1", "<none>"], ["2", "image to nginx:2"]], 30, 0.2, "rollout history")
     c.kubectl("rollout", "undo", "deployment/web", "-n", "dep")
     c.kubectl("rollout", "status", "deployment/web", "-n", "dep", "--timeout=90s", timeout=120)
     wait_for(lambda: {p["spec"]["containers"][0]["image"] for p in live(pods(c, "dep", "app=web"))} == {"nginx:1"},

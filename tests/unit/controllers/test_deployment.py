@@ -229,3 +229,14 @@ def test_orphan_replicaset_is_adopted() -> None:
                and a.name == rs["metadata"]["name"]]
     assert patches and patches[0].body["metadata"]["ownerReferences"][0]["uid"] == "dep-uid"
     assert not [a for a in plan.actions if type(a).__name__ == "Create"]  # no second ReplicaSet
+
+
+def test_change_cause_set_after_the_rollout_follows_to_the_replicaset() -> None:
+    w = World()
+    w.put("deployments", deploy())
+    run(w)
+    d = w.objs[("deployments", "d", "web")]
+    d["metadata"].setdefault("annotations", {})[dl.CHANGE_CAUSE] = "kubectl annotate"
+    run(w)
+    (rs,) = rss(w)
+    assert rs["metadata"]["annotations"][dl.CHANGE_CAUSE] == "kubectl annotate"

@@ -118,7 +118,8 @@ class StandIn:
         if req.method == "GET" and req.path == "/api/v1/pods":
             page = req.query.get("continue")
             if not page:
-                return web.json_response({"metadata": {"resourceVersion": "10", "continue": "p2"},
+                return web.json_response({"kind": "PodList", "apiVersion": "v1",
+                                          "metadata": {"resourceVersion": "10", "continue": "p2"},
                                           "items": [{"metadata": {"name": "a"}}]})
             return web.json_response({"metadata": {"resourceVersion": "10"}, "items": [{"metadata": {"name": "b"}}]})
         if req.path.endswith("/log"):
@@ -147,6 +148,7 @@ async def test_wire_shapes(standin: Any) -> None:
     assert ei.value.message == 'pods "missing" not found'
     items, rv = await c.list_all(PODS)
     assert [i["metadata"]["name"] for i in items] == ["a", "b"] and rv == "10"
+    assert (items[0]["kind"], items[0]["apiVersion"], items[1]["apiVersion"]) == ("Pod", "v1", "v1")
     await c.create(PODS, {"metadata": {"name": "p", "namespace": "ns"}})
     assert s.seen[-1][:2] == ("POST", "/api/v1/namespaces/ns/pods")
     await c.update_status(PODS, {"metadata": {"name": "p", "namespace": "ns"}})
