@@ -4,6 +4,7 @@ them), PodSecurity, ResourceQuota last. A rejection is an ``AdmissionError`` car
 and message the real plugin produces.
 """
 
+from apiserver.admission.chain import AdmissionContext, AdmissionResult, admit_create
 from apiserver.admission.errors import AdmissionError, aggregate, forbidden, not_found
 from apiserver.admission.lifecycle import IMMORTAL_NAMESPACES, namespace_lifecycle
 from apiserver.admission.limitranger import limit_ranger
@@ -18,7 +19,10 @@ from apiserver.admission.storage import default_ingress_class, default_storage_c
 __all__ = [
     "IMMORTAL_NAMESPACES",
     "TOKEN_MOUNT_PATH",
+    "AdmissionContext",
     "AdmissionError",
+    "AdmissionResult",
+    "admit_create",
     "aggregate",
     "default_ingress_class",
     "default_priority_class",
