@@ -210,14 +210,19 @@ def cmd_experiment_quorum(args: argparse.Namespace) -> int:
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
-    from kemu.drills import store_drills
+    from kemu.drills import cluster_drills, store_drills
 
     netns = {"on": True, "off": False, "auto": os.geteuid() == 0}[args.netns]
-    print(f"drill {args.name} on {'etcd 3.4' if args.real_etcd else 'etcd_raft'}: "
-          f"{store_drills.DRILLS[args.name].description}")
+    cluster_drill = args.name in cluster_drills.CLUSTER_DRILLS
+    spec = cluster_drills.CLUSTER_DRILLS[args.name] if cluster_drill else store_drills.DRILLS[args.name]
+    print(f"drill {args.name} on {'etcd 3.4' if args.real_etcd else 'etcd_raft'}: {spec.description}")
     try:
-        result = store_drills.run(args.name, args.state_dir / f"drill-{args.name}", real_etcd=args.real_etcd,
-                                  netns=netns, subnet=args.subnet, broken_store=args.broken_store)
+        if cluster_drill:
+            result = cluster_drills.run(args.name, args.state_dir / f"drill-{args.name}",
+                                        real_etcd=args.real_etcd, subnet=args.subnet)
+        else:
+            result = store_drills.run(args.name, args.state_dir / f"drill-{args.name}", real_etcd=args.real_etcd,
+                                      netns=netns, subnet=args.subnet, broken_store=args.broken_store)
     except (RuntimeError, AssertionError, ValueError, grpc.RpcError) as exc:
         detail = f"{exc.code().name}: {exc.details()}" if isinstance(exc, grpc.RpcError) else str(exc)
         print(f"drill aborted: {detail}", file=sys.stderr)
@@ -254,10 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("component")
     logs.add_argument("-n", "--lines", type=int, default=50)
     logs.set_defaults(func=cmd_logs)
+    from kemu.drills.cluster_drills import CLUSTER_DRILLS
     from kemu.drills.store_drills import DRILLS
 
     drill = sub.add_parser("drill", help="inject a failure while clients write; report and verdict")
-    drill.add_argument("name", choices=sorted(DRILLS))
+    drill.add_argument("name", choices=sorted(DRILLS) + sorted(CLUSTER_DRILLS))
     drill.add_argument("--real-etcd", action="store_true", help="run it on Debian's etcd (the reference)")
     drill.add_argument("--netns", choices=["auto", "on", "off"], default="auto",
                        help="members on their own machines (needed for partitions; auto: when root)")
