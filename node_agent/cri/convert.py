@@ -40,6 +40,7 @@ def container_config(c: Any) -> ContainerConfig:
         args=tuple(c.args), working_dir=c.working_dir, envs=tuple((e.key, e.value) for e in c.envs),
         mounts=tuple(MountSpec(m.container_path, m.host_path, m.readonly) for m in c.mounts),
         labels=dict(c.labels), annotations=dict(c.annotations), log_path=c.log_path, tty=c.tty, stdin=c.stdin,
+        stdin_once=c.stdin_once,
         limits=limits(c.linux.resources),
         run_as_user=sc.run_as_user.value if sc.HasField("run_as_user") else None,
         run_as_group=sc.run_as_group.value if sc.HasField("run_as_group") else None,

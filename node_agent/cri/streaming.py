@@ -3,6 +3,7 @@
 The CRI Exec/Attach/PortForward calls only register a request and return a one-time URL
 ``http://127.0.0.1:<port>/<kind>/<token>``; the kubelet (or a test) connects there with a WebSocket.
 
+Attach bridges to the container's own stdio through its shim's socket (node_agent.runtime.attach).
 Exec and Attach speak the Kubernetes remotecommand channel protocol (subprotocols ``v5.channel.k8s.io``,
 ``v4.channel.k8s.io``, ``channel.k8s.io``): every binary frame starts with a channel byte -- 0 stdin, 1 stdout,
 2 stderr, 3 error/status, 4 resize ({"Width", "Height"} JSON) and, in v5, 255 = close the channel named by the next
@@ -35,7 +36,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from node_agent.runtime import nsutil
+from node_agent.runtime import attach, nsutil
 from node_agent.runtime.runtime import Runtime
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io")
@@ -223,30 +224,46 @@ class StreamingServer:
         return 128 - code if code < 0 else code
 
     async def _attach(self, request: web.Request) -> web.StreamResponse:
-        """Attach streams the container's output as it is logged (stdin is not wired to running containers)."""
+        """Bridge the WebSocket to the shim's attach socket: the container's own stdin, stdout and stderr."""
         p = self._take(request, "attach")
         ws = web.WebSocketResponse(protocols=PROTOCOLS, max_msg_size=0)
         await ws.prepare(request)
-        c = self.runtime.container(p.target)
-        path = c["spec"]["log_path"]
-        pos = os.path.getsize(path) if os.path.exists(path) else 0
-        while not ws.closed:
-            c = self.runtime.container(p.target)
-            if os.path.exists(path) and os.path.getsize(path) > pos:
-                with open(path, "rb") as f:
-                    f.seek(pos)
-                    chunk = f.read()
-                pos += len(chunk)
-                for line in chunk.splitlines():
-                    parts = line.split(b" ", 3)
-                    if len(parts) == 4:
-                        ch = STDERR if parts[1] == b"stderr" else STDOUT
-                        await _send(ws, ch, parts[3] + (b"\n" if parts[2] == b"F" else b""))
-            elif c["state"] != "running":
-                break
-            await asyncio.sleep(0.1)
-        if ws.ws_protocol != "channel.k8s.io":
-            await _send(ws, ERROR, status_json(0))
+        v1 = ws.ws_protocol in (None, "channel.k8s.io")
+        try:
+            reader, writer = await asyncio.open_unix_connection(attach.socket_name(p.target))
+        except OSError as e:
+            msg = f"cannot attach to container {p.target}: {e}"
+            await _send(ws, ERROR, msg.encode() if v1 else status_json(1, msg))
+            await ws.close()
+            return ws
+
+        async def from_client() -> None:
+            async for msg in ws:
+                if msg.type != WSMsgType.BINARY or not msg.data:
+                    continue
+                ch, data = msg.data[0], msg.data[1:]
+                if ch == STDIN and p.stdin:
+                    writer.write(attach.frame(attach.STDIN, data))
+                elif ch == RESIZE:
+                    writer.write(attach.frame(attach.RESIZE, data))
+                elif ch == CLOSE and data[:1] == bytes([STDIN]):
+                    writer.write(attach.frame(attach.CLOSE, b""))
+                await writer.drain()
+
+        pump = asyncio.ensure_future(from_client())
+        buf = bytearray()
+        code: int | None = None
+        while code is None and (chunk := await reader.read(65536)):
+            buf += chunk
+            for ch, data in attach.parse(buf):
+                if ch == attach.EXIT:
+                    code = int(data or b"0")
+                elif (ch == attach.STDOUT and p.stdout) or (ch == attach.STDERR and p.stderr):
+                    await _send(ws, ch, data)
+        pump.cancel()
+        writer.close()
+        if code is not None and not v1:
+            await _send(ws, ERROR, status_json(code))
         await ws.close()
         return ws
 

@@ -86,6 +86,7 @@ class ContainerConfig:
     log_path: str = ""
     tty: bool = False
     stdin: bool = False
+    stdin_once: bool = False
     limits: Limits = field(default_factory=Limits)
     run_as_user: int | None = None
     run_as_group: int | None = None
@@ -396,7 +397,8 @@ class Runtime:
             "env": spec.environment(ic.env, cfg.envs), "uid": uid, "gid": gid, "tty": cfg.tty,
             "cwd": cfg.working_dir or ic.working_dir or "/",
         }
-        c["spec"] = {"bundle": str(bundle), "lower": str(img.rootfs), "argv": argv, "env": c["env"],
+        c["spec"] = {"id": cid, "stdin": cfg.stdin, "stdin_once": cfg.stdin_once,
+                     "bundle": str(bundle), "lower": str(img.rootfs), "argv": argv, "env": c["env"],
                      "cwd": c["cwd"], "uid": uid, "gid": gid, "mounts": c["mounts"], "tty": cfg.tty,
                      "readonly_rootfs": cfg.readonly_rootfs, "caps": caps,
                      "log_path": log_path or str(bundle / "console.log"), "log_max_bytes": self.log_max_bytes}

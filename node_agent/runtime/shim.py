@@ -25,12 +25,14 @@ import json
 import os
 import selectors
 import signal
+import socket
+import struct
 import sys
 import termios
 import time
 from typing import Any
 
-from node_agent.runtime import logfmt, nsutil
+from node_agent.runtime import attach, logfmt, nsutil
 
 _DEVICES = ("null", "zero", "random", "urandom", "tty", "full")
 
@@ -159,6 +161,7 @@ def run(bundle: str, ready_fd: int) -> int:
     with open(f"{bundle}/spec.json") as f:
         spec = json.load(f)
     ns = spec["ns"]
+    listener = attach.listen(spec["id"]) if spec.get("id") else None  # before setns: in the runtime's netns
     for kind, flag in (("ipc", nsutil.CLONE_NEWIPC), ("uts", nsutil.CLONE_NEWUTS), ("net", nsutil.CLONE_NEWNET)):
         if ns.get(kind):
             nsutil.setns(ns[kind], flag)
@@ -169,21 +172,32 @@ def run(bundle: str, ready_fd: int) -> int:
     sync_r, sync_w = os.pipe()
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     tty = bool(spec.get("tty"))
+    stdin_w = -1  # where attached clients' stdin goes
     if tty:
         master, slave = os.openpty()
         out_fds = {master: "stdout"}
-        child_io = (os.open(os.devnull, os.O_RDONLY), slave, slave)
+        child_io = (slave if spec.get("stdin") else os.open(os.devnull, os.O_RDONLY), slave, slave)
+        stdin_w = master if spec.get("stdin") else -1
     else:
         o_r, o_w = os.pipe()
         e_r, e_w = os.pipe()
         out_fds = {o_r: "stdout", e_r: "stderr"}
-        child_io = (os.open(os.devnull, os.O_RDONLY), o_w, e_w)
+        if spec.get("stdin"):
+            in_r, stdin_w = os.pipe()
+            os.set_inheritable(stdin_w, False)
+            child_io = (in_r, o_w, e_w)
+        else:
+            child_io = (os.open(os.devnull, os.O_RDONLY), o_w, e_w)
     pid = os.fork()
     if pid == 0:
         os.close(sync_w)
         os.close(err_r)
         for fd in out_fds:
             os.close(fd)
+        if listener is not None:
+            listener.close()
+        if stdin_w >= 0 and not tty:
+            os.close(stdin_w)
         for i, fd in enumerate(child_io):
             os.dup2(fd, i)
         _init(spec, sync_r, err_w, 0 if tty else None)
@@ -228,16 +242,26 @@ def run(bundle: str, ready_fd: int) -> int:
     splitters = {fd: logfmt.LineSplitter(name) for fd, name in out_fds.items()}
     sel = selectors.DefaultSelector()
     for fd in out_fds:
-        sel.register(fd, selectors.EVENT_READ)
+        sel.register(fd, selectors.EVENT_READ, "out")
+    att = _Attached(sel, stdin_w, tty, bool(spec.get("stdin_once")))
+    if listener is not None:
+        sel.register(listener, selectors.EVENT_READ, "listen")
     status: int | None = None
     exited_at = 0.0
-    while sel.get_map():
+    open_outs = len(out_fds)
+    while open_outs:
         events = sel.select(timeout=0.2)
         if reopen:  # after select: a reopen requested while we waited applies to what it returned
             reopen = False
             logs.reopen()
         for key, _ in events:
-            fd = int(key.fd)  # type: ignore[arg-type]
+            if key.data == "listen":
+                att.accept(key.fileobj)  # type: ignore[arg-type]
+                continue
+            if key.data == "client":
+                att.readable(key.fileobj)  # type: ignore[arg-type]
+                continue
+            fd = int(key.fd)
             try:
                 data = os.read(fd, 65536)
             except OSError:
@@ -245,10 +269,13 @@ def run(bundle: str, ready_fd: int) -> int:
             now = time.time_ns()
             if data:
                 logs.write(splitters[fd].feed(data, now))
+                att.output(attach.STDERR if out_fds[fd] == "stderr" else attach.STDOUT, data)
             else:
                 logs.write(splitters[fd].flush(now))
                 sel.unregister(fd)
-                os.close(fd)
+                if fd != stdin_w:
+                    os.close(fd)
+                open_outs -= 1
         if status is None:
             wpid, st = os.waitpid(pid, os.WNOHANG)
             if wpid:
@@ -265,7 +292,83 @@ def run(bundle: str, ready_fd: int) -> int:
     else:
         code, sig = os.WEXITSTATUS(status), 0
     _write_json(f"{bundle}/exit.json", {"exit_code": code, "signal": sig, "finished_at": finished})
+    att.close(code)
+    if listener is not None:
+        listener.close()
     return 0
+
+
+class _Attached:
+    """Clients attached through the shim's socket: their stdin goes to the container, its output to them."""
+
+    def __init__(self, sel: selectors.BaseSelector, stdin_w: int, tty: bool, stdin_once: bool) -> None:
+        self.sel = sel
+        self.stdin_w = stdin_w
+        self.tty = tty
+        self.stdin_once = stdin_once
+        self.clients: dict[socket.socket, bytearray] = {}
+
+    def accept(self, listener: socket.socket) -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        conn.setblocking(False)
+        self.clients[conn] = bytearray()
+        self.sel.register(conn, selectors.EVENT_READ, "client")
+
+    def _drop(self, conn: socket.socket) -> None:
+        self.sel.unregister(conn)
+        self.clients.pop(conn, None)
+        conn.close()
+        if self.stdin_once:
+            self._close_stdin()  # the first attached session ends the container's input
+
+    def _close_stdin(self) -> None:
+        if self.stdin_w >= 0 and not self.tty:
+            os.close(self.stdin_w)
+        self.stdin_w = -1
+
+    def readable(self, conn: socket.socket) -> None:
+        try:
+            data = conn.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(conn)
+            return
+        buf = self.clients[conn]
+        buf += data
+        for ch, payload in attach.parse(buf):
+            if ch == attach.STDIN and self.stdin_w >= 0:
+                try:
+                    os.write(self.stdin_w, payload)
+                except OSError:
+                    self._close_stdin()
+            elif ch == attach.CLOSE:
+                if self.tty and self.stdin_w >= 0:
+                    os.write(self.stdin_w, b"\x04")  # end of input on a terminal
+                else:
+                    self._close_stdin()
+            elif ch == attach.RESIZE and self.tty and self.stdin_w >= 0:
+                size = json.loads(payload or b"{}")
+                fcntl.ioctl(self.stdin_w, termios.TIOCSWINSZ,
+                            struct.pack("HHHH", int(size.get("Height", 24)), int(size.get("Width", 80)), 0, 0))
+
+    def output(self, channel: int, data: bytes) -> None:
+        for conn in list(self.clients):
+            try:
+                conn.settimeout(1.0)  # a stuck client is dropped rather than stalling the container's output
+                conn.sendall(attach.frame(channel, data))
+                conn.setblocking(False)
+            except OSError:
+                self._drop(conn)
+
+    def close(self, exit_code: int) -> None:
+        self.stdin_once = False
+        self.output(attach.EXIT, str(exit_code).encode())
+        for conn in list(self.clients):
+            self._drop(conn)
 
 
 def _ready(fd: int) -> None:

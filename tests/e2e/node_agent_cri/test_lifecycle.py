@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -187,13 +188,43 @@ def test_target_pid_namespace(cri: Cri) -> None:
 async def test_attach_streams_output(cri: Cri) -> None:
     import aiohttp
     sid, sb = cri.run_sandbox()
-    cid = cri.run(sid, sb, "talker", ["sh", "-c", "sleep 0.5; echo one; echo two >&2; sleep 0.5"])
+    cid = cri.run(sid, sb, "talker", ["sh", "-c", "sleep 1; echo one; echo two >&2; sleep 0.5"])
     url = cri.rt.Attach(pb.AttachRequest(container_id=cid, stdout=True, stderr=True), timeout=5).url
     chans: dict[int, bytes] = {}
     async with aiohttp.ClientSession() as s, s.ws_connect(url, protocols=("v4.channel.k8s.io",)) as ws:
         async for msg in ws:
             chans[msg.data[0]] = chans.get(msg.data[0], b"") + msg.data[1:]
     assert chans[1] == b"one\n" and chans[2] == b"two\n"
+    assert json.loads(chans[3])["status"] == "Success"
+
+
+async def test_attach_stdin_and_tty(cri: Cri) -> None:
+    import aiohttp
+    sid, sb = cri.run_sandbox()
+    # kubectl run -i: the container reads the attached client's stdin
+    cid = cri.run(sid, sb, "reader", ["sh", "-c", "read line; echo got:$line; exit 3"], stdin=True, stdin_once=True)
+    url = cri.rt.Attach(pb.AttachRequest(container_id=cid, stdin=True, stdout=True, stderr=True), timeout=5).url
+    chans: dict[int, bytes] = {}
+    async with aiohttp.ClientSession() as s, s.ws_connect(url, protocols=("v5.channel.k8s.io",)) as ws:
+        await ws.send_bytes(b"\x00hello\n")
+        async for msg in ws:
+            chans[msg.data[0]] = chans.get(msg.data[0], b"") + msg.data[1:]
+    assert chans[1] == b"got:hello\n"
+    st = json.loads(chans[3])
+    assert st["status"] == "Failure" and st["details"]["causes"][0]["message"] == "3"
+    assert cri.wait_exited(cid).exit_code == 3
+    # kubectl run -it: a shell on a terminal
+    cid = cri.run(sid, sb, "shell", ["sh"], stdin=True, tty=True)
+    url = cri.rt.Attach(pb.AttachRequest(container_id=cid, stdin=True, stdout=True, tty=True), timeout=5).url
+    out = b""
+    async with aiohttp.ClientSession() as s, s.ws_connect(url, protocols=("v5.channel.k8s.io",)) as ws:
+        await ws.send_bytes(b"\x04" + json.dumps({"Width": 77, "Height": 22}).encode())
+        await ws.send_bytes(b"\x00stty size; exit 0\n")
+        async for msg in ws:
+            if msg.data[0] == 1:
+                out += msg.data[1:]
+    assert b"22 77" in out
+    assert cri.wait_exited(cid).exit_code == 0
 
 
 def test_half_created_sandbox_is_collected_on_restart(cri: Cri) -> None:
