@@ -58,6 +58,8 @@ RFC6902: list[tuple[str, Any, list[Any], Any]] = [
     ("root replace", {"a": 1}, [{"op": "replace", "path": "", "value": {"b": 2}}], {"b": 2}),
     ("root test", {"a": 1}, [{"op": "test", "path": "", "value": {"a": 1.0}}], {"a": 1}),
     ("pointer without slash", {"a": 1}, [{"op": "add", "path": "a", "value": 2}], None),
+    ("root replace with a scalar does nothing", {"a": 1}, [{"op": "replace", "path": "", "value": 1}], {"a": 1}),
+    ("test of a missing member without a value", {"a": 1}, [{"op": "test", "path": "/b"}], None),
     ("remove missing", {"a": 1}, [{"op": "remove", "path": "/b"}], None),
     ("index out of range", {"a": [1]}, [{"op": "add", "path": "/a/5", "value": 2}], None),
     ("unknown op", {"a": 1}, [{"op": "frobnicate", "path": "/a"}], None),
