@@ -1,4 +1,4 @@
-"""The sandbox holder: a pause-like process that owns a pod's network, IPC and UTS namespaces.
+"""The Python sandbox holder (pods sharing one PID namespace; others use ``unshare``, see runtime.holder_argv).
 
 ``python -m node_agent.runtime.holder --hostname NAME [--host-network] [--share-pid] [--sandbox-id ID]``
 
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         child = os.fork()
         if child == 0:
             try:
+                nsutil.set_parent_death_signal(signal.SIGKILL)  # the holder may be SIGKILLed: take the pod along
                 _pid1_loop()
             finally:
                 os._exit(0)

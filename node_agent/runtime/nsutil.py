@@ -64,6 +64,11 @@ def pivot_root(new_root: str, put_old: str) -> None:
 
 
 PR_CAPBSET_DROP = 24
+PR_SET_PDEATHSIG = 1
+
+
+def set_parent_death_signal(sig: int) -> None:
+    _check(_libc.prctl(ctypes.c_int(PR_SET_PDEATHSIG), ctypes.c_ulong(sig), 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
 
 
 def limit_capabilities(keep: list[int], last_cap: int = 40) -> None:
