@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from controllers.logic import replicaset as logic
+from controllers.logic.actions import Create, Plan
 from controllers.manager.base import Base, controller_ref, owner_key
 from controllers.runtime.cache import object_key, split_key
 from kemu.api.selectors import SelectorError, label_selector_from_dict
-from kemu.rest import PODS, REPLICASETS
+from kemu.rest import PODS, REPLICASETS, ApiError
 
 Obj = dict[str, Any]
 
@@ -65,8 +66,31 @@ class ReplicaSetController(Base):
         ns, _ = split_key(key)
         pods = self.pods.cache.by_index("namespace", ns)
         plan = logic.decide(rs, pods, self.ctx.now(), REPLICASETS, can_manage=self.expectations.satisfied(key))
-        await self.executor.run(plan)
+        try:
+            await self.executor.run(plan)
+        except ApiError as e:
+            if any(isinstance(a, Create) for a in plan.actions):
+                # creates failed (quota, admission): say so on the ReplicaSet, as the real controller does
+                await self._record_failure(key, rs, pods, e.message or str(e))
+            raise
         return plan.requeue_after_s
+
+
+    async def _record_failure(self, key: str, rs: Obj, pods: list[Obj], message: str) -> None:
+        for _ in range(3):  # our own status writes race with this one: re-read on conflict
+            claimed = logic.claim(rs, pods, (rs.get("spec") or {}).get("selector"), Plan())
+            st = logic.rs_status(rs, claimed, self.ctx.now(), failure=message)
+            if st == (rs.get("status") or {}):
+                return
+            try:
+                await self.ctx.client.update_status(REPLICASETS, {**rs, "status": st})
+                return
+            except ApiError:
+                ns, name = split_key(key)
+                fresh = await self.ctx.client.get_or_none(REPLICASETS, name, ns)
+                if fresh is None:
+                    return
+                rs = fresh
 
 
 __all__ = ["ReplicaSetController", "object_key"]

@@ -49,6 +49,33 @@ def fit_error(num_nodes: int, failures: dict[str, Failure], post_filter: str = "
     return msg
 
 
+def prefilter_error(num_nodes: int, message: str) -> str:
+    """A PreFilter rejection: the reason stands alone, every node counts as not helped by preemption."""
+    if num_nodes == 0:
+        return "no nodes available to schedule pods"
+    return (f"0/{num_nodes} nodes are available: {message}. preemption: 0/{num_nodes} nodes are available: "
+            f"{num_nodes} {NOT_HELPFUL}.")
+
+
+def unbound_claims(pod: Obj, claims: dict[str, Obj]) -> str | None:
+    """VolumeBinding's PreFilter: the pod's PVCs must exist and (Immediate binding) be Bound.
+    ``claims``: ``namespace/name`` -> PVC."""
+    ns = (pod.get("metadata") or {}).get("namespace") or "default"
+    unbound = False
+    for v in (pod.get("spec") or {}).get("volumes") or []:
+        name = (v.get("persistentVolumeClaim") or {}).get("claimName")
+        if not name:
+            continue
+        pvc = claims.get(f"{ns}/{name}")
+        if pvc is None:
+            return f'persistentvolumeclaim "{name}" not found'
+        if (pvc.get("metadata") or {}).get("deletionTimestamp"):
+            return f'persistentvolumeclaim "{name}" is being deleted'
+        if (pvc.get("status") or {}).get("phase") != "Bound":
+            unbound = True
+    return "pod has unbound immediate PersistentVolumeClaims" if unbound else None
+
+
 def priority(pod: Obj) -> int:
     return int((pod.get("spec") or {}).get("priority") or 0)
 

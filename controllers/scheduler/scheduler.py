@@ -1,6 +1,8 @@
 """The scheduler process's loop: informers for pods and nodes, a queue of pending pods, one decision at a time,
 bindings written concurrently.
 
+- Volumes: a pod whose PersistentVolumeClaims are missing or not yet Bound is rejected up front with the
+  VolumeBinding PreFilter message and retried when claims change.
 - Pending pods: ``spec.schedulerName`` default-scheduler (or the configured name), no ``nodeName``, not
   terminating or terminal. Unschedulable pods are retried after a per-pod backoff (1 s doubling to 10 s) and
   re-queued at once (after their backoff) when nodes change or a bound pod goes away.
@@ -24,9 +26,9 @@ from controllers.runtime.events import EventRecorder
 from controllers.runtime.informer import Informer
 from controllers.runtime.workqueue import RetryConfig, WorkQueue
 from controllers.scheduler.cache import SchedulerCache
-from controllers.scheduler.framework import schedule
+from controllers.scheduler.framework import Result, prefilter_error, schedule, unbound_claims
 from kemu.api.meta import format_time, get_condition
-from kemu.rest import NODES, PODS, PRIORITYCLASSES, ApiError, Conflict, NotFound, RestClient
+from kemu.rest import NODES, PODS, PRIORITYCLASSES, PVCS, ApiError, Conflict, NotFound, RestClient
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -54,6 +56,7 @@ class Scheduler:
         self.pods = Informer(client, PODS, indexers={})
         self.nodes = Informer(client, NODES, indexers={})
         self.classes = Informer(client, PRIORITYCLASSES, indexers={})
+        self.claims = Informer(client, PVCS, indexers={})
         self.queue = WorkQueue(RetryConfig(initial_backoff_s, max_backoff_s))
         self.attempts: dict[str, int] = {}
         self.initial_backoff_s = initial_backoff_s
@@ -64,6 +67,7 @@ class Scheduler:
         self.scheduled = 0
         self.pods.add_handler(self._on_pod)
         self.nodes.add_handler(self._on_node)
+        self.claims.add_handler(lambda t, o, n: self._requeue_unschedulable() if t != "DELETED" else None)
 
     # -- handlers: update the cache, enqueue keys --
 
@@ -122,7 +126,11 @@ class Scheduler:
                 self.cache.assumed:
             self.attempts.pop(key, None)
             return
-        result = schedule(pod, self.cache.nodes, self.rng, nominated=self.nominated())
+        volume_problem = unbound_claims(pod, self.claims.cache.items)
+        if volume_problem is not None:
+            result = Result(None, message=prefilter_error(len(self.cache.nodes), volume_problem))
+        else:
+            result = schedule(pod, self.cache.nodes, self.rng, nominated=self.nominated())
         if result.node is not None:
             self.cache.assume(pod, result.node)
             self.attempts.pop(key, None)
@@ -203,9 +211,10 @@ class Scheduler:
     async def run(self) -> None:
         tasks = [asyncio.create_task(self.classes.run())]
         await self.classes.synced.wait()  # pods are read with their class priorities
-        tasks += [asyncio.create_task(self.nodes.run()), asyncio.create_task(self.pods.run())]
+        tasks += [asyncio.create_task(self.nodes.run()), asyncio.create_task(self.pods.run()),
+                  asyncio.create_task(self.claims.run())]
         try:
-            await asyncio.gather(self.nodes.synced.wait(), self.pods.synced.wait())
+            await asyncio.gather(self.nodes.synced.wait(), self.pods.synced.wait(), self.claims.synced.wait())
             log.info("scheduler caches synced: %d nodes, %d pods", len(self.nodes.cache), len(self.pods.cache))
             while True:
                 key = await self.queue.get()

@@ -221,3 +221,18 @@ def test_space_freed_by_preemption_is_kept_for_the_nominated_pod() -> None:
     assert schedule(pod("boss", cpu="1", prio=1000), infos, random.Random(1), nominated=nominated).node == "a"
     # the nominated pod itself fits
     assert schedule(nominated["a"][0], infos, random.Random(1), nominated=nominated).node == "a"
+
+
+def test_volume_prefilter() -> None:
+    from controllers.scheduler.framework import prefilter_error, unbound_claims
+    p = pod("db")
+    p["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "data-db"}}]
+    assert unbound_claims(p, {}) == 'persistentvolumeclaim "data-db" not found'
+    pending = {"default/data-db": {"metadata": {"name": "data-db"}, "status": {"phase": "Pending"}}}
+    msg = unbound_claims(p, pending)
+    assert msg == "pod has unbound immediate PersistentVolumeClaims"
+    assert prefilter_error(3, msg) == ("0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. "
+                                       "preemption: 0/3 nodes are available: 3 Preemption is not helpful for "
+                                       "scheduling.")
+    bound = {"default/data-db": {"metadata": {"name": "data-db"}, "status": {"phase": "Bound"}}}
+    assert unbound_claims(p, bound) is None
