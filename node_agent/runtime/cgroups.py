@@ -279,3 +279,12 @@ class Cgroups:
 
     def container(self, pod_uid: str, container_id: str) -> Cgroup:
         return self._make(f"{self.base}/pod{pod_uid}/{container_id}")
+
+    def remove_scope_if_empty(self) -> None:
+        """Remove this runtime's scope dirs once no pod is left (callers serialise this with cgroup creation)."""
+        dirs = [ROOT / self.base] if self.version == "v2" else [ROOT / c / self.base for c in V1_CONTROLLERS]
+        for d in dirs:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass  # absent, or pods still there

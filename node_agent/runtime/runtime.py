@@ -270,8 +270,8 @@ class Runtime:
         sb["holder_pid"], sb["pidns_pid"] = int(line[1]), int(line[2])
         sb["holder_start"] = nsutil.proc_start_time(sb["holder_pid"])
         sb["pidns_start"] = nsutil.proc_start_time(sb["pidns_pid"])
-        self.cgroups.pod(cfg.uid).create()
-        with self.lock:
+        with self.lock:  # with the lock: remove_sandbox may be removing the (empty) scope dir right now
+            self.cgroups.pod(cfg.uid).create()
             self.sandboxes[sid] = sb
             self._save_sb(sb)
         if self.pod_network is not None and cfg.network_mode != NODE:
@@ -324,6 +324,8 @@ class Runtime:
         with self.lock:
             if not any(s["uid"] == sb["uid"] for k, s in self.sandboxes.items() if k != sb["id"]):
                 self.cgroups.pod(sb["uid"]).remove()
+                if len(self.sandboxes) == 1:
+                    self.cgroups.remove_scope_if_empty()
             self.sandboxes.pop(sb["id"], None)
             shutil.rmtree(self.sb_dir / sb["id"], ignore_errors=True)
 
@@ -397,7 +399,8 @@ class Runtime:
                      "readonly_rootfs": cfg.readonly_rootfs, "caps": caps,
                      "log_path": log_path or str(bundle / "console.log"), "log_max_bytes": self.log_max_bytes}
         try:
-            cg.create()
+            with self.lock:
+                cg.create()
             cg.set_limits(cfg.limits)
         except OSError as e:
             cg.remove()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -60,6 +61,18 @@ def test_lifecycle_and_status_fields(cri: Cri) -> None:
     cri.rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=sid), timeout=30)
     cri.rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=sid), timeout=30)
     assert not cri.rt.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=5).items
+    # nothing of the pod is left: no cgroups (not even the runtime's scope), no processes
+    scope = hashlib.sha1(str(cri.root.resolve()).encode()).hexdigest()[:12]
+    for ctrl in ("memory", "cpu", "pids", "freezer", ""):
+        assert not (Path("/sys/fs/cgroup") / ctrl / "kemu" / scope).exists()
+    assert not any(b"--sandbox-id\0" + sid.encode() in _cmdline(p) for p in os.listdir("/proc") if p.isdigit())
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def test_exit_codes_and_reasons(cri: Cri) -> None:
