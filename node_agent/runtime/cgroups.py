@@ -136,10 +136,16 @@ class V1Cgroup(Cgroup):
     def set_limits(self, limits: Limits) -> None:
         m, cpu, pids = self._dir("memory"), self._dir("cpu"), self._dir("pids")
         if limits.memory_bytes > 0:
-            _write(m / "memory.limit_in_bytes", str(limits.memory_bytes))
+            files = [m / "memory.limit_in_bytes"]
             if (m / "memory.memsw.limit_in_bytes").exists():
-                # no swap for containers: memsw must be >= the memory limit, so write it after
-                _write(m / "memory.memsw.limit_in_bytes", str(limits.memory_bytes))
+                # no swap for containers; the kernel wants memsw >= memory at every step, so a raise writes memsw
+                # first and a cut writes memory first
+                files.append(m / "memory.memsw.limit_in_bytes")
+                current = int(_read(m / "memory.limit_in_bytes").strip() or 0)
+                if limits.memory_bytes > current:
+                    files.reverse()
+            for f in files:
+                _write(f, str(limits.memory_bytes))
         if limits.cpu_period_us > 0:
             _write(cpu / "cpu.cfs_period_us", str(limits.cpu_period_us))
         if limits.cpu_quota_us > 0:

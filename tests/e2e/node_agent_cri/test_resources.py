@@ -82,3 +82,7 @@ def test_update_resources_and_readonly_rootfs(cri: Cri) -> None:
         assert (Path("/sys/fs/cgroup") / rel / "memory.max").read_text().strip() == str(32 << 20)
         assert (Path("/sys/fs/cgroup") / rel / "cpu.max").read_text().strip() == "30000 100000"
     assert cri.status(cid).resources.linux.memory_limit_in_bytes == 32 << 20
+    # raising the limit again (v1 has memsw >= memory at each step)
+    cri.rt.UpdateContainerResources(pb.UpdateContainerResourcesRequest(
+        container_id=cid, linux=pb.LinuxContainerResources(memory_limit_in_bytes=128 << 20)), timeout=5)
+    assert cri.status(cid).resources.linux.memory_limit_in_bytes == 128 << 20
