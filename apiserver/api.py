@@ -7,11 +7,12 @@ propagation policies, dry-run, and service address allocation. It knows nothing 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -249,7 +250,8 @@ class Api:
         if r.namespaced:
             if not ns:
                 raise errors.bad_request("the server could not find the requested resource")
-            admission.namespace_lifecycle("CREATE", await self._namespace(ns), r.resource, ns)
+            admission.namespace_lifecycle("CREATE", await self._namespace(ns), r.resource, ns,
+                                          name=meta.get("name") or "", group=r.group)
         for attempt in range(8):
             obj = objects.prepare_create(r, body, ns, rfc3339(self.now()), self.new_uid)
             if not name:
@@ -259,8 +261,9 @@ class Api:
             causes = strategy.validate_create(r, obj)
             if causes:
                 raise self._invalid(r, obj["metadata"]["name"], causes)
-            patch.update_managed_fields(None, obj, opts.field_manager or _default_manager(user),
-                                        "Update", r.group_version, strategy.patch_meta(r), rfc3339(self.now()))
+            with patch_errors(r, obj["metadata"]["name"]):
+                patch.update_managed_fields(None, obj, opts.field_manager or _default_manager(user),
+                                            "Update", r.group_version, strategy.patch_meta(r), rfc3339(self.now()))
             if opts.dry_run:
                 return obj
             try:
@@ -286,11 +289,10 @@ class Api:
             sa_r = self.registry.get("", "v1", "serviceaccounts")
             assert sa_r is not None
             try:
-                await self.storage.get(sa_r.key(ns, sa_name))
-                sa_exists = True
+                sa: Obj | None = await self.storage.get(sa_r.key(ns, sa_name))
             except KeyNotFound:
-                sa_exists = False
-            admission.service_account(obj, sa_exists)
+                sa = None
+            admission.service_account(obj, sa is not None, sa=sa)
             admission.pod_defaults(obj)
         if r.kind in ("Pod",) and r.group == "":
             lr_r = self.registry.get("", "v1", "limitranges")
@@ -308,7 +310,7 @@ class Api:
         quotas = (await self.storage.list(q_r.list_prefix(ns))).items
         if not quotas:
             return
-        updated = admission.resource_quota_check(obj, r.resource, quotas, lambda q: q)
+        updated = admission.resource_quota_check(obj, r.resource, quotas, lambda q: q, group=r.group)
         for q in updated:
             try:
                 await self.storage.update(q_r.key(ns, q["metadata"]["name"]), q,
@@ -396,8 +398,9 @@ class Api:
                 applied = self._check_body(r, patch_body, ns, name)
                 applied = copy.deepcopy(applied)
                 applied.setdefault("metadata", {})["name"] = name
-                obj = patch.server_side_apply(None, applied, opts.field_manager, r.group_version, opts.force, meta,
-                                              rfc3339(self.now()))
+                with patch_errors(r, name):
+                    obj = patch.server_side_apply(None, applied, opts.field_manager, r.group_version, opts.force, meta,
+                                                  rfc3339(self.now()))
                 created = await self.create(r, ns, obj, WriteOptions(opts.dry_run, opts.field_manager,
                                                                      opts.field_validation, opts.force), user)
                 return created, True
@@ -406,7 +409,7 @@ class Api:
             self._check_body(r, patch_body, ns, name)
 
         def mutate(current: Obj) -> Obj:
-            try:
+            with patch_errors(r, name):
                 if patch_type == "json":
                     if not isinstance(patch_body, list):
                         raise errors.bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
@@ -426,10 +429,6 @@ class Api:
                 if patch_type == "apply":
                     return patch.server_side_apply(current, patch_body, opts.field_manager, r.group_version,
                                                    opts.force, meta, rfc3339(self.now()))
-            except patch.ApplyConflict as e:
-                raise _apply_conflict(r, name, e) from None
-            except patch.PatchError as e:
-                raise errors.ApiError(e.code, e.reason, str(e)) from None
             raise errors.unsupported_media_type(patch_type)
         obj = await self._update_loop(r, ns, name, mutate, opts, subresource, user,
                                       "Apply" if patch_type == "apply" else "Update")
@@ -453,8 +452,9 @@ class Api:
             if causes:
                 raise self._invalid(r, name, causes)
             if operation == "Update":
-                patch.update_managed_fields(current, new, opts.field_manager or _default_manager(user), "Update",
-                                            r.group_version, strategy.patch_meta(r), rfc3339(self.now()))
+                with patch_errors(r, name):
+                    patch.update_managed_fields(current, new, opts.field_manager or _default_manager(user), "Update",
+                                                r.group_version, strategy.patch_meta(r), rfc3339(self.now()))
             if not objects.changed(new, current):
                 return current
             if opts.dry_run:
@@ -656,6 +656,17 @@ def check_meta_types(r: Resource, meta: Obj) -> None:
 
 def _ns_finalizers(r: Resource, obj: Obj) -> bool:
     return r.kind == "Namespace" and r.group == "" and bool((obj.get("spec") or {}).get("finalizers"))
+
+
+@contextlib.contextmanager
+def patch_errors(r: Resource, name: str) -> Iterator[None]:
+    """The patch library's typed errors as Statuses (its PatchError carries code and reason)."""
+    try:
+        yield
+    except patch.ApplyConflict as e:
+        raise _apply_conflict(r, name, e) from None
+    except patch.PatchError as e:
+        raise errors.ApiError(e.code, e.reason, str(e)) from None
 
 
 def _apply_conflict(r: Resource, name: str, e: Any) -> errors.ApiError:

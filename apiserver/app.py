@@ -29,6 +29,7 @@ from apiserver.auth import (
     authenticate_request,
     authorize,
     forbidden_message,
+    impersonate,
 )
 from apiserver.rbac_cache import RbacCache
 from apiserver.resources import Resource
@@ -90,36 +91,18 @@ class Server:
             return
         if "system:masters" in attrs.user.groups:
             return
-        allowed, _ = authorize(attrs, self.rbac)
+        allowed, reason = authorize(attrs, self.rbac)
         if not allowed:
-            raise errors.forbidden(forbidden_message(attrs), attrs.api_group, attrs.resource, attrs.name)
-
-    def impersonate(self, user: UserInfo, request: web.Request) -> UserInfo:
-        """Act as ``Impersonate-User`` (+ ``Impersonate-Group``) if RBAC lets ``user`` impersonate them."""
-        name = request.headers["Impersonate-User"]
-        groups = tuple(request.headers.getall("Impersonate-Group", []))
-        if name.startswith("system:serviceaccount:") and name.count(":") == 3:
-            _, _, sa_ns, sa_name = name.split(":")
-            self.authorize(Attributes(user=user, verb="impersonate", resource_request=True, api_version="v1",
-                                      resource="serviceaccounts", namespace=sa_ns, name=sa_name))
-            groups = groups or ("system:serviceaccounts", f"system:serviceaccounts:{sa_ns}")
-        else:
-            self.authorize(Attributes(user=user, verb="impersonate", resource_request=True, api_version="v1",
-                                      resource="users", name=name))
-        for g in groups:
-            self.authorize(Attributes(user=user, verb="impersonate", resource_request=True, api_version="v1",
-                                      resource="groups", name=g))
-        if "system:authenticated" not in groups and name != "system:anonymous":
-            groups = (*groups, "system:authenticated")
-        return UserInfo(name=name, groups=groups)
+            raise errors.forbidden(forbidden_message(attrs, reason), attrs.api_group, attrs.resource, attrs.name)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         user = self.user_of(request)
         if user is None and not (path in PUBLIC_PATHS and request.method == "GET"):
             raise errors.unauthorized()
-        if user is not None and "Impersonate-User" in request.headers:
-            user = self.impersonate(user, request)
+        if user is not None:
+            user = impersonate(user, request.headers.items(),
+                               self.rbac if self.config.authorization == "RBAC" else None)
         query = dict(request.query)
         ri = requestinfo.parse(request.method, path, query)
         if not ri.resource_request:
@@ -130,9 +113,11 @@ class Server:
         r = self.api.registry.get(ri.group, ri.version, ri.resource)
         if r is None:
             raise errors.not_found_path()
+        # like kube-apiserver, a request on a namespace object carries that namespace (RoleBindings there apply)
         self.authorize(Attributes(user=user, verb=ri.verb, resource_request=True, api_group=ri.group,
                                   api_version=ri.version, resource=ri.resource, subresource=ri.subresource,
-                                  namespace=ri.namespace if r.namespaced else "", name=ri.name))
+                                  namespace=ri.namespace if r.namespaced or r.resource == "namespaces" else "",
+                                  name=ri.name))
         if ri.subresource or ri.parts:
             return await subresources.handle(self, request, r, ri, query, user)
         return await self._resource(request, r, ri, query, user)

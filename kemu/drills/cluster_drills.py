@@ -276,6 +276,7 @@ def run(name: str, state_dir: Path, real_etcd: bool = False, subnet: str = "10.2
                                 if s.name == f"{victim}-runtime"])
             elif name == "partition-node":
                 others = [m.address for n, m in cluster.machines.items() if n != victim]
+                others += [f"10.244.{i + 1}.0/24" for i in range(config.nodes) if f"node-{i + 1}" != victim]
                 machines.partition(cluster.machines[victim], others)
             else:
                 cluster.kill(cp)

@@ -108,12 +108,15 @@ def existing_netns() -> set[str]:
 
 
 def partition(m: Machine, peers: Sequence[str]) -> None:
-    """Drop everything between machine m and the given peer addresses (both directions), inside m's netns."""
+    """Drop everything between machine m and the given peer addresses or prefixes (both directions), inside m's
+    netns -- including traffic m forwards (its pods' traffic, when m is a node)."""
     heal(m)
     addrs = ", ".join(peers)
     ruleset = (f"table inet {PARTITION_TABLE} {{\n"
                f"  chain input {{ type filter hook input priority -10; ip saddr {{ {addrs} }} drop; }}\n"
                f"  chain output {{ type filter hook output priority -10; ip daddr {{ {addrs} }} drop; }}\n"
+               f"  chain forward {{ type filter hook forward priority -10; ip saddr {{ {addrs} }} drop; "
+               f"ip daddr {{ {addrs} }} drop; }}\n"
                f"}}\n")
     _run(["ip", "netns", "exec", m.netns, "nft", "-f", "-"], input_text=ruleset)
 
