@@ -84,6 +84,11 @@ class TooManyRequests(ApiError):
     pass
 
 
+# Everything a call may raise when the apiserver is unreachable, restarts mid-request or answers with an error:
+# callers that must survive outages catch ``TRANSPORT_ERRORS`` (ApiError included).
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (ApiError, OSError, aiohttp.ClientError, TimeoutError,
+                                                     ValueError)
+
 _BY_REASON: dict[str, type[ApiError]] = {
     "NotFound": NotFound, "AlreadyExists": AlreadyExists, "Conflict": Conflict, "Gone": Gone, "Expired": Gone,
     "Forbidden": Forbidden, "Invalid": Invalid, "Unauthorized": Unauthorized, "BadRequest": BadRequest,

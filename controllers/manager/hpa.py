@@ -12,7 +12,7 @@ from controllers.logic import hpa as logic
 from controllers.manager.base import Base
 from controllers.runtime.cache import split_key
 from kemu.api.selectors import SelectorError, parse_label_selector
-from kemu.rest import HPAS, PODS, ApiError, NotFound, Resource, api_path, split_api_version
+from kemu.rest import HPAS, PODS, TRANSPORT_ERRORS, ApiError, NotFound, Resource, api_path, split_api_version
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -35,7 +35,7 @@ class HPAController(Base):
         try:
             doc = await self.ctx.client.request("GET", f"/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods",
                                                 params={"labelSelector": selector or None})
-        except (ApiError, OSError):
+        except TRANSPORT_ERRORS:
             return None
         return {i["metadata"]["name"]: i for i in (doc or {}).get("items") or []}
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kemu.api.meta import format_time
-from kemu.rest import EVENTS, ApiError, NotFound, RestClient
+from kemu.rest import EVENTS, TRANSPORT_ERRORS, NotFound, RestClient
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -122,7 +122,7 @@ class EventRecorder:
             w = await self.queue.get()
             try:
                 await self._write(w)
-            except (ApiError, OSError) as e:  # events are best effort, as in Kubernetes
+            except TRANSPORT_ERRORS as e:  # events are best effort, as in Kubernetes
                 log.info("event %s/%s not written: %s", w.namespace, w.name, e)
 
     async def flush(self, timeout_s: float = 5.0) -> None:

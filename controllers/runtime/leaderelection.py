@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kemu.api.meta import format_micro_time
-from kemu.rest import LEASES, ApiError, RestClient
+from kemu.rest import LEASES, TRANSPORT_ERRORS, RestClient
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -132,10 +132,7 @@ class LeaderElector:
                 log.info("%s acquired lease %s/%s", self.identity, self.cfg.namespace, self.cfg.name)
             self.holder = self.identity
             return True
-        except ApiError as e:  # 409: someone else wrote first; anything else: retry next period
-            log.info("lease %s: %s", self.cfg.name, e)
-            return False
-        except OSError as e:
+        except TRANSPORT_ERRORS as e:  # 409: someone else wrote first; anything else: retry next period
             log.info("lease %s: %s", self.cfg.name, e)
             return False
 
@@ -181,5 +178,5 @@ class LeaderElector:
             body = released(lease, self.identity, self.now()) if lease else None
             if body is not None:
                 await self.client.update(LEASES, body)
-        except (ApiError, OSError) as e:
+        except TRANSPORT_ERRORS as e:
             log.info("releasing lease %s: %s", self.cfg.name, e)

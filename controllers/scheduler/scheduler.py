@@ -28,7 +28,7 @@ from controllers.runtime.workqueue import RetryConfig, WorkQueue
 from controllers.scheduler.cache import SchedulerCache
 from controllers.scheduler.framework import Result, prefilter_error, schedule, unbound_claims
 from kemu.api.meta import format_time, get_condition
-from kemu.rest import NODES, PODS, PRIORITYCLASSES, PVCS, ApiError, Conflict, NotFound, RestClient
+from kemu.rest import NODES, PODS, PRIORITYCLASSES, PVCS, TRANSPORT_ERRORS, ApiError, Conflict, NotFound, RestClient
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -160,7 +160,7 @@ class Scheduler:
         async with self.bind_slots:
             try:
                 await self.client.bind(meta["namespace"], meta["name"], node, meta.get("uid"))
-            except (ApiError, OSError) as e:
+            except TRANSPORT_ERRORS as e:
                 log.info("binding %s/%s to %s failed: %s", meta["namespace"], meta["name"], node, e)
                 self.cache.forget(pod)
                 if not isinstance(e, NotFound):

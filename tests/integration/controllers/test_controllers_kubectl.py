@@ -215,3 +215,19 @@ def test_namespace_deletion_and_default_service_account(cluster: Cluster) -> Non
     c.kubectl("apply", "-f", "-", input=deployment_yaml("doomed", "x", 1, "nginx:1"))
     c.kubectl("delete", "namespace", "doomed", "--timeout=90s", timeout=120)
     assert c.rest.call("GET", "/api/v1/namespaces/doomed") is None
+
+
+def test_controllers_survive_an_apiserver_restart(cluster: Cluster) -> None:
+    """Runs last in this module: the apiserver is killed and restarted on the same port; the informers relist
+    and the controllers and scheduler keep converging."""
+    c = cluster
+    c.kubectl("create", "namespace", "restart")
+    c.kubectl("apply", "-f", "-", input=deployment_yaml("restart", "r", 1, "nginx:1"))
+    c.kubectl("rollout", "status", "deployment/r", "-n", "restart", "--timeout=60s", timeout=90)
+    c.procs.kill("apiserver")
+    time.sleep(1.0)
+    c.procs.restart("apiserver")
+    wait_for(lambda: c.rest.call("GET", "/api/v1/namespaces/restart") is not None, 60, 0.2, "apiserver back")
+    c.kubectl("scale", "deployment/r", "-n", "restart", "--replicas=3")
+    wait_for(lambda: len([p for p in live(pods(c, "restart", "app=r")) if p["spec"].get("nodeName")]) == 3, 60,
+             0.2, "scaled and scheduled after the restart")
