@@ -211,6 +211,11 @@ def test_namespace_deletion_and_default_service_account(cluster: Cluster) -> Non
     c.kubectl("create", "namespace", "doomed")
     wait_for(lambda: c.rest.call("GET", "/api/v1/namespaces/doomed/serviceaccounts/default") is not None, 30, 0.2,
              "default service account")
+    def root_ca() -> str:
+        cm = c.rest.call("GET", "/api/v1/namespaces/doomed/configmaps/kube-root-ca.crt") or {}
+        return str((cm.get("data") or {}).get("ca.crt", ""))
+
+    wait_for(lambda: "BEGIN CERTIFICATE" in root_ca(), 30, 0.2, "kube-root-ca.crt published")
     c.kubectl("create", "configmap", "cfg", "-n", "doomed", "--from-literal=a=b")
     c.kubectl("apply", "-f", "-", input=deployment_yaml("doomed", "x", 1, "nginx:1"))
     c.kubectl("delete", "namespace", "doomed", "--timeout=90s", timeout=120)
