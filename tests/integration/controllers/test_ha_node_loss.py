@@ -6,6 +6,7 @@ recreated). Fast timings: lease 4 s / renew 3 s / retry 0.5 s, node-monitor-grac
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,12 @@ def test_one_leader_and_failover(ha: Cluster) -> None:
     assert int(after.get("leaseTransitions") or 0) == before + 1
     c.kubectl("scale", "deployment/web", "-n", "ha", "--replicas=3")
     wait_for(lambda: len(ready_pods(c, "ha", "app=web")) == 3, 60, 0.2, "scaled by the new leader")
+    # a clean stop (SIGTERM) gives the Lease up at once and exits 0
+    c.procs.signal(other, signal.SIGTERM)
+    assert c.procs.procs[other].wait(timeout=20) == 0
+    assert holder(c, "kube-controller-manager") == ""
+    c.procs.restart(other)  # the node-loss test below needs a controller-manager again
+    wait_for(lambda: holder(c, "kube-controller-manager") == other, 30, 0.2, "a leader again")
 
 
 def test_node_loss_evicts_and_replaces(ha: Cluster) -> None:
