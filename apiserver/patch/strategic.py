@@ -20,6 +20,7 @@ the same message: we keep the message and report a client error).
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from apiserver.patch.errors import PatchError, bad_request, invalid
@@ -176,10 +177,29 @@ def _merge_list(original: list[Any], patch: list[Any], key: str, path: Path, met
     return _normalize_order(patch_items, server_only, patch, original, order_key)
 
 
+def _hkey(value: Any) -> str:
+    """A hashable identity with json_equal's meaning (1 and 1.0 alike, true unlike 1) for merge-key values and
+    scalar items, so list operations stay linear on long lists."""
+    return json.dumps(_norm(value), sort_keys=True, separators=(",", ":"))
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _norm(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_norm(v) for v in value]
+    return value
+
+
 def _dedupe(values: list[Any]) -> list[Any]:
     out: list[Any] = []
+    seen: set[str] = set()
     for v in values:
-        if not any(json_equal(v, o) for o in out):
+        h = _hkey(v)
+        if h not in seen:
+            seen.add(h)
             out.append(v)
     return out
 
@@ -196,7 +216,8 @@ def _special_elements(original: list[Any], patch: list[Any], key: str) -> tuple[
         if directive == "delete":
             if key not in item:
                 raise _no_merge_key(item, key)
-            original = [o for o in original if not json_equal(o.get(key), item[key])]
+            gone = _hkey(item[key])
+            original = [o for o in original if not (isinstance(o, dict) and key in o and _hkey(o[key]) == gone)]
         elif directive == "replace":
             replace = True
         elif directive == "merge":
@@ -210,14 +231,18 @@ def _special_elements(original: list[Any], patch: list[Any], key: str) -> tuple[
 
 def _merge_by_key(original: list[Any], patch: list[Any], key: str, path: Path, meta: PatchMeta) -> list[Any]:
     merged = list(original)
+    at: dict[str, int] = {}
+    for i, live in enumerate(merged):
+        if isinstance(live, dict) and key in live:
+            at.setdefault(_hkey(live[key]), i)
     for item in patch:
         if key not in item:
             raise _no_merge_key(item, key)
-        for i, live in enumerate(merged):
-            if isinstance(live, dict) and json_equal(live.get(key), item[key]):
-                merged[i] = _merge_map(live, item, path, meta)
-                break
+        i = at.get(_hkey(item[key]), -1)
+        if i >= 0:
+            merged[i] = _merge_map(merged[i], item, path, meta)
         else:
+            at[_hkey(item[key])] = len(merged)
             # a new item is added as sent (apimachinery appends it unmerged); what typed decoding would drop
             # from it -- leftover directive keys, nulls -- is dropped here
             merged.append(_as_decoded(item))
@@ -236,28 +261,39 @@ def _identity(item: Any, key: str) -> Any:
     return item.get(key) if key and isinstance(item, dict) else item
 
 
-def _index(items: list[Any], item: Any, key: str) -> int:
-    ident = _identity(item, key)
-    for i, other in enumerate(items):
-        if json_equal(_identity(other, key), ident):
-            return i
-    return -1
+def _positions(items: list[Any], key: str) -> dict[str, int]:
+    """Identity -> first position in ``items`` (the merge-key value for maps, the item for scalars)."""
+    out: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if key and isinstance(item, dict) and key not in item:
+            continue
+        out.setdefault(_hkey(_identity(item, key)), i)
+    return out
+
+
+def _index(positions: dict[str, int], item: Any, key: str) -> int:
+    if key and isinstance(item, dict) and key not in item:
+        return -1
+    return positions.get(_hkey(_identity(item, key)), -1)
 
 
 def _partition(merged: list[Any], present_in: list[Any], key: str) -> tuple[list[Any], list[Any]]:
     """(items of ``merged`` named in ``present_in``, the others)."""
     named: list[Any] = []
     rest: list[Any] = []
+    positions = _positions(present_in, key)
     for item in merged:
         if isinstance(item, dict) and key and key not in item:
             raise _no_merge_key(item, key)
-        (named if _index(present_in, item, key) >= 0 else rest).append(item)
+        (named if _index(positions, item, key) >= 0 else rest).append(item)
     return named, rest
 
 
 def _sorted_by(items: list[Any], order: list[Any], key: str) -> list[Any]:
+    positions = _positions(order, key)
+
     def position(item: Any) -> int:
-        i = _index(order, item, key)
+        i = _index(positions, item, key)
         return i if i >= 0 else len(order)
     return sorted(items, key=position)
 
@@ -268,6 +304,7 @@ def _normalize_order(patch_items: list[Any], server_only: list[Any], patch_order
     item goes first only when both it and the next patch item are live and it comes earlier in the live list."""
     right = _sorted_by(patch_items, patch_order, key)
     left = _sorted_by(server_only, server_order, key)
+    server = _positions(server_order, key)
     out: list[Any] = []
     i = j = 0
     while i < len(left) or j < len(right):
@@ -278,7 +315,7 @@ def _normalize_order(patch_items: list[Any], server_only: list[Any], patch_order
             out.append(right[j])
             j += 1
         else:
-            li, ri = _index(server_order, left[i], key), _index(server_order, right[j], key)
+            li, ri = _index(server, left[i], key), _index(server, right[j], key)
             if li >= 0 and ri >= 0 and li < ri:
                 out.append(left[i])
                 i += 1
