@@ -478,9 +478,21 @@ class Runtime:
 
     def _refresh_ct(self, c: dict[str, Any]) -> None:
         """Fold the shim's files into the record: running -> exited with code and reason."""
+        bundle = Path(c["spec"]["bundle"])
+        if c["state"] == "created" and c["shim_pid"]:
+            # a runtime that died during StartContainer left the shim running: adopt what it recorded
+            started = state.read_json(bundle / "started.json")
+            if started is not None:
+                c.update(state="running", init_pid=started["pid"], init_start=started["start_time"],
+                         started_at=started["started_at"])
+            elif not nsutil.alive(c["shim_pid"], c["shim_start"]):
+                failed = state.read_json(bundle / "exit.json") or {}
+                c.update(state="exited", exit_code=int(failed.get("exit_code", 128)), reason="StartError",
+                         finished_at=int(failed.get("finished_at", time.time_ns())),
+                         message=failed.get("start_error", "the container's shim died before it started"))
+            self._save_ct(c)
         if c["state"] != "running":
             return
-        bundle = Path(c["spec"]["bundle"])
         ex = state.read_json(bundle / "exit.json")
         if ex is None:
             if nsutil.alive(c["shim_pid"], c["shim_start"]) or nsutil.alive(c["init_pid"], c["init_start"]):
