@@ -11,9 +11,10 @@ byte (stdin EOF). On exit, v4/v5 send a metav1 Status on channel 3: ``Success``,
 ``NonZeroExitCode`` and ``details.causes[{reason: ExitCode, message: "<n>"}]``; the v1 protocol sends only an error
 text. A tty exec runs on a pty (stdout only, resize applies TIOCSWINSZ).
 
-PortForward speaks ``portforward.k8s.io`` for each ``?port=P``: channel 2i carries data, 2i+1 errors, and the first
-frame on each carries the port as two little-endian bytes. The connection to the port is made from inside the pod's
-network namespace by a short-lived thread that setns()es itself (a socket keeps the namespace it was created in).
+PortForward (subprotocol ``v4.channel.k8s.io``, as the kubelet's WebSocket port-forward), for each ``?port=P``:
+channel 2i carries data, 2i+1 errors, and the first frame on each carries the port as two little-endian bytes.
+The connection to the port is made from inside the pod's network namespace by a short-lived thread that
+setns()es itself (a socket keeps the namespace it was created in).
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ from node_agent.runtime import attach, nsutil
 from node_agent.runtime.runtime import Runtime
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io")
-PF_PROTOCOLS = ("portforward.k8s.io",)
+# the kubelet's WebSocket port-forward speaks v4.channel.k8s.io (or no subprotocol); portforward.k8s.io is SPDY's
+# name, accepted too
+PF_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 TOKEN_TTL_S = 60.0
 

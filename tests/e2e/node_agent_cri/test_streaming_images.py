@@ -66,7 +66,7 @@ async def test_port_forward(cri: Cri) -> None:
     frames: list[bytes] = []
     async with aiohttp.ClientSession() as s:
         for _ in range(50):  # nc may not listen yet
-            async with s.ws_connect(url + "?port=8081", protocols=("portforward.k8s.io",)) as ws:
+            async with s.ws_connect(url + "?port=8081", protocols=("v4.channel.k8s.io",)) as ws:
                 frames = []
                 async for msg in ws:
                     frames.append(msg.data)
