@@ -49,7 +49,6 @@ from apiserver.patch.fieldsets import (
     names_of,
     path_string,
     to_fields_v1,
-    value_at,
     value_element,
 )
 from apiserver.patch.jsonpatch import json_equal
@@ -290,7 +289,7 @@ def server_side_apply(live: Obj | None, applied: Obj, manager: str, api_version:
     new_set = _tracked(field_set(config, meta), subresource)
     others = {k: e for k, e in entries.items() if k != mine_key}
     owned_now = set(new_set).union(*(e.fields for e in others.values()))
-    _prune(merged, last - owned_now, owned_now)
+    merged = _prune(merged, last - owned_now, owned_now, meta)
 
     c = compare(live_obj if live is not None else _zero_like(merged), merged, meta)
     changed = _tracked(c.added | c.modified, subresource)
@@ -442,47 +441,66 @@ def _drop_nulls(value: Any) -> Any:
     return value
 
 
-def _prune(obj: Obj, paths: FieldSet, owned: FieldSet) -> None:
-    """Remove each path no one owns any more, whole subtree included (shallowest first). A node that still has
-    owned members below it stays (its unowned members go one by one), and so do the key fields of a kept list
-    item; maps emptied by the removal go with it."""
-    for path in sorted(paths, key=len):
-        if any(len(q) > len(path) and q[:len(path)] == path for q in owned):
+def _prune(obj: Obj, paths: FieldSet, owned: FieldSet, meta: PatchMeta) -> Obj:
+    """``obj`` without each path no one owns any more, whole subtree included. A node that still has owned members
+    below it stays (its unowned members go one by one), and so do the key fields of a kept list item; maps emptied
+    by the removal go with it. One walk over the parts of the object that hold removals."""
+    owned_inner = {q[:i] for q in owned for i in range(1, len(q))}
+    remove: FieldSet = set()
+    for path in paths:
+        if path in owned_inner or _is_kept_key_field(path):
             continue
-        if len(path) >= 2 and path[-1].startswith("f:") and path[-2].startswith("k:"):
-            try:
-                if path[-1][2:] in json.loads(path[-2][2:]):
-                    continue
-            except ValueError:
-                pass
-        _remove(obj, path)
+        remove.add(path)
+    if not remove:
+        return obj
+    inner = {q[:i] for q in remove for i in range(1, len(q))}
+    out, _ = _without(obj, (), remove, inner, meta)
+    return out if isinstance(out, dict) else obj
 
 
-def _remove(obj: Obj, path: Path) -> None:
-    trail: list[tuple[Any, Any]] = []  # (container, key or index)
-    node: Any = obj
-    for pe in path:
-        if pe.startswith("f:") and isinstance(node, dict) and pe[2:] in node:
-            trail.append((node, pe[2:]))
-            node = node[pe[2:]]
-        elif isinstance(node, list):
-            for i, item in enumerate(node):
-                if value_at([item], (pe,))[0]:
-                    trail.append((node, i))
-                    node = item
-                    break
-            else:
-                return
-        else:
-            return
-    if not trail:
-        return
-    container, key = trail.pop()
-    del container[key]
-    # Maps left empty by the removal go too (Kubernetes omits empty maps when it serialises the object).
-    while trail and isinstance(container, dict) and not container:
-        container, key = trail.pop()
-        if isinstance(container, dict):
-            del container[key]
-        else:
-            break
+def _is_kept_key_field(path: Path) -> bool:
+    if len(path) >= 2 and path[-1].startswith("f:") and path[-2].startswith("k:"):
+        try:
+            return path[-1][2:] in json.loads(path[-2][2:])
+        except ValueError:
+            return False
+    return False
+
+
+def _without(value: Any, path: Path, remove: FieldSet, inner: FieldSet, meta: PatchMeta) -> tuple[Any, bool]:
+    """(value without the removed paths, whether anything was removed)."""
+    if path not in inner and path:
+        return value, False
+    if isinstance(value, dict):
+        out: Obj = {}
+        changed = False
+        for k, v in value.items():
+            child = (*path, "f:" + k)
+            if child in remove:
+                changed = True
+                continue
+            nv, sub = _without(v, child, remove, inner, meta)
+            if sub and isinstance(nv, dict) and not nv and not child[-1].startswith("k:"):
+                changed = True  # a map emptied by the removal goes too (Kubernetes omits empty maps)
+                continue
+            changed = changed or sub
+            out[k] = nv
+        return out, changed
+    if isinstance(value, list):
+        kind, keys = list_kind(meta, names_of(path))
+        if kind == "atomic":
+            return value, False
+        items: list[Any] = []
+        changed = False
+        for item in value:
+            pe = item_element(item, keys, path) if kind == "keyed" else value_element(item)
+            child = (*path, pe)
+            if child in remove:
+                changed = True
+                continue
+            if kind == "keyed":
+                item, sub = _without(item, child, remove, inner, meta)
+                changed = changed or sub
+            items.append(item)
+        return items, changed
+    return value, False
