@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -241,6 +242,8 @@ class _ClusterWorkloads:
 def run(name: str, state_dir: Path, real_etcd: bool = False, subnet: str = "10.250.220.0/24",
         log: bool = True) -> DrillResult:
     drill = CLUSTER_DRILLS[name]
+    # A fresh store every time: keys left by an earlier run would look like reads of values never written.
+    shutil.rmtree(state_dir, ignore_errors=True)
     config = ClusterConfig(state_dir=state_dir, etcd_members=3, real_etcd=real_etcd, nodes=3, fast=True,
                            netns=True, etcd_client_ports=free_port_pairs(3), cluster_token=f"kemu-drill-{name}",
                            name=f"c{os.getpid() % 100000}", subnet=subnet)

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import random
+import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -272,6 +273,8 @@ def run(name: str, state_dir: Path, real_etcd: bool = False, netns: bool = False
     """broken_store (etcd_raft only, test-only): members acknowledge writes before replicating them, so the drill's
     checks must catch the loss -- the negative control that shows the drill can fail."""
     spec = DRILLS[name]
+    # A fresh store every time: keys left by an earlier run would look like reads of values never written.
+    shutil.rmtree(state_dir, ignore_errors=True)
     if broken_store and real_etcd:
         raise ValueError("--broken-store needs etcd_raft")
     config = ClusterConfig(state_dir=state_dir, etcd_members=3, real_etcd=real_etcd, store_only=True, fast=True,
