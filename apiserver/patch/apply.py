@@ -220,7 +220,19 @@ def _is_reset(raw: Any) -> bool:
 
 def update_managed_fields(old: Obj | None, new: Obj, manager: str, operation: str, api_version: str,
                           meta: PatchMeta, now: str, subresource: str = "") -> None:
-    """Record in ``new.metadata.managedFields`` what this create/update/patch changed (in place)."""
+    """Record in ``new.metadata.managedFields`` what this create/update/patch changed (in place). Never fails:
+    when the object cannot be walked (e.g. a keyed list item without its key) the managedFields are dropped, as
+    the real apiserver does for ordinary writes."""
+    try:
+        _update_managed_fields(old, new, manager, operation, api_version, meta, now, subresource)
+    except PatchError:
+        meta_obj = new.get("metadata")
+        if isinstance(meta_obj, dict):
+            meta_obj.pop("managedFields", None)
+
+
+def _update_managed_fields(old: Obj | None, new: Obj, manager: str, operation: str, api_version: str,
+                           meta: PatchMeta, now: str, subresource: str) -> None:
     new_meta = new.get("metadata") if isinstance(new.get("metadata"), dict) else None
     raw_new = new_meta.get("managedFields") if new_meta is not None else None
     if _is_reset(raw_new):

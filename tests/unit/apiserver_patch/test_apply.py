@@ -374,3 +374,12 @@ def test_untracked_object_is_first_owned_by_before_first_apply() -> None:
                                ".spec.replicas")
     out = server_side_apply(live, _config(), "kubectl", "apps/v1", False, META, T1)
     assert {e["manager"] for e in out["metadata"]["managedFields"]} == {"kubectl", "before-first-apply"}
+
+
+def test_update_bookkeeping_never_fails_the_write() -> None:
+    obj = _stored(_config())
+    update_managed_fields(None, obj, "m", "Update", "apps/v1", META, T0)
+    bad = copy.deepcopy(obj)
+    bad["spec"]["template"]["spec"]["containers"].append({"image": "no-name"})
+    update_managed_fields(obj, bad, "m", "Update", "apps/v1", META, T1)
+    assert "managedFields" not in bad["metadata"]
