@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PKGS := etcd-server etcd-client iptables nftables iproute2 busybox-static util-linux procps psmisc
+APT_PKGS := etcd-server etcd-client iptables nftables iproute2 busybox-static util-linux procps psmisc docker-registry
 PYTEST_ARGS ?=
 
 .PHONY: deps-system install proto proto-check lint test test-slow up down status bench-store bench-api compose-image compose-up compose-down compose-test clean

@@ -101,7 +101,7 @@ def image(img: Image) -> Any:
         kw["uid"] = pb.Int64Value(value=int(uid))
     elif uid:
         kw["username"] = uid
-    return pb.Image(id=img.id, repo_tags=list(img.tags), repo_digests=img.digests(), size=img.size,
+    return pb.Image(id=img.id, repo_tags=img.repo_tags(), repo_digests=img.digests(), size=img.size,
                     spec=pb.ImageSpec(image=img.id), **kw)
 
 

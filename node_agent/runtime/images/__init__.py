@@ -64,9 +64,15 @@ class Image:
     def rootfs(self) -> Path:
         return self.path / "rootfs"
 
+    def repo_tags(self) -> list[str]:
+        return [t for t in self.tags if "@" not in t]
+
     def digests(self) -> list[str]:
-        names = sorted({t.rsplit(":", 1)[0] for t in self.tags})
-        return [f"{n}@{self.id}" for n in names]
+        """Registry manifest digests when pulled (``name@sha256:...`` index entries), else ``name@<id>``."""
+        pulled = [t for t in self.tags if "@" in t]
+        if pulled:
+            return pulled
+        return [f"{n}@{self.id}" for n in sorted({t.rsplit(":", 1)[0] for t in self.tags})]
 
 
 def _du(path: Path) -> int:
