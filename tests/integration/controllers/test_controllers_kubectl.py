@@ -223,7 +223,7 @@ def test_namespace_deletion_and_default_service_account(cluster: Cluster) -> Non
 
 
 def test_controllers_survive_an_apiserver_restart(cluster: Cluster) -> None:
-    """Runs last in this module: the apiserver is killed and restarted on the same port; the informers relist
+    """The apiserver is killed and restarted on the same port; the informers relist
     and the controllers and scheduler keep converging."""
     c = cluster
     c.kubectl("create", "namespace", "restart")
@@ -236,3 +236,31 @@ def test_controllers_survive_an_apiserver_restart(cluster: Cluster) -> None:
     c.kubectl("scale", "deployment/r", "-n", "restart", "--replicas=3")
     wait_for(lambda: len([p for p in live(pods(c, "restart", "app=r")) if p["spec"].get("nodeName")]) == 3, 60,
              0.2, "scaled and scheduled after the restart")
+
+
+def test_indexed_job_with_ttl_after_finished(cluster: Cluster) -> None:
+    c = cluster
+    c.kubectl("create", "namespace", "ttl")
+    c.kubectl("apply", "-f", "-", input="""
+apiVersion: batch/v1
+kind: Job
+metadata: {name: idx, namespace: ttl}
+spec:
+  completions: 3
+  parallelism: 2
+  completionMode: Indexed
+  ttlSecondsAfterFinished: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox, command: ["true"]}]
+""")
+    seen: set[str] = set()
+
+    def gone() -> bool:
+        for p in pods(c, "ttl"):
+            seen.add(p["metadata"]["annotations"].get("batch.kubernetes.io/job-completion-index", "?"))
+        return c.rest.call("GET", "/apis/batch/v1/namespaces/ttl/jobs/idx") is None
+
+    wait_for(gone, 60, 0.1, "the finished job removed after its TTL")
+    assert seen == {"0", "1", "2"}
