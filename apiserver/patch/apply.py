@@ -41,6 +41,7 @@ from apiserver.patch.fieldsets import (
     atomic_map_at,
     compare,
     drop_subtrees,
+    duplicate_keys,
     field_set,
     from_fields_v1,
     item_element,
@@ -284,6 +285,10 @@ def server_side_apply(live: Obj | None, applied: Obj, manager: str, api_version:
     if patch_version is not None and patch_version != api_version:
         raise bad_request(f"Incorrect version specified in apply patch. Specified patch version: {patch_version}, "
                           f"expected: {api_version}")
+    duplicate = duplicate_keys(applied, meta)
+    if duplicate:
+        # (Kubernetes answers this with a 500 "failed to create typed patch object"; it is the client's error)
+        raise PatchError(f"failed to create typed patch object: {duplicate}")
     live_obj = _without_managed_fields(copy.deepcopy(live)) if live is not None else {}
     entries = _decode_entries(_meta_field(live, "managedFields"))
     if live is not None and not entries:

@@ -142,6 +142,34 @@ def _set_map(obj: dict[str, Any], path: Path, meta: PatchMeta, out: FieldSet) ->
         _set_value(value, (*path, "f:" + key), meta, out)
 
 
+def duplicate_keys(obj: Any, meta: PatchMeta, path: Path = ()) -> str | None:
+    """The first keyed or set list with a repeated item, as structured-merge-diff reports it
+    (``.spec.containers: duplicate entries for key [name="web"]``), or None."""
+    if isinstance(obj, dict):
+        if path and atomic_map_at(meta, path):
+            return None
+        for key, value in obj.items():
+            found = duplicate_keys(value, meta, (*path, "f:" + key))
+            if found:
+                return found
+    elif isinstance(obj, list):
+        kind, keys = list_kind(meta, names_of(path))
+        if kind == "atomic":
+            return None
+        seen: set[str] = set()
+        for item in obj:
+            pe = item_element(item, keys, path) if kind == "keyed" else value_element(item)
+            if pe in seen:
+                what = "key" if kind == "keyed" else "value"
+                return f"{path_string(path)}: duplicate entries for {what} {path_string((pe,))}"
+            seen.add(pe)
+            if kind == "keyed":
+                found = duplicate_keys(item, meta, (*path, pe))
+                if found:
+                    return found
+    return None
+
+
 # --- every node of a value (for added/removed subtrees) ------------------------------------------------------
 
 def all_nodes(value: Any, path: Path, meta: PatchMeta, out: FieldSet) -> None:

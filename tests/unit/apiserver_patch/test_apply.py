@@ -383,3 +383,12 @@ def test_update_bookkeeping_never_fails_the_write() -> None:
     bad["spec"]["template"]["spec"]["containers"].append({"image": "no-name"})
     update_managed_fields(obj, bad, "m", "Update", "apps/v1", META, T1)
     assert "managedFields" not in bad["metadata"]
+
+
+def test_duplicate_list_keys_in_an_applied_configuration() -> None:
+    cfg = _config()
+    cfg["spec"]["template"]["spec"]["containers"].append({"name": "web", "image": "other"})
+    with pytest.raises(PatchError) as e:
+        server_side_apply(None, cfg, "kubectl", "apps/v1", False, META, T0)
+    assert str(e.value) == ('failed to create typed patch object: .spec.template.spec.containers: duplicate entries '
+                            'for key [name="web"]')
