@@ -113,6 +113,13 @@ def test_node_agent_runs_pods_for_kubectl(procs: ProcessGroup, real_etcd: list[A
         assert " Running " in k.run("get", "pods", "hello", "--no-headers")
         wait_for(lambda: "hello-from-kemu" in k.run("logs", "hello", check=False), 20, 0.5, what="kubectl logs")
         assert _pids_with(marker), "the container process should run on this host"
+        # exec through apiserver -> kubelet -> runtime (WebSocket v5.channel.k8s.io), with and without stdin
+        assert k.run("exec", "hello", "--", "hostname").strip() == "hello"
+        assert k.run("exec", "-i", "hello", "--", "cat", stdin="ping through the stream\n") == \
+            "ping through the stream\n"
+        failed = subprocess.run([*k.base, "exec", "hello", "--", "sh", "-c", "exit 3"], capture_output=True,
+                                text=True, timeout=60)
+        assert failed.returncode == 3, failed.stderr
 
         def crash_looping() -> bool:
             st = k.json("get", "pod", "crash")["status"]["containerStatuses"][0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -258,3 +259,78 @@ def test_bad_input_is_a_status(kube: ApiServer) -> None:
                  "template": {"metadata": {"labels": {"a": "c"}},
                               "spec": {"containers": [{"name": "c", "image": "x"}]}}}}), check=False)
     assert "`selector` does not match template `labels`" in mismatch.stderr
+
+
+CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: crontabs.stable.example.com}
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: {plural: crontabs, singular: crontab, kind: CronTab, shortNames: [ct]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    additionalPrinterColumns:
+    - {name: Spec, type: string, jsonPath: .spec.cronSpec}
+    - {name: Replicas, type: integer, jsonPath: .spec.replicas}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              cronSpec: {type: string}
+              image: {type: string}
+              replicas: {type: integer, minimum: 1, default: 1}
+"""
+
+
+def test_custom_resources(kube: ApiServer) -> None:
+    """The Kubernetes docs' CronTab example: a CRD is served at once, with its columns, validation, defaults."""
+    kube.kubectl("apply", "-f", "-", input=CRD)
+    deadline = time.monotonic() + 20
+    while "crontabs" not in kube.kubectl("api-resources", "--api-group=stable.example.com").stdout:
+        assert time.monotonic() < deadline, "the CRD's resource never appeared in discovery"
+        time.sleep(0.5)
+    ct = "apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata: {name: my-cron}\n" \
+         "spec: {cronSpec: '* * * * */5', image: my-cron-image}\n"
+    assert kube.kubectl("apply", "-f", "-", input=ct).stdout.strip() == "crontab.stable.example.com/my-cron created"
+    rows = kube.kubectl("get", "ct").stdout.splitlines()
+    assert rows[0].split() == ["NAME", "SPEC", "REPLICAS"]  # only the declared columns, as apiextensions serves
+    assert rows[1].split()[:6] == ["my-cron", "*", "*", "*", "*", "*/5"] and rows[1].split()[6] == "1"
+    bad = kube.kubectl("apply", "-f", "-", input=ct.replace("my-cron}", "bad-cron}").replace(
+        "image: my-cron-image}", "image: x, replicas: 0}"), check=False)
+    assert bad.returncode == 1 and "spec.replicas" in bad.stderr and "should be greater than or equal to 1" \
+        in bad.stderr
+    assert "cronSpec" in kube.kubectl("explain", "crontab.spec").stdout
+    kube.kubectl("delete", "crontab", "my-cron")
+    kube.kubectl("delete", "crd", "crontabs.stable.example.com")
+
+
+@pytest.mark.parametrize("minor", [27, 33])
+def test_other_kubectl_minors(kube: ApiServer, minor: int, tmp_path: Path) -> None:
+    """The dispatcher runs the bundled kubectl matching the server's /version minor: a smoke set on 1.27 and 1.33
+    (a second apiserver on the same store reports that minor)."""
+    from tests.support.apiserver import start_apiserver
+    from tests.support.procs import ProcessGroup
+
+    group = ProcessGroup(tmp_path / "logs")
+    try:
+        other = start_apiserver(group, kube.etcd_urls, tmp_path / "api", name=f"apiserver-1{minor}", minor=minor)
+        v = json.loads(other.kubectl("version", "-o", "json").stdout)
+        assert v["serverVersion"]["minor"] == str(minor) and v["clientVersion"]["minor"].startswith(str(minor))
+        other.kubectl("apply", "-f", "-", input=deploy(f"m{minor}", 2))
+        assert other.kubectl("get", "deploy", f"m{minor}", "--no-headers").stdout.split()[:2] == \
+            [f"m{minor}", "0/2"]
+        other.kubectl("scale", "deploy", f"m{minor}", "--replicas=3")
+        other.kubectl("patch", "deploy", f"m{minor}", "-p", '{"metadata":{"labels":{"x":"y"}}}')
+        assert other.kubectl("get", "deploy", "-l", "x=y", "-o", "name").stdout.strip() == \
+            f"deployment.apps/m{minor}"
+        assert "replicas" in other.kubectl("explain", "deployment.spec").stdout
+        other.kubectl("delete", "deploy", f"m{minor}")
+    finally:
+        group.close()
