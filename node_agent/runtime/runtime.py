@@ -604,16 +604,19 @@ class Runtime:
         sb = self.sandboxes[c["sandbox_id"]]
         env = dict(e.split("=", 1) for e in c["env"])
         self._check_executable(c, cmd[0], env.get("PATH", ""))
-        argv = ["nsenter", "-t", str(c["init_pid"]), "-m", "-i", "-p", "-r", "-w",
-                "-S", str(c["uid"]), "-G", str(c["gid"])]
-        if sb["network_mode"] != NODE:
-            argv += ["-n", "-u"]
         files = self.cgroups.container(sb["uid"], cid).procs_files()
-        # join the container's cgroups from a host shell, then exec nsenter: no Python between fork and exec
-        # (a preexec_fn in this multi-threaded gRPC process can crash the child)
-        join = ["/bin/sh", "-c", 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n-1)); done; '
-                'exec "$@"', "sh", str(len(files)), *files]
-        return [*join, *argv, "--", *cmd], env, files
+        ns = ["ipc", "pid", "mnt"] if sb["network_mode"] == NODE else ["ipc", "uts", "net", "pid", "mnt"]
+        caps = c["spec"].get("caps")
+        if caps is None:  # a record from before capabilities were kept
+            caps = spec.capabilities(False, (), ())
+        helper = {"pid": c["init_pid"], "ns": ns, "cgroup_procs": files, "uid": c["uid"], "gid": c["gid"],
+                  "cwd": c["cwd"], "caps": caps}
+        # a helper process, not nsenter: it also applies the container's capability bounding set
+        # the code path goes in argv, not PYTHONPATH: the environment is the container's, passed on unchanged
+        boot = (f"import sys; sys.path.insert(0, {_REPO!r}); from node_agent.runtime.execin import main; "
+                "sys.exit(main())")
+        argv = [sys.executable, "-S", "-c", boot, json.dumps(helper), "--"]
+        return [*argv, *cmd], env, files
 
     def _check_executable(self, c: dict[str, Any], prog: str, path_env: str) -> None:
         """Fail as runc does when the program is missing in the container (e.g. ``sh`` in a distroless image)."""
@@ -682,9 +685,12 @@ def _pids_with(needle: bytes) -> list[int]:
     return out
 
 
+_REPO = str(Path(__file__).resolve().parents[2])
+
+
 def _child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "PYTHONPATH", "LANG")}
-    root = str(Path(__file__).resolve().parents[2])
+    root = _REPO
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
     return env

@@ -294,6 +294,8 @@ def test_capabilities_default_and_privileged(cri: Cri) -> None:
     assert "mounted" in log("priv")
     assert "denied" in log("none") and "CapBnd:\t0000000000000000" in log("none")
     assert all(cri.status(c).state == pb.CONTAINER_RUNNING for c in (plain, priv, none))
+    # exec'd processes get the container's bounding set too
+    assert b"00000000a80425fb" in cri.exec(plain, ["grep", "CapBnd", "/proc/self/status"]).stdout
 
 
 def test_exec_of_a_missing_program_fails_like_runc(cri: Cri) -> None:
