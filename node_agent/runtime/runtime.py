@@ -3,6 +3,13 @@
 All I/O of the CRI semantics lives here; the pure parts are in spec.py, logfmt.py, refs.py and cgroups' mapping.
 Inputs are plain dicts/dataclasses so that the gRPC layer (node_agent.cri) only translates messages.
 
+Processes (all in their own sessions, so a runtime restart leaves them running):
+- sandbox holder: ``unshare --fork --kill-child`` + ``sleep infinity`` owning the pod's net/IPC/UTS namespaces
+  (node_agent.runtime.holder when the pod shares a PID namespace); its namespaces are /proc/<pid>/ns/*.
+- container shim (node_agent.runtime.shim): joins the sandbox's namespaces, forks the container's init into new
+  PID and mount namespaces on an overlay root, writes the CRI log, serves attach, records the exit status.
+- exec helper (node_agent.runtime.execin): joins a running container's cgroups and namespaces for ExecSync/Exec.
+
 Contracts:
 - Every sandbox/container has a durable record (state.py); a new Runtime over the same root adopts them all.
 - Stop and remove are idempotent; unknown ids raise NotFound("... not found").
