@@ -18,7 +18,7 @@ from pathlib import Path
 
 import grpc
 
-from kemu.launcher import store_status, supervisor
+from kemu.launcher import cluster_status, store_status, supervisor
 from kemu.launcher.kubeconfig import kubeconfig, write_token_file
 from kemu.launcher.lifecycle import arg_value, start_by_role, sweep_runtimes, write_component_credentials
 from kemu.launcher.machines import Machine, Underlay, create_machine, create_underlay, destroy_machine, destroy_underlay
@@ -175,6 +175,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         verdict = ("one leader" if len(leaders) == 1 else "NO LEADER" if not leaders
                    else f"members disagree on the leader ({len(leaders)} views)")
         print(f"store ({verdict}):\n{store_status.table(rows)}")
+    if any(p.role == "apiserver" for p in procs):
+        print(cluster_status.describe(args.state_dir / "kubeconfig"))
     return 1 if down else 0
 
 
