@@ -1,5 +1,8 @@
-"""RFC 7386 JSON Merge Patch: objects merge recursively, ``null`` deletes a member, anything else replaces.
+"""RFC 7386 JSON Merge Patch, as the Go library Kubernetes uses (evanphx/json-patch) applies it.
 
+Objects merge recursively, ``null`` deletes a member, anything else replaces. Like the Go library (checked against
+kubectl), a value that lands where there was no object has its null members pruned -- inside nested objects and
+inside arrays' objects too -- while an array or scalar replacing an existing object is taken as sent.
 Pure: the input document is never modified; the result shares nothing mutable with the inputs.
 """
 
@@ -9,17 +12,37 @@ import copy
 from typing import Any
 
 
+def _pruned(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _pruned(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
 def merge_value(target: Any, patch: Any) -> Any:
-    """MergePatch(Target, Patch) of RFC 7386 section 2, for any JSON values."""
+    """MergePatch(Target, Patch) for any JSON values."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    if not isinstance(target, dict):
+        return _pruned(patch)
+    result = copy.deepcopy(target)
+    _merge_into(result, patch)
+    return result
+
+
+def _merge_into(doc: dict[str, Any], patch: dict[str, Any]) -> None:
     for key, value in patch.items():
         if value is None:
-            result.pop(key, None)
+            doc.pop(key, None)
+        elif doc.get(key) is None:
+            doc[key] = _pruned(value)
+        elif isinstance(doc[key], dict) and isinstance(value, dict):
+            _merge_into(doc[key], value)
+        elif isinstance(doc[key], dict):
+            doc[key] = copy.deepcopy(value)  # a non-object replacing an object is taken as sent
         else:
-            result[key] = merge_value(result.get(key), value)
-    return result
+            doc[key] = _pruned(value)
 
 
 def merge_patch(doc: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

@@ -146,3 +146,28 @@ def test_random_json_patches_match_kubectl() -> None:
             mismatches.append(f"ops {ops}\nkubectl {want if want is not None else want_err}\n"
                               f"ours {got if got is not None else got_err}")
     assert not mismatches, f"{len(mismatches)} of {len(cases)}:\n" + "\n\n".join(mismatches[:3])
+
+
+def test_random_merge_patches_match_kubectl() -> None:
+    rng = random.Random(7386)
+
+    def value(depth: int = 3) -> Any:
+        r = rng.random()
+        if depth == 0 or r < 0.45:
+            return rng.choice(["s", 1, 1.5, True, None, "t"])
+        if r < 0.8:
+            return {rng.choice("abcd"): value(depth - 1) for _ in range(rng.randint(0, 3))}
+        return [value(depth - 1) for _ in range(rng.randint(0, 3))]
+
+    cases = []
+    for _ in range(80):
+        data = value()
+        doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
+               "data": data if isinstance(data, dict) else {"a": data}}
+        cases.append((doc, {"data": value()}))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        expected = list(pool.map(lambda c: _kubectl(c[0], c[1], "merge"), cases))
+    mismatches = [f"doc {doc}\npatch {patch}\nkubectl {want}\nours {_ours(doc, patch, 'merge')[0]}"
+                  for (doc, patch), (want, _) in zip(cases, expected, strict=True)
+                  if _ours(doc, patch, "merge")[0] != want]
+    assert not mismatches, f"{len(mismatches)} of {len(cases)}:\n" + "\n\n".join(mismatches[:3])

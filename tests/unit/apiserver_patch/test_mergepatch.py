@@ -43,3 +43,11 @@ def test_merge_patch_on_an_object() -> None:
     out = merge_patch(doc, {"metadata": {"labels": {"a": None, "c": "3"}}, "spec": {"replicas": 3}})
     assert out == {"metadata": {"labels": {"b": "2", "c": "3"}}, "spec": {"replicas": 3}}
     assert doc["metadata"]["labels"] == {"a": "1", "b": "2"}
+
+
+def test_go_library_prunes_nulls_where_no_object_was() -> None:
+    # nulls inside a value that lands where there was no object are pruned, even inside arrays' objects ...
+    assert merge_value({"a": "x"}, {"a": [{"b": None, "c": 1}, None]}) == {"a": [{"c": 1}, None]}
+    assert merge_value({}, {"a": [{"b": None}]}) == {"a": [{}]}
+    # ... but an array replacing an object is taken as sent
+    assert merge_value({"a": {"k": 1}}, {"a": [{"b": None}]}) == {"a": [{"b": None}]}
