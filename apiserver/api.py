@@ -8,6 +8,7 @@ propagation policies, dry-run, and service address allocation. It knows nothing 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import datetime as dt
 import random
@@ -38,6 +39,7 @@ from kemu.api import selectors
 
 Obj = dict[str, Any]
 MAX_CONFLICT_RETRIES = 8
+_WARNINGS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("apiserver_warnings", default=())
 
 
 def rfc3339(t: dt.datetime) -> str:
@@ -73,7 +75,15 @@ class Api:
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
         self.new_uid = new_uid or (lambda: str(uuid.uuid4()))
         self.rng = random.Random()
-        self.warnings: list[str] = []
+
+    @property
+    def warnings(self) -> list[str]:
+        """Warnings for the current request (per asyncio task: concurrent requests never see each other's)."""
+        return list(_WARNINGS.get())
+
+    @warnings.setter
+    def warnings(self, value: list[str]) -> None:
+        _WARNINGS.set(tuple(value))
 
     # --- helpers --------------------------------------------------------------------------------------------
     @staticmethod

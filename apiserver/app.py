@@ -301,7 +301,8 @@ class Server:
         else:
             resp = _json(obj, code=code)
         for w in warnings or []:
-            resp.headers.add("Warning", f'299 - "{w}"')
+            quoted = w.replace("\\", "\\\\").replace('"', '\\"')
+            resp.headers.add("Warning", f'299 - "{quoted}"')
         return resp
 
     async def stream_watch(self, request: web.Request, r: Resource, ns: str, query: dict[str, str],

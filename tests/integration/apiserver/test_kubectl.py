@@ -334,3 +334,14 @@ def test_other_kubectl_minors(kube: ApiServer, minor: int, tmp_path: Path) -> No
         other.kubectl("delete", "deploy", f"m{minor}")
     finally:
         group.close()
+
+
+def test_server_dry_run_and_field_validation(kube: ApiServer) -> None:
+    out = kube.kubectl("apply", "-f", "-", "--dry-run=server", input=deploy("dry", 1)).stdout.strip()
+    assert out == "deployment.apps/dry created (server dry run)"
+    assert kube.kubectl("get", "deploy", "dry", check=False).returncode == 1
+    manifest = yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fv"}, "bogus": 1})
+    warn = kube.kubectl("create", "-f", "-", "--validate=warn", input=manifest)
+    assert 'unknown field "bogus"' in warn.stderr and warn.stdout.strip() == "configmap/fv created"
+    assert "bogus" not in kube.kubectl("get", "cm", "fv", "-o", "json").stdout
+    kube.kubectl("delete", "cm", "fv")
