@@ -36,7 +36,7 @@ def start_scheduler(procs: ProcessGroup, api: ApiServer, name: str = "sched", *e
                        "--seed", "1", *extra])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # shared by the kubectl modules: one control plane, less load on 2 cores
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     base: Path = tmp_path_factory.mktemp("ctl")
     group = ProcessGroup(base / "logs")
