@@ -306,10 +306,10 @@ class Runtime:
 
     def stop_sandbox(self, sid: str) -> None:
         sb = self.sandbox(sid)
-        for c in self._containers_of(sid):
+        for c in self._containers_of(sb["id"]):
             self.stop_container(c["id"], 0)
         if self.pod_network is not None and sb["network_mode"] != NODE:
-            self.pod_network.detach(sid)
+            self.pod_network.detach(sb["id"])
         # a holder only pauses: nothing to stop gracefully (its children die with it: PDEATHSIG)
         _kill(sb["holder_pid"], sb["holder_start"], signal.SIGKILL)
         deadline = time.monotonic() + 5
@@ -439,7 +439,7 @@ class Runtime:
         elif c["pid_mode"] == NODE:
             ns["pid"] = "/proc/1/ns/pid"
         bundle = Path(c["spec"]["bundle"])
-        s = dict(c["spec"], ns=ns, cgroup_procs=self.cgroups.container(sb["uid"], cid).procs_files())
+        s = dict(c["spec"], ns=ns, cgroup_procs=self.cgroups.container(sb["uid"], c["id"]).procs_files())
         state.save(bundle / "spec.json", s)
         for f in ("started.json", "exit.json"):
             (bundle / f).unlink(missing_ok=True)
@@ -579,7 +579,7 @@ class Runtime:
         c = self.container(cid)
         sb = self.sandbox(c["sandbox_id"])
         try:
-            self.cgroups.container(sb["uid"], cid).set_limits(limits)
+            self.cgroups.container(sb["uid"], c["id"]).set_limits(limits)
         except OSError as e:
             raise RuntimeFailure(f"failed to update container {cid} resources: {e}") from e
         with self.lock:
@@ -597,7 +597,7 @@ class Runtime:
         sb = self.sandboxes.get(c["sandbox_id"])
         if sb is None:
             return Stats(0, 0, 0, 0, 0)
-        return self.cgroups.container(sb["uid"], cid).stats()
+        return self.cgroups.container(sb["uid"], c["id"]).stats()
 
     # ---- exec ----------------------------------------------------------------------------------------------------
 
@@ -611,7 +611,7 @@ class Runtime:
         sb = self.sandboxes[c["sandbox_id"]]
         env = dict(e.split("=", 1) for e in c["env"])
         self._check_executable(c, cmd[0], env.get("PATH", ""))
-        files = self.cgroups.container(sb["uid"], cid).procs_files()
+        files = self.cgroups.container(sb["uid"], c["id"]).procs_files()
         ns = ["ipc", "pid", "mnt"] if sb["network_mode"] == NODE else ["ipc", "uts", "net", "pid", "mnt"]
         caps = c["spec"].get("caps")
         if caps is None:  # a record from before capabilities were kept
