@@ -89,10 +89,17 @@ def _patch(rng: random.Random, live: Obj) -> Obj:
     return patch
 
 
-def test_random_strategic_patches_match_kubectl() -> None:
-    rng = random.Random(20261123)
+# The default run checks a few cases of each kind; the slow run (``-m slow``) many more, with other seeds.
+DEFAULT_CASES, SLOW_CASES = 20, 400
+RUNS = [pytest.param(0, DEFAULT_CASES, id="default"),
+        pytest.param(1, SLOW_CASES, id="many", marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize(("seed", "count"), RUNS)
+def test_random_strategic_patches_match_kubectl(seed: int, count: int) -> None:
+    rng = random.Random(20261123 + seed)
     cases = []
-    for _ in range(80):
+    for _ in range(count):
         live = _pod(rng)
         cases.append((live, _patch(rng, live)))
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -120,14 +127,15 @@ def _pointer(rng: random.Random) -> str:
     return "/data" + "".join("/" + rng.choice(tokens) for _ in range(rng.randint(0, 2)))
 
 
-def test_random_json_patches_match_kubectl() -> None:
+@pytest.mark.parametrize(("seed", "count"), RUNS)
+def test_random_json_patches_match_kubectl(seed: int, count: int) -> None:
     """Operations on objects, arrays, escapes, negative and malformed indices. Left out: the root pointer (kubectl
     then fails decoding the kind-less result) and ``test`` without a value on a missing member (Go crashes)."""
-    rng = random.Random(6902)
+    rng = random.Random(6902 + seed)
     doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
            "data": {"a": [1, 2, {"b": "c"}], "b": {"c": [True]}, "x/y": "1", "~": 2}}
     cases = []
-    for _ in range(80):
+    for _ in range(count):
         ops = []
         for _ in range(rng.randint(1, 3)):
             op: Obj = {"op": rng.choice(["add", "remove", "replace", "move", "copy", "test"]), "path": _pointer(rng)}
@@ -148,8 +156,9 @@ def test_random_json_patches_match_kubectl() -> None:
     assert not mismatches, f"{len(mismatches)} of {len(cases)}:\n" + "\n\n".join(mismatches[:3])
 
 
-def test_random_merge_patches_match_kubectl() -> None:
-    rng = random.Random(7386)
+@pytest.mark.parametrize(("seed", "count"), RUNS)
+def test_random_merge_patches_match_kubectl(seed: int, count: int) -> None:
+    rng = random.Random(7386 + seed)
 
     def value(depth: int = 3) -> Any:
         r = rng.random()
@@ -160,7 +169,7 @@ def test_random_merge_patches_match_kubectl() -> None:
         return [value(depth - 1) for _ in range(rng.randint(0, 3))]
 
     cases = []
-    for _ in range(80):
+    for _ in range(count):
         data = value()
         doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
                "data": data if isinstance(data, dict) else {"a": data}}
