@@ -20,6 +20,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import yaml
+from aiohttp import web
 
 from controllers.runtime.leaderelection import LeaderElectionConfig, LeaderElector
 from kemu.rest import RestClient
@@ -65,6 +66,9 @@ def add_common_flags(p: argparse.ArgumentParser, lease_name: str) -> None:
     p.add_argument("--leader-elect-resource-namespace", dest="lease_namespace", default="kube-system")
     p.add_argument("--identity", default="", help="leader election identity (default: hostname_uuid)")
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity")
+    p.add_argument("--healthz-port", type=int, default=0,
+                   help="serve /healthz and /metrics over HTTP on --healthz-bind-address (0: off)")
+    p.add_argument("--healthz-bind-address", default="127.0.0.1")
 
 
 def setup_logging(verbosity: int) -> None:
@@ -106,6 +110,7 @@ async def run_component(args: argparse.Namespace, work: Work, user_agent: str) -
     else:
         main = asyncio.create_task(work(client))
     stopper = asyncio.create_task(stop.wait())
+    health = await _serve_health(args, elector) if getattr(args, "healthz_port", 0) else None
     rc = 0
     try:
         done, _ = await asyncio.wait({main, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -124,4 +129,27 @@ async def run_component(args: argparse.Namespace, work: Work, user_agent: str) -
         if elector is not None and stop.is_set():
             await elector.release()
         await client.close()
+        if health is not None:
+            await health.cleanup()
     return rc
+
+
+async def _serve_health(args: argparse.Namespace, elector: LeaderElector | None) -> web.AppRunner:
+    """/healthz answers ``ok`` while the process runs; /metrics reports leadership in Prometheus text form."""
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def metrics(_: web.Request) -> web.Response:
+        leading = 1 if elector is None or elector.leading else 0
+        name = args.lease_name
+        return web.Response(text=f'# TYPE leader_election_master_status gauge\n'
+                                 f'leader_election_master_status{{name="{name}"}} {leading}\n')
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/livez", healthz)
+    app.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, args.healthz_bind_address, args.healthz_port).start()
+    return runner

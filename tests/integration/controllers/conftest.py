@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.controllers.kubelets import Api, FakeKubelets
 from tests.support.apiserver import ApiServer, start_apiserver
-from tests.support.procs import ProcessGroup
+from tests.support.procs import ProcessGroup, free_port
 from tests.support.real_etcd import start_real_etcd
 
 
@@ -22,6 +22,7 @@ class Cluster:
     rest: Api
     kubelets: FakeKubelets
     procs: ProcessGroup
+    health_port: int = 0  # the scheduler's --healthz-port
 
     def kubectl(self, *args: str, **kw: object) -> str:
         return self.api.kubectl(*args, **kw).stdout  # type: ignore[arg-type]
@@ -45,13 +46,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         members = start_real_etcd(group, base / "etcd", size=1)
         api = start_apiserver(group, [m.client_url for m in members], base / "apiserver")
         start_controller_manager(group, api, "kcm", "--node-monitor-grace-period", "1h")
-        start_scheduler(group, api)
+        health_port = free_port()
+        start_scheduler(group, api, "sched", "--healthz-port", str(health_port))
         rest = Api(api.url, api.token, str(api.ca_file))
         kubelets = FakeKubelets(rest)
         for i in range(3):
             kubelets.add_node(f"node-{i + 1}")
         kubelets.start()
-        yield Cluster(api, rest, kubelets, group)
+        yield Cluster(api, rest, kubelets, group, health_port)
     finally:
         if kubelets is not None:
             kubelets.close()

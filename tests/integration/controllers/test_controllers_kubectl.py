@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.request
 from typing import Any
 
 import pytest
@@ -264,3 +265,11 @@ spec:
 
     wait_for(gone, 60, 0.1, "the finished job removed after its TTL")
     assert seen == {"0", "1", "2"}
+
+
+def test_scheduler_health_and_metrics(cluster: Cluster) -> None:
+    base = f"http://127.0.0.1:{cluster.health_port}"
+    with urllib.request.urlopen(base + "/healthz", timeout=5) as r:
+        assert r.read() == b"ok"
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+        assert 'leader_election_master_status{name="kube-scheduler"} 1' in r.read().decode()
