@@ -466,6 +466,14 @@ def _status(d: Obj, new_rs: Obj | None, olds: list[Obj], step: _Step, created_ne
             else:
                 remaining = (last + timedelta(seconds=float(deadline)) - step.now).total_seconds()
                 step.plan.requeue(remaining + 1)
+    # a ReplicaSet that cannot create pods (quota, admission) makes the Deployment say so too
+    failure = next((c for c in ((new_rs or {}).get("status") or {}).get("conditions") or []
+                    if c.get("type") == "ReplicaFailure" and c.get("status") == "True"), None)
+    if failure is not None:
+        _set_cond(conds, "ReplicaFailure", "True", str(failure.get("reason") or "FailedCreate"),
+                  str(failure.get("message") or ""), now)
+    else:
+        conds = [c for c in conds if c.get("type") != "ReplicaFailure"]
     st["conditions"] = conds
     if _changed(old_status, st):
         step.plan.add(UpdateStatus(DEPLOYMENTS, {**d, "status": st}))

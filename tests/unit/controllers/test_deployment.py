@@ -240,3 +240,19 @@ def test_change_cause_set_after_the_rollout_follows_to_the_replicaset() -> None:
     run(w)
     (rs,) = rss(w)
     assert rs["metadata"]["annotations"][dl.CHANGE_CAUSE] == "kubectl annotate"
+
+
+def test_replica_failure_is_surfaced_on_the_deployment() -> None:
+    w = World()
+    w.put("deployments", deploy())
+    run(w)
+    (rs,) = rss(w)
+    rs["status"]["conditions"] = [{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                                   "message": "pods is forbidden: exceeded quota"}]
+    d = w.objs[("deployments", "d", "web")]
+    w.apply(dl.decide(d, rss(w), [], w.now))
+    cond = next(c for c in d["status"]["conditions"] if c["type"] == "ReplicaFailure")
+    assert cond["reason"] == "FailedCreate" and "exceeded quota" in cond["message"]
+    rs["status"]["conditions"] = []
+    w.apply(dl.decide(d, rss(w), [], w.now))
+    assert not [c for c in d["status"]["conditions"] if c["type"] == "ReplicaFailure"]
