@@ -46,6 +46,21 @@ def _base(registry: str) -> str:
     return f"{'http' if plain else 'https'}://{host}"
 
 
+class _DropAuthOnRedirect(urllib.request.HTTPRedirectHandler):
+    """Blob downloads redirect to a CDN with a pre-signed URL; the registry token must not follow (S3-like stores
+    reject a request carrying two authorisations)."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
+            new.remove_header("Authorization")
+        return new
+
+
+_OPENER = urllib.request.build_opener(_DropAuthOnRedirect)
+
+
 class _Client:
     def __init__(self, ref: Ref) -> None:
         self.ref = ref
@@ -72,7 +87,7 @@ class _Client:
             if self.token:
                 req.add_header("Authorization", f"Bearer {self.token}")
             try:
-                with urllib.request.urlopen(req, timeout=TIMEOUT_S) as r:
+                with _OPENER.open(req, timeout=TIMEOUT_S) as r:
                     return r.read(), {k.lower(): v for k, v in r.headers.items()}
             except urllib.error.HTTPError as e:
                 if e.code == 401 and attempt == 0:

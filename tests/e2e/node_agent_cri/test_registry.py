@@ -1,5 +1,6 @@
 """PullImage from an OCI distribution registry: a small v2 registry served by the test on 127.0.0.1 (bearer token
-auth, an OCI index pointing at a Docker v2 manifest, gzip layers with a whiteout), then a container runs from it."""
+auth, an OCI index pointing at a Docker v2 manifest, gzip layers with a whiteout, blobs redirected to a CDN on
+another host that refuses the registry token), then a container runs from it."""
 
 from __future__ import annotations
 
@@ -84,15 +85,23 @@ async def registry(cri: Cri) -> AsyncIterator[tuple[str, dict[str, Any]]]:
 
     async def get_blob(request: web.Request) -> web.Response:
         authorized(request)
-        body = blobs.get(request.match_info["digest"])
-        if body is None:
+        digest = request.match_info["digest"]
+        if digest not in blobs:
             raise web.HTTPNotFound()
-        return web.Response(body=body, content_type="application/octet-stream")
+        # like Docker Hub: blobs come from a CDN on another host, by a pre-signed URL
+        raise web.HTTPTemporaryRedirect(f"http://localhost:{request.url.port}/cdn/{digest}?sig=x")
+
+    async def cdn(request: web.Request) -> web.Response:
+        if "Authorization" in request.headers:
+            raise web.HTTPBadRequest(text="Only one auth mechanism allowed")
+        seen["cdn"] = seen.get("cdn", 0) + 1
+        return web.Response(body=blobs[request.match_info["digest"]], content_type="application/octet-stream")
 
     app = web.Application()
     app.router.add_get("/token", token)
     app.router.add_get("/v2/team/bb/manifests/{ref}", get_manifest)
     app.router.add_get("/v2/team/bb/blobs/{digest}", get_blob)
+    app.router.add_get("/cdn/{digest}", cdn)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -111,7 +120,7 @@ async def test_pull_from_registry_and_run(cri: Cri, registry: tuple[str, dict[st
     def pull(image: str) -> str:
         return str(cri.img.PullImage(pb.PullImageRequest(image=pb.ImageSpec(image=image)), timeout=60).image_ref)
     image_ref = await asyncio.to_thread(pull, ref)
-    assert image_ref == seen["config_id"] and seen["auth"] == 1
+    assert image_ref == seen["config_id"] and seen["auth"] == 1 and seen["cdn"] == 3
     st = cri.img.ImageStatus(pb.ImageStatusRequest(image=pb.ImageSpec(image=ref)), timeout=5).image
     assert st.id == image_ref and ref in st.repo_tags
     sid, sb = cri.run_sandbox()
