@@ -199,7 +199,9 @@ class Runtime:
             raise NotFound(str(e)) from e
 
     def pull(self, ref: str) -> Image:
-        """The image for ``ref``: from the store, or built locally when it is a buildable well-known name."""
+        """The image for ``ref``: from the store, or built locally when it is a buildable well-known name, else
+        pulled from its registry. With KEMU_IMAGE_SOURCE=registry (a laptop with internet) the registry is tried
+        first for buildable names too, and the local build is the fallback."""
         try:
             r = parse(ref)
         except InvalidReference as e:
@@ -209,6 +211,11 @@ class Runtime:
                 return self.images.resolve(ref)
             except ImageNotFound:
                 pass
+            if os.environ.get("KEMU_IMAGE_SOURCE") == "registry" and r.short in BUILDABLE and not r.digest:
+                try:
+                    return registry.pull(self.images, r)
+                except registry.PullError:
+                    pass  # offline: build it locally below
             if r.registry != "docker.io" or r.repository != f"library/{r.short}" or r.short not in BUILDABLE \
                     or r.digest:
                 try:
