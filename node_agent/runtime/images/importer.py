@@ -69,7 +69,8 @@ def apply_layer(rootfs: Path, layer: IO[bytes]) -> None:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 os.link(target, dest)
                 continue
-            tf.extract(m, rootfs, set_attrs=True, filter="fully_trusted")
+            # numeric ids: an image's uid 101 is 101 inside the container, whatever name the host gives it
+            tf.extract(m, rootfs, set_attrs=True, numeric_owner=True, filter="fully_trusted")
 
 
 def _config_of(raw: bytes) -> ImageConfig:

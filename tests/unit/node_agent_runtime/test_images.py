@@ -104,3 +104,18 @@ def test_not_an_image(tmp_path: Path) -> None:
     (tmp_path / "x.tar").write_bytes(_tar({"foo": b"bar"}))
     with pytest.raises(ImportError_, match="neither a docker save archive"):
         import_tarball(ImageStore(tmp_path / "root"), tmp_path / "x.tar")
+
+
+def test_layer_owners_are_numeric(tmp_path: Path) -> None:
+    import os
+    if os.geteuid() != 0:
+        pytest.skip("chown needs root")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        info = tarfile.TarInfo("srv/data")
+        info.size, info.uid, info.gid, info.uname, info.gname = 1, 4242, 4343, "root", "root"
+        tf.addfile(info, io.BytesIO(b"x"))
+    _docker_save(tmp_path / "o.tar", [buf.getvalue()], {"config": {}}, ["owned:v1"])
+    [img] = import_tarball(ImageStore(tmp_path / "root"), tmp_path / "o.tar")
+    st = (img.rootfs / "srv/data").stat()
+    assert (st.st_uid, st.st_gid) == (4242, 4343)  # the ids in the layer, not the host's "root"
