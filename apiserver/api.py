@@ -464,7 +464,8 @@ class Api:
             if operation == "Update":
                 with patch_errors(r, name):
                     patch.update_managed_fields(current, new, opts.field_manager or _default_manager(user), "Update",
-                                                r.group_version, strategy.patch_meta(r), rfc3339(self.now()))
+                                                r.group_version, strategy.patch_meta(r), rfc3339(self.now()),
+                                                subresource="status" if subresource == "status" else "")
             if not objects.changed(new, current):
                 return current
             if opts.dry_run:

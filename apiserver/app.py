@@ -104,6 +104,10 @@ class Server:
             user = impersonate(user, request.headers.items(),
                                self.rbac if self.config.authorization == "RBAC" else None)
         query = dict(request.query)
+        if "fieldManager" not in query and request.method in ("POST", "PUT", "PATCH") and \
+                negotiation.media_type(request.headers.get("Content-Type")) != "application/apply-patch+yaml":
+            # kube-apiserver's default manager name: the user agent up to its first "/"
+            query["fieldManager"] = request.headers.get("User-Agent", "unknown").split("/")[0][:128] or "unknown"
         ri = requestinfo.parse(request.method, path, query)
         if not ri.resource_request:
             if user is not None:

@@ -12,7 +12,7 @@ from typing import Any
 from apiserver import errors, kinds, schema
 from apiserver.kinds import Cause
 from apiserver.patch import PatchMeta
-from apiserver.patch.merge_keys import builtin_patch_meta
+from apiserver.patch.merge_keys import builtin_patch_meta, openapi_patch_meta
 from apiserver.resources import Resource
 
 Obj = dict[str, Any]
@@ -116,5 +116,6 @@ def _drop(obj: Obj, path: str) -> None:
 
 def patch_meta(r: Resource) -> PatchMeta:
     if r.crd:
-        return lambda path: (None, None)
-    return builtin_patch_meta(r.group, r.kind)
+        sch = r.extra.get("schema")
+        return openapi_patch_meta(sch) if isinstance(sch, dict) else (lambda path: (None, None))
+    return builtin_patch_meta(r.group, r.kind, r.version)
