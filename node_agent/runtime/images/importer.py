@@ -16,6 +16,7 @@ import tarfile
 from pathlib import Path
 from typing import IO, Any
 
+from node_agent.runtime import nsutil
 from node_agent.runtime.images import Image, ImageConfig, ImageStore
 
 WHITEOUT = ".wh."
@@ -40,37 +41,45 @@ def _remove(p: Path) -> None:
         p.unlink()
 
 
+def _in_scope(rootfs: Path, member: str) -> Path:
+    """Where ``member`` lands: its parent directories resolved inside the rootfs (an absolute symlink such as
+    var/run -> /run points into the image, never at the host), its last component kept as is."""
+    _safe_join(rootfs, member)  # refuses ".."
+    parent = nsutil.resolve_in_root(str(rootfs), os.path.dirname(member.rstrip("/")))
+    return Path(parent) / os.path.basename(member.rstrip("/"))
+
+
 def apply_layer(rootfs: Path, layer: IO[bytes]) -> None:
+    root = rootfs.resolve()
     with tarfile.open(fileobj=layer, mode="r:*") as tf:
         members = tf.getmembers()
         # whiteouts first: they describe the lower layers, not entries of this one
         for m in members:
             base = os.path.basename(m.name)
-            parent = _safe_join(rootfs, os.path.dirname(m.name))
-            if base == OPAQUE:
-                if parent.is_dir():
-                    for child in parent.iterdir():
-                        _remove(child)
-            elif base.startswith(WHITEOUT):
-                _remove(parent / base[len(WHITEOUT):])
+            if base == OPAQUE or base.startswith(WHITEOUT):
+                _safe_join(root, m.name)  # refuses ".."
+                parent = Path(nsutil.resolve_in_root(str(root), os.path.dirname(m.name)))
+                if base == OPAQUE:
+                    if parent.is_dir():
+                        for child in parent.iterdir():
+                            _remove(child)
+                else:
+                    _remove(parent / base[len(WHITEOUT):])
         for m in members:
-            base = os.path.basename(m.name)
-            if base.startswith(WHITEOUT):
-                continue
-            dest = _safe_join(rootfs, m.name)
-            if dest == rootfs:
-                continue  # the layer's "." entry: the rootfs itself
-            if not dest.parent.resolve().is_relative_to(rootfs.resolve()):
-                raise ImportError_(f"layer member {m.name!r} escapes the root through a symlink")
+            base = os.path.basename(m.name.rstrip("/"))
+            if base.startswith(WHITEOUT) or not base or base == ".":
+                continue  # whiteouts are done; "." is the rootfs itself
+            dest = _in_scope(root, m.name)
             if dest.is_symlink() or (dest.exists() and not (m.isdir() and dest.is_dir())):
                 _remove(dest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
             if m.islnk():
-                target = _safe_join(rootfs, m.linkname)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                os.link(target, dest)
+                os.link(_in_scope(root, m.linkname), dest)
                 continue
+            # extract under the resolved name, so tarfile never walks a symlink of the image itself;
             # numeric ids: an image's uid 101 is 101 inside the container, whatever name the host gives it
-            tf.extract(m, rootfs, set_attrs=True, numeric_owner=True, filter="fully_trusted")
+            m.name = str(dest.relative_to(root))
+            tf.extract(m, root, set_attrs=True, numeric_owner=True, filter="fully_trusted")
 
 
 def _config_of(raw: bytes) -> ImageConfig:

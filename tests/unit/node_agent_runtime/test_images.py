@@ -119,3 +119,22 @@ def test_layer_owners_are_numeric(tmp_path: Path) -> None:
     [img] = import_tarball(ImageStore(tmp_path / "root"), tmp_path / "o.tar")
     st = (img.rootfs / "srv/data").stat()
     assert (st.st_uid, st.st_gid) == (4242, 4343)  # the ids in the layer, not the host's "root"
+
+
+def test_absolute_symlinks_resolve_inside_the_image(tmp_path: Path) -> None:
+    # layer 1: var/run -> /run (absolute, as in Debian images); layer 2 writes through it
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for d in ("run/", "var/"):
+            info = tarfile.TarInfo(d)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tf.addfile(info)
+        link = tarfile.TarInfo("var/run")
+        link.type, link.linkname = tarfile.SYMTYPE, "/run"
+        tf.addfile(link)
+    top = _tar({"var/run/kemu-import-test.pid": b"1"})
+    _docker_save(tmp_path / "s.tar", [buf.getvalue(), top], {"config": {}}, ["links:v1"])
+    [img] = import_tarball(ImageStore(tmp_path / "root"), tmp_path / "s.tar")
+    assert (img.rootfs / "run/kemu-import-test.pid").read_bytes() == b"1"
+    assert (img.rootfs / "var/run").is_symlink()
+    assert not Path("/run/kemu-import-test.pid").exists()  # never the host's /run
