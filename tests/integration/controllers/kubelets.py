@@ -66,6 +66,7 @@ class FakeKubelets:
         self.nodes: dict[str, bool] = {}  # name -> heartbeating
         self.ready_pods = True
         self.hold_ready: set[str] = set()  # pod name prefixes never marked ready
+        self.fail_jobs: set[str] = set()  # name prefixes of Job pods that exit 1 instead of 0
         self.stop = threading.Event()
         self.ip = 10
         self.errors: list[str] = []
@@ -114,14 +115,15 @@ class FakeKubelets:
                 self.errors.append(repr(e))
             self.stop.wait(self.period_s)
 
-    def _finish(self, path: str, spec: Obj) -> None:
+    def _finish(self, path: str, spec: Obj, failed: bool = False) -> None:
         t = now()
+        term = {"exitCode": 1 if failed else 0, "reason": "Error" if failed else "Completed", "startedAt": t,
+                "finishedAt": t}
         self.api.merge(path + "/status", {"status": {
-            "phase": "Succeeded",
+            "phase": "Failed" if failed else "Succeeded",
             "conditions": [{"type": "Ready", "status": "False", "reason": "PodCompleted", "lastTransitionTime": t}],
             "containerStatuses": [{"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False,
-                                   "restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed",
-                                                                               "startedAt": t, "finishedAt": t}}}
+                                   "restartCount": 0, "state": {"terminated": term}}
                                   for c in spec.get("containers") or []]}})
 
     def _pods(self) -> None:
@@ -139,7 +141,8 @@ class FakeKubelets:
                 continue
             owner: Obj = next((r for r in md.get("ownerReferences") or [] if r.get("controller")), {})
             if owner.get("kind") == "Job" and st.get("phase") == "Running":
-                self._finish(path, spec)  # a Job's pod runs one round, then exits 0
+                # a Job's pod runs one round, then exits (0, or 1 for the prefixes in fail_jobs)
+                self._finish(path, spec, any(md["name"].startswith(f) for f in self.fail_jobs))
                 continue
             if st.get("phase") == "Running":
                 ready = any(x.get("type") == "Ready" and x.get("status") == "True" for x in st.get("conditions") or [])

@@ -273,3 +273,29 @@ def test_scheduler_health_and_metrics(cluster: Cluster) -> None:
         assert r.read() == b"ok"
     with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
         assert 'leader_election_master_status{name="kube-scheduler"} 1' in r.read().decode()
+
+
+def test_job_backoff_limit_counts_failed_pods(cluster: Cluster) -> None:
+    c = cluster
+    c.kubectl("create", "namespace", "fail")
+    c.kubelets.fail_jobs.add("broken-")
+    c.kubectl("apply", "-f", "-", input="""
+apiVersion: batch/v1
+kind: Job
+metadata: {name: broken, namespace: fail}
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox, command: ["false"]}]
+""")
+
+    def failed() -> dict[str, Any]:
+        j = c.rest.call("GET", "/apis/batch/v1/namespaces/fail/jobs/broken") or {}
+        return next((x for x in (j.get("status") or {}).get("conditions") or [] if x["type"] == "Failed"), {})
+
+    wait_for(lambda: failed().get("reason") == "BackoffLimitExceeded", 60, 0.2, "job failed after 2 pod failures")
+    j = c.rest.call("GET", "/apis/batch/v1/namespaces/fail/jobs/broken")
+    assert j["status"]["failed"] == 2 and not j["status"].get("succeeded")
+    assert "BackoffLimitExceeded" in c.kubectl("get", "events", "-n", "fail")
