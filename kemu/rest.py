@@ -415,15 +415,20 @@ class RestClient:
                     timeout_seconds: int | None = None, allow_bookmarks: bool = True,
                     ) -> AsyncIterator[tuple[str, Obj]]:
         params = list_params(label_selector, field_selector, resource_version=resource_version)
-        params["watch"] = "true"
         if allow_bookmarks:
             params["allowWatchBookmarks"] = "true"
         if timeout_seconds is not None:
             params["timeoutSeconds"] = str(timeout_seconds)
+        async for ev in self.watch_path(res.path(namespace), params):
+            yield ev
+
+    async def watch_path(self, path: str, params: Mapping[str, Any]) -> AsyncIterator[tuple[str, Obj]]:
+        """Watch any collection path (``watch=true`` is added); same contract as ``watch``."""
+        params = {**params, "watch": "true"}
         # The stream may be quiet for long; only bound the socket read by the server-side timeout plus slack.
-        read_s = float(timeout_seconds if timeout_seconds is not None else 1800) + 30
+        read_s = float(params.get("timeoutSeconds") or 1800) + 30
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=read_s)
-        async with self.session().get(self.url(res.path(namespace), params), ssl=self.ssl, timeout=timeout) as r:
+        async with self.session().get(self.url(path, params), ssl=self.ssl, timeout=timeout) as r:
             if r.status >= 400:
                 raise error_from_status(r.status, await r.read())
             async for line in r.content:
