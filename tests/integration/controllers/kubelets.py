@@ -67,6 +67,7 @@ class FakeKubelets:
         self.ready_pods = True
         self.hold_ready: set[str] = set()  # pod name prefixes never marked ready
         self.fail_jobs: set[str] = set()  # name prefixes of Job pods that exit 1 instead of 0
+        self.bad_images: set[str] = set()  # pods running these images never pass readiness
         self.stop = threading.Event()
         self.ip = 10
         self.errors: list[str] = []
@@ -115,6 +116,10 @@ class FakeKubelets:
                 self.errors.append(repr(e))
             self.stop.wait(self.period_s)
 
+    def _may_be_ready(self, md: Obj, spec: Obj) -> bool:
+        return self.ready_pods and not any(md["name"].startswith(h) for h in self.hold_ready) and \
+            not any(c.get("image") in self.bad_images for c in spec.get("containers") or [])
+
     def _finish(self, path: str, spec: Obj, failed: bool = False) -> None:
         t = now()
         term = {"exitCode": 1 if failed else 0, "reason": "Error" if failed else "Completed", "startedAt": t,
@@ -146,7 +151,7 @@ class FakeKubelets:
                 continue
             if st.get("phase") == "Running":
                 ready = any(x.get("type") == "Ready" and x.get("status") == "True" for x in st.get("conditions") or [])
-                if not ready and self.ready_pods and not any(md["name"].startswith(h) for h in self.hold_ready):
+                if not ready and self._may_be_ready(md, spec):
                     t = now()
                     self.api.call("PATCH", path + "/status", ctype="application/strategic-merge-patch+json",
                                   body={"status": {"conditions": [
@@ -154,7 +159,7 @@ class FakeKubelets:
                         {"type": "Ready", "status": "True", "lastTransitionTime": t}]}})
                 continue
             self.ip += 1
-            ready = self.ready_pods and not any(md["name"].startswith(h) for h in self.hold_ready)
+            ready = self._may_be_ready(md, spec)
             t = now()
             self.api.merge(path + "/status", {"status": {
                 "phase": "Running", "podIP": f"10.244.{self.ip // 250}.{self.ip % 250 + 1}", "hostIP": "10.0.0.1",

@@ -299,3 +299,22 @@ spec:
     j = c.rest.call("GET", "/apis/batch/v1/namespaces/fail/jobs/broken")
     assert j["status"]["failed"] == 2 and not j["status"].get("succeeded")
     assert "BackoffLimitExceeded" in c.kubectl("get", "events", "-n", "fail")
+
+
+def test_bad_rollout_halts_then_undo(cluster: Cluster) -> None:
+    c = cluster
+    c.kubectl("create", "namespace", "bad")
+    c.kubelets.bad_images.add("nginx:broken")
+    c.kubectl("apply", "-f", "-", input=deployment_yaml("bad", "web", 2, "nginx:1",
+                                                        extra_spec="  progressDeadlineSeconds: 3\n"))
+    c.kubectl("rollout", "status", "deployment/web", "-n", "bad", "--timeout=60s", timeout=90)
+    c.kubectl("set", "image", "deployment/web", "-n", "bad", "c=nginx:broken")
+    r = c.api.kubectl("rollout", "status", "deployment/web", "-n", "bad", "--timeout=60s", check=False, timeout=90)
+    assert r.returncode != 0 and 'deployment "web" exceeded its progress deadline' in r.stderr
+    ready = [p for p in live(pods(c, "bad", "app=web"))
+             if any(x["type"] == "Ready" and x["status"] == "True" for x in p["status"].get("conditions") or [])]
+    assert len(ready) == 2  # maxUnavailable 0: the old pods kept serving
+    c.kubectl("rollout", "undo", "deployment/web", "-n", "bad")
+    c.kubectl("rollout", "status", "deployment/web", "-n", "bad", "--timeout=60s", timeout=90)
+    wait_for(lambda: {p["spec"]["containers"][0]["image"] for p in live(pods(c, "bad", "app=web"))} == {"nginx:1"},
+             30, 0.2, "only good pods left")
