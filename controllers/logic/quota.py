@@ -73,6 +73,17 @@ def quota_status(quota: Obj, objects: dict[str, list[Obj]]) -> Obj | None:
     return None if (quota.get("status") or {}) == st else st
 
 
+def lowers_usage(old: dict[str, Any], new: dict[str, str]) -> bool:
+    """Whether any tracked amount in ``new`` is below the one in ``old``."""
+    for name, value in new.items():
+        if name not in old:
+            continue
+        res = name.split(".")[-1] if name.startswith(("requests.", "limits.")) else name
+        if qty(res, value) < qty(res, old[name]):
+            return True
+    return False
+
+
 def tracked_resources(quotas: list[Obj]) -> set[str]:
     names: set[str] = set()
     for q in quotas:
@@ -81,4 +92,4 @@ def tracked_resources(quotas: list[Obj]) -> set[str]:
     return names
 
 
-__all__ = ["meta", "quota_status", "tracked_resources", "usage"]
+__all__ = ["lowers_usage", "meta", "quota_status", "tracked_resources", "usage"]

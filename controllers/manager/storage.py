@@ -78,6 +78,7 @@ class VolumeBinder(Base):
         return None
 
 
+LOWER_AFTER_S = 1.0
 QUOTA_SOURCES = {"pods": PODS, "services": SERVICES, "configmaps": CONFIGMAPS, "secrets": SECRETS,
                  "persistentvolumeclaims": PVCS, "resourcequotas": RESOURCEQUOTAS}
 
@@ -88,6 +89,7 @@ class QuotaController(Base):
 
     def setup(self) -> None:
         self.quotas = self.ctx.informer(RESOURCEQUOTAS)
+        self.lowering: dict[str, float] = {}  # quota key -> when a lower usage was first computed
         self.sources = {name: self.ctx.informer(res) for name, res in QUOTA_SOURCES.items()}
         self.quotas.add_handler(lambda t, o, n: self.enqueue(n) if n is not None else None)
         for inf in self.sources.values():
@@ -106,8 +108,18 @@ class QuotaController(Base):
         ns, _ = split_key(key)
         objects = {name: inf.cache.by_index("namespace", ns) for name, inf in self.sources.items()}
         st = quota_logic.quota_status(q, objects)
-        if st is not None:
-            await self.executor.run(Plan([UpdateStatus(RESOURCEQUOTAS, {**q, "status": st})]))
+        if st is None:
+            self.lowering.pop(key, None)
+            return None
+        if quota_logic.lowers_usage((q.get("status") or {}).get("used") or {}, st["used"]):
+            # The apiserver's quota admission charges status.used as it admits objects, before our caches see
+            # them: lowering usage from a lagging cache would hand that room out twice. Lower only when the
+            # lower count has held for LOWER_AFTER_S.
+            since = self.lowering.setdefault(key, self.ctx.monotonic())
+            if self.ctx.monotonic() - since < LOWER_AFTER_S:
+                return LOWER_AFTER_S
+        self.lowering.pop(key, None)
+        await self.executor.run(Plan([UpdateStatus(RESOURCEQUOTAS, {**q, "status": st})]))
         return None
 
 

@@ -106,3 +106,9 @@ def test_pdb_status() -> None:
     assert (st["desiredHealthy"], st["disruptionsAllowed"]) == (2, 0)
     st = pdbl.pdb_status(pdb, [*pods, p("d", True)], {"rs1": 4}, T0)
     assert st["disruptionsAllowed"] == 1 and st["conditions"][0]["status"] == "True"
+
+
+def test_lowers_usage() -> None:
+    assert ql.lowers_usage({"pods": "2", "requests.cpu": "1"}, {"pods": "1", "requests.cpu": "1"})
+    assert ql.lowers_usage({"requests.cpu": "1"}, {"requests.cpu": "500m"})
+    assert not ql.lowers_usage({"pods": "1"}, {"pods": "2", "configmaps": "0"})
