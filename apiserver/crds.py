@@ -13,11 +13,10 @@ import copy
 import logging
 from typing import Any
 
-from kemu.api.meta import set_condition
-
 from apiserver.api import Api, rfc3339
 from apiserver.resources import Resource
 from apiserver.storage import PreconditionFailed, StorageError
+from kemu.api.meta import set_condition
 
 log = logging.getLogger(__name__)
 
