@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from apiserver import discovery, errors, negotiation, render, requestinfo, schema, subresources, watch
+from apiserver import discovery, errors, metrics, negotiation, render, requestinfo, schema, subresources, watch
 from apiserver.api import Api, write_options
 from apiserver.auth import (
     Attributes,
@@ -219,6 +219,8 @@ class Server:
         if verb not in r.verbs and not (verb == "watch" and "list" in r.verbs):
             raise errors.method_not_allowed()
         accept = negotiation.parse_accept(request.headers.get("Accept"))
+        if r.group == "metrics.k8s.io":
+            return _json(await metrics.serve(self, r, ns, ri.name))
         if verb == "get":
             obj = await api.get(r, ns, ri.name)
             return self.respond_object(r, obj, accept, query)

@@ -112,6 +112,8 @@ BUILTIN: tuple[Resource, ...] = (
     _r("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False, "pc"),
     _r("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False, "crd,crds",
        sub="status", storage="apiextensions.k8s.io/customresourcedefinitions"),
+    _r("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", verbs=("get", "list")),
+    _r("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", False, verbs=("get", "list")),
     _r("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
        verbs=_CREATE_ONLY),
     _r("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False, verbs=_CREATE_ONLY),

@@ -344,7 +344,7 @@ def _user_info(u: UserInfo) -> Obj:
 
 
 # --- kubelet proxying ---------------------------------------------------------------------------------------------
-async def _kubelet_base(server: Server, node_name: str) -> str:
+async def kubelet_base(server: Server, node_name: str) -> str:
     api = server.api
     nodes = api.registry.get("", "v1", "nodes")
     assert nodes is not None
@@ -385,7 +385,7 @@ async def _pod_and_container(server: Server, ns: str, name: str, query: dict[str
 async def proxy_log(server: Server, request: web.Request, ns: str, name: str,
                     query: dict[str, str]) -> web.StreamResponse:
     pod, container = await _pod_and_container(server, ns, name, query)
-    base = await _kubelet_base(server, pod["spec"]["nodeName"])
+    base = await kubelet_base(server, pod["spec"]["nodeName"])
     params = {k: v for k, v in query.items() if k != "container"}
     url = f"{base}/containerLogs/{ns}/{name}/{container}"
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=5))
@@ -427,7 +427,7 @@ async def proxy_stream(server: Server, request: web.Request, ns: str, name: str,
     else:
         pod, container = await _pod_and_container(server, ns, name, query)
         path = f"/{sub}/{ns}/{name}/{container}"
-    base = await _kubelet_base(server, pod["spec"]["nodeName"])
+    base = await kubelet_base(server, pod["spec"]["nodeName"])
     offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
     session = aiohttp.ClientSession()
     try:
@@ -458,7 +458,7 @@ async def proxy_stream(server: Server, request: web.Request, ns: str, name: str,
 
 
 async def proxy_node(server: Server, request: web.Request, node: str, rest: str) -> web.StreamResponse:
-    base = await _kubelet_base(server, node)
+    base = await kubelet_base(server, node)
     async with aiohttp.ClientSession() as session:
         try:
             async with session.request(request.method, f"{base}/{rest}", params=dict(request.query)) as up:

@@ -78,6 +78,15 @@ def test_up_runs_a_service_then_down_leaves_nothing(tmp_path: Path) -> None:
             return Counter(line.strip() for line in out.splitlines() if line.strip())
         wait_for(lambda: set(answers()) == names, timeout_s=60, interval_s=2,
                  what="every replica answering through the Service name")
+        # metrics.k8s.io from the kubelets' summaries: kubectl top, and an HPA that scales a busy Deployment up
+        kubectl("create", "deployment", "burn", "--image=busybox", "--", "sh", "-c", "while true; do :; done")
+        kubectl("set", "resources", "deployment", "burn", "--requests=cpu=100m")
+        kubectl("wait", "--for=condition=Available", "deployment/burn", "--timeout=120s")
+        top = kubectl("top", "pods", "-l", "app=burn", "--no-headers")
+        assert top.split()[0].startswith("burn-") and top.split()[1].endswith("m")
+        kubectl("autoscale", "deployment", "burn", "--cpu-percent=50", "--min=1", "--max=3")
+        wait_for(lambda: json.loads(kubectl("get", "deploy", "burn", "-o", "json"))["spec"]["replicas"] == 3,
+                 timeout_s=120, interval_s=2, what="the HPA scaling the busy Deployment to 3 replicas")
     finally:
         down = _kemu(state, cluster, "down")
     assert down.returncode == 0, down.stdout + down.stderr

@@ -169,3 +169,18 @@ def test_hpa_v1_is_a_view_of_v2() -> None:
     no_target = hpa_v1_to_v2({**v1, "spec": {k: v for k, v in v1["spec"].items()
                                              if k != "targetCPUUtilizationPercentage"}})
     assert no_target["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 80
+
+
+def test_metrics_from_a_kubelet_summary() -> None:
+    import datetime as dt
+
+    from apiserver.metrics import node_metrics, pod_metrics
+
+    now = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+    summary = {"node": {"cpu": {"usageNanoCores": 250_000_000}, "memory": {"workingSetBytes": 2 * 1024 * 1024}},
+               "pods": [{"podRef": {"name": "p", "namespace": "ns"},
+                         "containers": [{"name": "c", "cpu": {"usageNanoCores": 5}, "memory": {}}]}]}
+    (pm,) = pod_metrics(summary, now)
+    assert pm["metadata"]["name"] == "p" and pm["containers"] == [{"name": "c", "usage": {"cpu": "5n",
+                                                                                            "memory": "0Ki"}}]
+    assert node_metrics("n", summary, now)["usage"] == {"cpu": "250000000n", "memory": "2048Ki"}
