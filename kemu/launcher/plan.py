@@ -16,7 +16,9 @@ Two placements:
 
 from __future__ import annotations
 
+import hashlib
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,6 +209,13 @@ def node_dir(config: ClusterConfig, i: int) -> Path:
     return config.state_dir / "nodes" / node_name(i)
 
 
+def cri_socket(config: ClusterConfig, i: int) -> Path:
+    """A short path for the node's CRI socket: unix socket paths are limited to 107 bytes, and a state dir under
+    a deep temporary directory would exceed that."""
+    tag = hashlib.sha1(str(config.state_dir.resolve()).encode()).hexdigest()[:10]
+    return Path(tempfile.gettempdir()) / f"kemu-{tag}" / f"{node_name(i)}-cri.sock"
+
+
 def node_specs(config: ClusterConfig, i: int) -> list[ComponentSpec]:
     """A node is two processes on its machine: the CRI runtime, then the node agent (kubelet) that drives it."""
     name = node_name(i)
@@ -215,7 +224,7 @@ def node_specs(config: ClusterConfig, i: int) -> list[ComponentSpec]:
     address = m.address if m else LOOPBACK
     port = 10250 if m else 10250 + i
     d = node_dir(config, i)
-    sock = d / "cri.sock"
+    sock = cri_socket(config, i)
     pod_cidr = f"10.244.{i + 1}.0/24"
     pod_net = ("--pod-network-bridge", "kemu-cbr0", "--pod-cidr", pod_cidr) if config.netns else ()
     cri = ComponentSpec(f"{name}-runtime", "runtime",

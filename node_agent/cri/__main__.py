@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = Path(a.root)
+    Path(a.socket).parent.mkdir(parents=True, exist_ok=True)
     net: Any = None
     factory: Callable[[str], Any] | None = None
     if a.pod_cidr or a.pod_network_bridge:
