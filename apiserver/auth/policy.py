@@ -8,6 +8,8 @@ additions, all named ``kemu:*`` so the real objects stay as they are:
 - ``kemu:node`` and ``kemu:node-proxier`` bind ``system:node`` / ``system:node-proxier`` to the group
   ``system:nodes``: kemu has no Node authorizer (kube-apiserver's ``--authorization-mode=Node,RBAC``) and its
   per-node proxy runs with the node's credentials;
+- ``kemu:network-policy-agent`` (list/watch pods, namespaces, networkpolicies), bound to ``system:nodes``: the
+  per-node proxy also enforces NetworkPolicy (node_agent/netpol), as a CNI's agent would with its own account;
 - ``kemu:controller-manager:<controller>`` binds each ``system:controller:<controller>`` role to the user
   ``system:kube-controller-manager``: kemu's controller-manager runs every controller under its own identity
   (``--use-service-account-credentials=false``), not one service account per controller.
@@ -377,6 +379,7 @@ def _bindings() -> list[Obj]:
         # kemu additions (see the module docstring).
         binding("kemu:node", "system:node", [group("system:nodes")]),
         binding("kemu:node-proxier", "system:node-proxier", [group("system:nodes")]),
+        binding("kemu:network-policy-agent", "kemu:network-policy-agent", [group("system:nodes")]),
     ]
 
 
@@ -384,6 +387,8 @@ def bootstrap_objects() -> list[Obj]:
     """Every default ClusterRole, then every default ClusterRoleBinding (fresh objects on each call). Aggregated
     roles carry the rules the clusterrole-aggregation controller would have written into them."""
     roles = _aggregate_roles() + _system_roles()
+    roles.append(cluster_role("kemu:network-policy-agent", [r("list watch", "core", "namespaces pods"),
+                                                            r("list watch", "networking.k8s.io", "networkpolicies")]))
     controllers = _controller_roles()
     roles += [cluster_role(f"system:controller:{name}", rules) for name, rules in controllers.items()]
     bindings = _bindings()
