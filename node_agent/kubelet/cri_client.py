@@ -9,11 +9,13 @@ gRPC failures become ``RuntimeError_`` with the kubelet's reason (ErrImagePull, 
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 
+from node_agent.kubelet.metrics import RuntimeOperations
 from node_agent.kubelet.model import ObservedContainer, ObservedPod, ObservedSandbox
 from node_agent.kubelet.runtime_api import (
     LABEL_POD_UID,
@@ -42,16 +44,22 @@ class CriRuntime:
         self.img = grpc_mod.ImageServiceStub(self.channel)
         self.timeout_s = timeout_s
         self.pull_timeout_s = pull_timeout_s
+        self.metrics = RuntimeOperations()  # kubelet_runtime_operations_* on the kubelet's /metrics
 
     async def close(self) -> None:
         await self.channel.close()
 
     async def _call(self, fn: Callable[..., Awaitable[Any]], req: Any, reason: str, timeout: float | None = None
                     ) -> Any:
+        t0 = time.perf_counter()
+        method = type(req).__name__.removesuffix("Request")
         try:
-            return await fn(req, timeout=timeout or self.timeout_s)
+            r = await fn(req, timeout=timeout or self.timeout_s)
         except grpc.aio.AioRpcError as e:
+            self.metrics.observe(method, time.perf_counter() - t0, failed=True)
             raise RuntimeError_(reason, f"rpc error: code = {e.code().name} desc = {e.details()}") from e
+        self.metrics.observe(method, time.perf_counter() - t0)
+        return r
 
     async def version(self) -> str:
         r = await self._call(self.rt.Version, self.pb.VersionRequest(version="v1"), "RuntimeUnavailable", 5)

@@ -1,5 +1,5 @@
 """The kubelet HTTP endpoint (plain HTTP, default port 10250): /healthz, /pods, /containerLogs, /exec, /attach,
-/stats/summary.
+/stats/summary, /metrics (Prometheus text, when given a renderer).
 
 ``/containerLogs/<ns>/<pod>/<container>`` reads the CRI log files the runtime writes under the pod's log
 directory (``<log_root>/<ns>_<pod>_<uid>/<container>/<attempt>.log``; each line
@@ -124,7 +124,8 @@ SandboxResolver = Callable[[str, str], Awaitable[str | None]]  # (ns, pod) -> re
 def make_app(log_root: str, pods: Callable[[], list[dict[str, Any]]], stats: Callable[[], Any] | None = None,
              clock: Callable[[], float] | None = None, follow_limit_s: float = 3600.0,
              resolve: Resolver | None = None, streaming: StreamingClient | None = None,
-             resolve_sandbox: SandboxResolver | None = None) -> web.Application:
+             resolve_sandbox: SandboxResolver | None = None,
+             metrics: Callable[[], str] | None = None) -> web.Application:
     import time
 
     now = clock or time.time
@@ -254,6 +255,11 @@ def make_app(log_root: str, pods: Callable[[], list[dict[str, Any]]], stats: Cal
     app.router.add_get("/stats/summary", summary)
     app.router.add_get("/{verb:exec|attach}/{ns}/{pod}/{container}", stream)
     app.router.add_get("/portForward/{ns}/{pod}", port_forward)
+    if metrics is not None:
+        async def prometheus(_: web.Request) -> web.Response:
+            return web.Response(text=metrics(), content_type="text/plain", charset="utf-8",
+                                headers={"X-Content-Type-Options": "nosniff"})
+        app.router.add_get("/metrics", prometheus)
     return app
 
 
