@@ -1,18 +1,27 @@
-"""Service proxy rules: Services + EndpointSlices -> one nftables ruleset (pure; kube-proxy's semantics).
+"""Service proxy rules: Services + EndpointSlices -> one nftables table, programmed whole or by difference (pure).
 
-The ruleset is a single table, `ip kemu_proxy`, replaced atomically (one `nft -f` transaction deletes and re-adds
-it), so a reload never leaves a half-programmed node and established connections keep their conntrack entries.
+The proxy owns one table, `ip kemu_proxy`. desired() turns the (service, port) entries into a Model: named chains,
+verdict maps and sets. full_script() replaces the whole table in one `nft -f` transaction (first programming, or
+recovery); delta_script() turns the difference between two Models into one transaction that touches only what
+changed (new/changed chains are (re)filled, map elements added/removed, stale chains and sets deleted), so one
+Service's change costs a few lines whatever the table's size, and the affinity sets of untouched endpoints keep
+their memory. Either way a node is never half-programmed and conntrack keeps established connections.
 
-Semantics, as kube-proxy programs them:
-- ClusterIP: traffic to <clusterIP>:<port>/<proto> is DNATed to one READY endpoint (serving and not terminating).
-- Balancing: the same cascade kube-proxy's iptables mode uses: with n endpoints, the first is taken with probability
-  1/n, else the second with 1/(n-1), ..., the last unconditionally -- uniform overall. In nft each step is
-  `numgen random mod k == 0`.
-- NodePort: traffic to any local address of the node on <nodePort> goes through the same endpoints, masqueraded.
-- sessionAffinity ClientIP: a per-endpoint set remembers client addresses for timeoutSeconds (default 10800);
-  a remembered client goes back to its endpoint before the random choice.
-- Hairpin: a pod reaching itself through a VIP is masqueraded (marked 0x4000, masqueraded in postrouting).
-- No ready endpoints: the connection is refused at once (ECONNREFUSED), not left to time out.
+The Model's fingerprint() is written into the table (a comment in chain `state`): a restarted proxy reads it back
+and, when it equals what it would program, adopts the kernel's table as is -- no flush, no rebuild.
+
+Layout (the nftables-mode kube-proxy's shape): dispatch by verdict map, one lookup whatever the number of services.
+- `services` (jumped to from the nat prerouting/output hooks): `ip daddr . l4proto . dport` in map `service_ips`
+  -> goto the service port's chain; traffic to a local address of the node goes through map `service_nodeports`
+  (`l4proto . dport` -> goto a chain that marks it for masquerade, then the service's chain).
+- Balancing: the cascade kube-proxy's iptables mode uses: with n endpoints, the first is taken with probability
+  1/n, else the second with 1/(n-1), ..., the last unconditionally -- uniform overall (`numgen random mod k == 0`).
+- An endpoint chain DNATs to one READY endpoint (serving and not terminating); a pod reaching itself through a VIP
+  (hairpin) is marked 0x4000 and masqueraded in postrouting.
+- sessionAffinity ClientIP: a per-endpoint dynamic set remembers client addresses for timeoutSeconds (default
+  10800); a remembered client goes back to its endpoint before the random choice.
+- No ready endpoints: the VIP:port is in set `no_endpoints`, refused at once in filter output/forward (TCP reset,
+  else ICMP port unreachable), not left to time out.
 - Headless (clusterIP None) and ExternalName services get no rules (DNS answers for them).
 - targetPort names resolve through the EndpointSlice's port list (the slice carries the resolved number).
 """
@@ -21,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from node_agent.endpoints import serving, slices_by_service
@@ -29,6 +38,8 @@ from node_agent.endpoints import serving, slices_by_service
 TABLE = "kemu_proxy"
 MASQ_MARK = 0x4000
 DEFAULT_AFFINITY_TIMEOUT_S = 10800
+STATE_CHAIN = "state"
+FINGERPRINT_PREFIX = "kemu-proxy:"
 
 Obj = Mapping[str, Any]
 
@@ -94,79 +105,188 @@ def service_ports(services: Iterable[Obj], slices: Iterable[Obj]) -> list[Servic
     return sorted(out, key=lambda sp: sp.key)
 
 
+@dataclass(frozen=True)
+class Chain:
+    header: str                    # "" for a regular chain; "type nat hook ... policy accept;" for a base chain
+    rules: tuple[str, ...]
+
+
+@dataclass
+class Model:
+    """The table as data: chains by name, sets by name (declaration), and the elements of the maps/sets we fill."""
+    chains: dict[str, Chain] = field(default_factory=dict)
+    sets: dict[str, str] = field(default_factory=dict)                    # name -> declaration body
+    elements: dict[str, dict[str, str]] = field(default_factory=dict)     # map/set name -> key -> verdict ("" set)
+
+    def fingerprint(self) -> str:
+        parts = [f"chain {n} {c.header} {' ; '.join(c.rules)}" for n, c in sorted(self.chains.items())]
+        parts += [f"set {n} {d}" for n, d in sorted(self.sets.items())]
+        parts += [f"elem {m} {k} {v}" for m, els in sorted(self.elements.items()) for k, v in sorted(els.items())]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+# fixed part of the table: maps and the base chains that never change with the services
+_MAPS = {
+    "service_ips": "type ipv4_addr . inet_proto . inet_service : verdict",
+    "service_nodeports": "type inet_proto . inet_service : verdict",
+    "no_endpoints": "type ipv4_addr . inet_proto . inet_service",
+}
+_NAT_HOOK = "type nat hook {hook} priority {prio}; policy accept;"
+_FILTER_HOOK = "type filter hook {hook} priority filter - 1; policy accept;"
+_REJECT = ("meta l4proto tcp ip daddr . meta l4proto . th dport @no_endpoints reject with tcp reset",
+           "ip daddr . meta l4proto . th dport @no_endpoints reject")
+
+
+def _base_chains() -> dict[str, Chain]:
+    return {
+        "prerouting": Chain(_NAT_HOOK.format(hook="prerouting", prio="dstnat"), ("jump services",)),
+        "output": Chain(_NAT_HOOK.format(hook="output", prio="-100"), ("jump services",)),
+        "postrouting": Chain(_NAT_HOOK.format(hook="postrouting", prio="srcnat"),
+                             (f"meta mark & {MASQ_MARK:#x} == {MASQ_MARK:#x} masquerade",)),
+        "services": Chain("", ("ip daddr . meta l4proto . th dport vmap @service_ips",
+                               "fib daddr type local meta l4proto . th dport vmap @service_nodeports")),
+        # reject is only valid in filter hooks; these run before any DNAT decision matters for a VIP with no backend
+        "noendpoints_output": Chain(_FILTER_HOOK.format(hook="output"), _REJECT),
+        "noendpoints_forward": Chain(_FILTER_HOOK.format(hook="forward"), _REJECT),
+    }
+
+
 def _endpoint_chain(sp: ServicePort, ep: Endpoint) -> str:
     return "ep-" + _h(f"{sp.key}->{ep.ip}:{ep.port}")
 
 
 def _affinity_set(sp: ServicePort, ep: Endpoint) -> str:
-    return "aff-" + _h(f"{sp.key}->{ep.ip}:{ep.port}")
+    # the timeout is part of the name: a changed timeout is a new set, never an in-place redeclaration
+    return "aff-" + _h(f"{sp.key}->{ep.ip}:{ep.port}/{sp.affinity_timeout_s}")
 
 
-def _service_chain(sp: ServicePort) -> list[str]:
-    lines = [f"  chain {sp.chain} {{"]
+def _service_rules(sp: ServicePort) -> tuple[str, ...]:
     eps = sp.endpoints
+    rules: list[str] = []
     if sp.affinity_timeout_s is not None:
-        lines += [f"    ip saddr @{_affinity_set(sp, ep)} goto {_endpoint_chain(sp, ep)}" for ep in eps]
+        rules += [f"ip saddr @{_affinity_set(sp, ep)} goto {_endpoint_chain(sp, ep)}" for ep in eps]
     for i, ep in enumerate(eps):
         remaining = len(eps) - i
         if remaining > 1:
-            lines.append(f"    numgen random mod {remaining} == 0 goto {_endpoint_chain(sp, ep)}")
+            rules.append(f"numgen random mod {remaining} == 0 goto {_endpoint_chain(sp, ep)}")
         else:
-            lines.append(f"    goto {_endpoint_chain(sp, ep)}")
-    lines.append("  }")
-    return lines
+            rules.append(f"goto {_endpoint_chain(sp, ep)}")
+    return tuple(rules)
 
 
-def _endpoint_chains(sp: ServicePort) -> list[str]:
-    lines: list[str] = []
-    for ep in sp.endpoints:
-        lines.append(f"  chain {_endpoint_chain(sp, ep)} {{")
-        lines.append(f"    ip saddr {ep.ip} meta mark set meta mark | {MASQ_MARK:#x}")
-        if sp.affinity_timeout_s is not None:
-            lines.append(f"    update @{_affinity_set(sp, ep)} {{ ip saddr }}")
-        lines.append(f"    meta l4proto {sp.protocol} dnat to {ep.ip}:{ep.port}")
+def _endpoint_rules(sp: ServicePort, ep: Endpoint) -> tuple[str, ...]:
+    rules = [f"ip saddr {ep.ip} meta mark set meta mark | {MASQ_MARK:#x}"]
+    if sp.affinity_timeout_s is not None:
+        rules.append(f"update @{_affinity_set(sp, ep)} {{ ip saddr }}")
+    rules.append(f"meta l4proto {sp.protocol} dnat to {ep.ip}:{ep.port}")
+    return tuple(rules)
+
+
+def desired(ports: list[ServicePort]) -> Model:
+    """The Model for these service ports (deterministic: same input, same Model and fingerprint)."""
+    m = Model(chains=_base_chains(), elements={name: {} for name in _MAPS})
+    for sp in ports:
+        target = f"{sp.cluster_ip} . {sp.protocol} . {sp.port}"
+        if not sp.endpoints:
+            m.elements["no_endpoints"][target] = ""
+            continue
+        m.elements["service_ips"][target] = f"goto {sp.chain}"
+        m.chains[sp.chain] = Chain("", _service_rules(sp))
+        for ep in sp.endpoints:
+            m.chains[_endpoint_chain(sp, ep)] = Chain("", _endpoint_rules(sp, ep))
+            if sp.affinity_timeout_s is not None:
+                m.sets[_affinity_set(sp, ep)] = (f"type ipv4_addr; flags dynamic,timeout; "
+                                                 f"timeout {sp.affinity_timeout_s}s;")
+        if sp.node_port:
+            np_chain = "np-" + _h(sp.key)
+            m.chains[np_chain] = Chain("", (f"meta mark set meta mark | {MASQ_MARK:#x} goto {sp.chain}",))
+            m.elements["service_nodeports"][f"{sp.protocol} . {sp.node_port}"] = f"goto {np_chain}"
+    return m
+
+
+def _state_rule(m: Model) -> str:
+    return f'counter comment "{FINGERPRINT_PREFIX}{m.fingerprint()}"'
+
+
+def _element(key: str, verdict: str) -> str:
+    return f"{key} : {verdict}" if verdict else key
+
+
+def full_script(m: Model) -> str:
+    """Replace the whole table atomically (apply with `nft -f -`)."""
+    lines = [f"add table ip {TABLE}", f"delete table ip {TABLE}", f"table ip {TABLE} {{"]
+    for name, decl in _MAPS.items():
+        kind = "map" if ":" in decl else "set"
+        lines += [f"  {kind} {name} {{", f"    {decl}"]
+        if m.elements.get(name):
+            lines.append("    elements = { " + ", ".join(_element(k, v) for k, v in sorted(m.elements[name].items()))
+                         + " }")
         lines.append("  }")
-    return lines
+    for name, decl in sorted(m.sets.items()):
+        lines.append(f"  set {name} {{ {decl} }}")
+    for name, chain in m.chains.items():
+        lines.append(f"  chain {name} {{")
+        if chain.header:
+            lines.append(f"    {chain.header}")
+        lines += [f"    {r}" for r in chain.rules]
+        lines.append("  }")
+    lines += [f"  chain {STATE_CHAIN} {{", f"    {_state_rule(m)}", "  }", "}"]
+    return "\n".join(lines) + "\n"
 
 
-def _reject(sp: ServicePort, hook: str) -> str:
-    # TCP gets a reset (ECONNREFUSED at once), other protocols ICMP port-unreachable. For the node's own connections
-    # this relies on the Service CIDR being routed via lo (node_agent/network/podnet.py), so the reset can be routed.
-    how = "reject with tcp reset" if sp.protocol == "tcp" else "reject"
-    return f"ip daddr {sp.cluster_ip} {sp.protocol} dport {sp.port} {how}"
+class NeedsFullReload(Exception):
+    """The difference touches the fixed part of the table (base chains, map declarations): replace it whole."""
+
+
+def delta_script(old: Model, new: Model) -> str:
+    """One transaction taking the kernel from `old` to `new`; "" when they are equal."""
+    if old.fingerprint() == new.fingerprint():
+        return ""
+    for name in set(old.chains) | set(new.chains):
+        o, n = old.chains.get(name), new.chains.get(name)
+        if ((o is not None and o.header) or (n is not None and n.header)) and o != n:
+            raise NeedsFullReload(name)
+    t = f"ip {TABLE}"
+    out: list[str] = []
+    # 1. declare what is new, so every reference below resolves
+    out += [f"add set {t} {name} {{ {new.sets[name]} }}" for name in sorted(set(new.sets) - set(old.sets))]
+    out += [f"add chain {t} {name}" for name in new.chains if name not in old.chains]
+    # 2. (re)fill new and changed chains
+    for name, chain in new.chains.items():
+        before = old.chains.get(name)
+        if before == chain:
+            continue
+        if before is not None:
+            out.append(f"flush chain {t} {name}")
+        out += [f"add rule {t} {name} {r}" for r in chain.rules]
+    # 3. map and set elements: drop the stale or changed ones, then add the new or changed ones
+    for mname in _MAPS:
+        was, now = old.elements.get(mname, {}), new.elements.get(mname, {})
+        gone = sorted(k for k in was if now.get(k) != was[k])
+        came = sorted(k for k in now if was.get(k) != now[k])
+        if gone:
+            out.append(f"delete element {t} {mname} {{ {', '.join(gone)} }}")
+        if came:
+            out.append(f"add element {t} {mname} {{ {', '.join(_element(k, now[k]) for k in came)} }}")
+    # 4. stale chains: empty them all first (they may reference each other), then delete; then their sets
+    stale = [name for name in old.chains if name not in new.chains]
+    out += [f"flush chain {t} {name}" for name in stale]
+    out += [f"delete chain {t} {name}" for name in stale]
+    out += [f"delete set {t} {name}" for name in sorted(set(old.sets) - set(new.sets))]
+    out += [f"flush chain {t} {STATE_CHAIN}", f"add rule {t} {STATE_CHAIN} {_state_rule(new)}"]
+    return "\n".join(out) + "\n"
+
+
+def fingerprint_in(listing: str) -> str | None:
+    """The fingerprint recorded in `nft list chain ip kemu_proxy state` output, if any."""
+    at = listing.find(FINGERPRINT_PREFIX)
+    if at < 0:
+        return None
+    rest = listing[at + len(FINGERPRINT_PREFIX):]
+    end = rest.find('"')
+    return rest[:end] if end > 0 else None
 
 
 def ruleset(ports: list[ServicePort]) -> str:
-    """The whole nft script: replaces table ip kemu_proxy atomically (apply with `nft -f -`)."""
-    served = [sp for sp in ports if sp.endpoints]
-    unserved = [sp for sp in ports if not sp.endpoints]
-    lines = [f"add table ip {TABLE}", f"delete table ip {TABLE}", f"table ip {TABLE} {{"]
-    for sp in served:
-        if sp.affinity_timeout_s is not None:
-            lines += [f"  set {_affinity_set(sp, ep)} {{ type ipv4_addr; flags dynamic,timeout; "
-                      f"timeout {sp.affinity_timeout_s}s; }}" for ep in sp.endpoints]
-    lines += [
-        "  chain prerouting { type nat hook prerouting priority dstnat; policy accept; jump services; }",
-        "  chain output { type nat hook output priority -100; policy accept; jump services; }",
-        f"  chain postrouting {{ type nat hook postrouting priority srcnat; policy accept; "
-        f"meta mark & {MASQ_MARK:#x} == {MASQ_MARK:#x} masquerade; }}",
-        "  chain services {",
-    ]
-    lines += [f"    ip daddr {sp.cluster_ip} {sp.protocol} dport {sp.port} goto {sp.chain}" for sp in served]
-    if any(sp.node_port for sp in served):
-        lines.append("    fib daddr type local jump nodeports")
-    lines.append("  }")
-    if any(sp.node_port for sp in served):
-        lines.append("  chain nodeports {")
-        lines += [f"    {sp.protocol} dport {sp.node_port} meta mark set meta mark | {MASQ_MARK:#x} goto {sp.chain}"
-                  for sp in served if sp.node_port]
-        lines.append("  }")
-    for sp in served:
-        lines += _service_chain(sp) + _endpoint_chains(sp)
-    # Services without ready endpoints: refuse at once (reject is only valid in filter hooks, before any DNAT).
-    for hook in ("output", "forward"):
-        lines.append(f"  chain noendpoints_{hook} {{ type filter hook {hook} priority filter - 1; policy accept;")
-        lines += [f"    {_reject(sp, hook)}" for sp in unserved]
-        lines.append("  }")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    """The whole nft script for these service ports (replaces the table atomically; apply with `nft -f -`)."""
+    return full_script(desired(ports))
