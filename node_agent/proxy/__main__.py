@@ -4,10 +4,12 @@
         [--dns-listen IP:PORT] [--upstream-dns IP:PORT ...] [--resync-delay 0.1] [--pod-routes --node-name N]
 
 Watches Services and EndpointSlices (list + watch, relist on 410) and, after each burst of changes (debounced by
-``--resync-delay``), replaces the node's ``ip kemu_proxy`` nftables table in one transaction (``nft -f``; inside
-network namespace ``--netns`` when given, else where the process runs). The same view feeds the DNS server's zone
-when ``--dns-listen`` is set. Rules are reconciled, not patched: deleting a Service removes its rules on the next
-pass; restarting the proxy rebuilds the same table, and conntrack keeps established connections.
+``--resync-delay``), brings the node's ``ip kemu_proxy`` nftables table to the wanted state in one transaction
+(``nft -f``; inside network namespace ``--netns`` when given, else where the process runs): the whole table the
+first time, afterwards only the difference (node_agent/proxy/rules.py). The same view feeds the DNS server's zone
+when ``--dns-listen`` is set. Rules are reconciled: deleting a Service removes its rules on the next pass; a
+restarted proxy whose wanted table equals the kernel's (same fingerprint) leaves it untouched, otherwise it replaces
+it atomically, and conntrack keeps established connections either way.
 
 With ``--pod-routes`` it also routes every other node's ``spec.podCIDR`` via that node's InternalIP (what a
 host-gateway CNI such as flannel's host-gw does), so pods on different nodes reach each other across the underlay.
@@ -27,7 +29,8 @@ from typing import Any
 from node_agent.dns.records import Zone, build_zone
 from node_agent.dns.server import DnsServer
 from node_agent.kubelet.apiclient import ApiClient
-from node_agent.proxy.rules import TABLE, ruleset, service_ports
+from node_agent.proxy import rules
+from node_agent.proxy.rules import TABLE, Model
 from node_agent.reflector import Reflector
 
 log = logging.getLogger("node_agent.proxy")
@@ -63,21 +66,39 @@ class Proxy:
         self.slices = Reflector(api, "/apis/discovery.k8s.io/v1/endpointslices", self.changed)
         self.zone = Zone()
         self._dirty = asyncio.Event()
-        self.last_rules = ""
+        self.programmed: Model | None = None   # what the kernel holds, as far as we know; None: read it first
         self.syncs = 0
 
     def changed(self) -> None:
         self._dirty.set()
 
-    def _run(self, argv: list[str], stdin: str | None = None) -> None:
+    def _run(self, argv: list[str], stdin: str | None = None) -> str:
         if self.netns:
             argv = ["ip", "netns", "exec", self.netns, *argv]
         result = subprocess.run(argv, input=stdin, text=True, capture_output=True, timeout=30)
         if result.returncode != 0:
             raise RuntimeError(f"{argv[0] if not self.netns else argv[4]} failed: {result.stderr.strip()}")
+        return result.stdout
 
     def _nft(self, rules: str) -> None:
         self._run(["nft", "-f", "-"], rules)
+
+    def _kernel_fingerprint(self) -> str | None:
+        try:
+            return rules.fingerprint_in(self._run(["nft", "list", "chain", "ip", TABLE, rules.STATE_CHAIN]))
+        except RuntimeError:      # no table yet
+            return None
+
+    def _script(self, model: Model) -> tuple[str, str]:
+        """(how, nft script) to take the kernel to `model`; an empty script when it is there already."""
+        if self.programmed is None:
+            if self._kernel_fingerprint() == model.fingerprint():
+                return "adopted", ""
+            return "full", rules.full_script(model)
+        try:
+            return "delta", rules.delta_script(self.programmed, model)
+        except rules.NeedsFullReload:
+            return "full", rules.full_script(model)
 
     def _sync_routes(self) -> None:
         assert self.nodes is not None
@@ -103,20 +124,23 @@ class Proxy:
                     await asyncio.to_thread(self._sync_routes)
                 except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
                     log.error("pod routes: %s", e)
-            rules = ruleset(service_ports(services, slices))
-            if rules == self.last_rules:
-                continue
+            model = rules.desired(rules.service_ports(services, slices))
             t0 = time.monotonic()
             try:
-                await asyncio.to_thread(self._nft, rules)
+                how, script = await asyncio.to_thread(self._script, model)
+                if script:
+                    await asyncio.to_thread(self._nft, script)
             except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
                 log.error("programming %s failed: %s", TABLE, e)
+                self.programmed = None   # the kernel may differ from what we believed: compare again, then replace
                 self._dirty.set()
                 await asyncio.sleep(1.0)
                 continue
-            self.last_rules = rules
+            if script or self.programmed is None:
+                log.info("programmed %d services (%s, %d lines) in %.1f ms", len(services), how,
+                         script.count("\n"), (time.monotonic() - t0) * 1000)
+            self.programmed = model
             self.syncs += 1
-            log.info("programmed %d services in %.1f ms", len(services), (time.monotonic() - t0) * 1000)
 
 
 async def amain(a: argparse.Namespace) -> None:
