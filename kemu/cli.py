@@ -26,6 +26,7 @@ from kemu.launcher.plan import (
     ClusterConfig,
     ComponentSpec,
     apiserver_urls,
+    client_url,
     etcd_endpoints,
     machines,
     plan,
@@ -33,10 +34,15 @@ from kemu.launcher.plan import (
 )
 
 DEFAULT_STATE_ROOT = Path(os.environ.get("KEMU_HOME", Path.home() / ".kemu"))
+HA_COUNTS = (3, 2, 2)   # apiservers, controller-managers, schedulers
 
 
 def _ports(text: str | None) -> tuple[int, ...] | None:
     return tuple(int(p) for p in text.split(",")) if text else None
+
+
+def _count(given: int | None, default: int) -> int:
+    return default if given is None else given
 
 
 def _config(args: argparse.Namespace) -> ClusterConfig:
@@ -46,10 +52,14 @@ def _config(args: argparse.Namespace) -> ClusterConfig:
     if (api_ports := _ports(args.apiserver_ports)) is not None:
         extra["apiserver_ports"] = api_ports
     netns = {"on": True, "off": False, "auto": os.geteuid() == 0}[args.netns]
+    # --ha is a shortcut for 3 apiservers (behind the load balancer), 2 controller-managers, 2 schedulers; explicit
+    # counts win over it.
+    ha = HA_COUNTS if args.ha else (1, 1, 1)
     return ClusterConfig(
         state_dir=args.state_dir, etcd_members=args.etcd_members, real_etcd=args.real_etcd, nodes=args.nodes,
-        apiservers=args.apiservers, fast=args.fast, store_only=args.store_only, netns=netns, name=args.cluster,
-        subnet=args.subnet, **extra,  # type: ignore[arg-type]
+        apiservers=_count(args.apiservers, ha[0]), controller_managers=_count(args.controller_managers, ha[1]),
+        schedulers=_count(args.schedulers, ha[2]), fast=args.fast, store_only=args.store_only, netns=netns,
+        name=args.cluster, subnet=args.subnet, **extra,  # type: ignore[arg-type]
     )
 
 
@@ -98,7 +108,11 @@ def _destroy_machines(state_dir: Path) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    config = _config(args)
+    try:
+        config = _config(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     state_dir = config.state_dir
     if any(supervisor.alive(p) for p in supervisor.load_state(state_dir)):
         print(f"a cluster is already running from {state_dir}; run `kemu down` first", file=sys.stderr)
@@ -134,8 +148,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 0
     ca_path = state_dir / "pki" / "ca.crt"
     kc = state_dir / "kubeconfig"
-    kc.write_text(kubeconfig(apiserver_urls(config)[0], token, ca_path.read_bytes() if ca_path.exists() else None))
+    kc.write_text(kubeconfig(client_url(config), token, ca_path.read_bytes() if ca_path.exists() else None))
     kc.chmod(0o600)
+    if len(apiserver_urls(config)) > 1:
+        print(f"  {len(apiserver_urls(config))} apiservers ({', '.join(apiserver_urls(config))}) behind the load "
+              f"balancer {client_url(config)}")
     print(f"\ncluster is up ({time.monotonic() - started:.1f}s). Use it with:\n"
           f"  export KUBECONFIG={kc}\n  kubectl get nodes\n"
           f"state and logs: {state_dir}   stop with: kemu down --state-dir {state_dir}")
@@ -176,7 +193,11 @@ def cmd_status(args: argparse.Namespace) -> int:
                    else f"members disagree on the leader ({len(leaders)} views)")
         print(f"store ({verdict}):\n{store_status.table(rows)}")
     if any(p.role == "apiserver" for p in procs):
-        print(cluster_status.describe(args.state_dir / "kubeconfig"))
+        apiservers = [f"https://{arg_value(p.argv, '--bind-address')}:{arg_value(p.argv, '--secure-port')}"
+                      for p in procs if p.role == "apiserver"]
+        lb = next(((arg_value(p.argv, "--listen") or "", Path(arg_value(p.argv, "--status-file") or "/nonexistent"))
+                   for p in procs if p.role == "lb"), None)
+        print(cluster_status.describe(args.state_dir / "kubeconfig", apiservers, lb))
     return 1 if down else 0
 
 
@@ -245,7 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--etcd-members", type=int, default=3)
     up.add_argument("--real-etcd", action="store_true", help="use Debian's etcd instead of etcd_raft")
     up.add_argument("--nodes", type=int, default=3)
-    up.add_argument("--apiservers", type=int, default=1)
+    up.add_argument("--apiservers", type=int, default=None,
+                    help="apiserver count (default 1; more than one puts a load balancer in front of them)")
+    up.add_argument("--controller-managers", type=int, default=None, help="controller-manager replicas (default 1)")
+    up.add_argument("--schedulers", type=int, default=None, help="scheduler replicas (default 1)")
+    up.add_argument("--ha", action="store_true",
+                    help="HA control plane: 3 apiservers behind a load balancer, 2 controller-managers, 2 schedulers")
     up.add_argument("--etcd-ports", help="comma-separated etcd client ports (peer port = client + 1)")
     up.add_argument("--apiserver-ports", help="comma-separated apiserver ports")
     up.add_argument("--fast", action="store_true", help="short drill timings")

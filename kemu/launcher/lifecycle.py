@@ -14,7 +14,7 @@ from kemu.launcher.kubeconfig import component_token, component_user, kubeconfig
 from kemu.launcher.plan import (
     ClusterConfig,
     ComponentSpec,
-    apiserver_urls,
+    client_url,
     component_kubeconfig,
     node_dir,
     node_name,
@@ -28,7 +28,7 @@ def arg_value(argv: list[str] | tuple[str, ...], flag: str) -> str | None:
 def write_component_credentials(config: ClusterConfig) -> None:
     """Each control-plane component gets a kubeconfig with its own token; each node agent a token file."""
     tokens = config.state_dir / "tokens.csv"
-    server = apiserver_urls(config)[0]
+    server = client_url(config)
     ca = str(config.state_dir / "pki" / "ca.crt")
     for comp in ("controller-manager", "scheduler"):
         path = component_kubeconfig(config, comp)

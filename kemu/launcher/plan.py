@@ -12,6 +12,15 @@ Two placements:
 - machines (netns=True, root): every etcd member, the control plane and every node is its own network namespace on
   the underlay (kemu/launcher/machines.py) with its own address, so standard ports (2379/2380, 6443) repeat across
   machines and drills can cut links between them.
+
+HA control plane (apiservers > 1, or `kemu up --ha` = 3 apiservers, 2 controller-managers, 2 schedulers): the
+apiservers listen on the control-plane machine at lb_port + 1, + 2, ... and a TCP load balancer
+(kemu/launcher/lb, kubeadm's controlPlaneEndpoint) listens on lb_port (6443); every client -- the admin kubeconfig,
+controller-managers, schedulers, node agents, proxies -- uses the load balancer's URL (client_url). The load
+balancer shares the control-plane machine's address, which every apiserver's serving certificate already names
+(apiserver/certs.py issues one per bind address), so TLS passes through it unchanged. Replicas of the
+controller-manager and scheduler are named <role>-<i> and elect a leader with their name as identity; with one
+replica each the names, flags and ports are exactly those of the single-apiserver layout.
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ from kemu.launcher.machines import Machine, Underlay, plan_machines
 DEFAULT_ETCD_CLIENT_PORTS = (2379, 22379, 32379, 42379, 52379)
 DEFAULT_APISERVER_PORT = 6443
 LOOPBACK = "127.0.0.1"
+MAX_APISERVERS = 5
+MAX_REPLICAS = 5
 CONTROL_PLANE = "control-plane"
 
 
@@ -37,6 +48,9 @@ class ClusterConfig:
     real_etcd: bool = False                 # use Debian's etcd binary instead of etcd_raft (same protocol)
     nodes: int = 3
     apiservers: int = 1
+    controller_managers: int = 1
+    schedulers: int = 1
+    lb_port: int = DEFAULT_APISERVER_PORT    # the load balancer's port when apiservers > 1
     etcd_client_ports: tuple[int, ...] = DEFAULT_ETCD_CLIENT_PORTS
     apiserver_ports: tuple[int, ...] = (DEFAULT_APISERVER_PORT,)
     fast: bool = False                      # drill timings: shorter heartbeats/elections/grace periods
@@ -52,8 +66,15 @@ class ClusterConfig:
     def __post_init__(self) -> None:
         if self.etcd_members < 1 or self.etcd_members > len(self.etcd_client_ports):
             raise ValueError(f"etcd_members must be 1..{len(self.etcd_client_ports)}")
-        if self.apiservers < 1 or self.apiservers > len(self.apiserver_ports):
+        if self.apiservers < 1 or (self.apiservers > len(self.apiserver_ports)
+                                   and self.apiserver_ports != (DEFAULT_APISERVER_PORT,)):
             raise ValueError(f"apiservers must be 1..{len(self.apiserver_ports)} (give as many ports)")
+        if self.apiservers > MAX_APISERVERS:
+            raise ValueError(f"apiservers must be 1..{MAX_APISERVERS}")
+        if not 1 <= self.controller_managers <= MAX_REPLICAS or not 1 <= self.schedulers <= MAX_REPLICAS:
+            raise ValueError(f"controller-managers and schedulers must be 1..{MAX_REPLICAS}")
+        if self.apiservers > 1 and self.lb_port in apiserver_ports(self):
+            raise ValueError(f"the load balancer's port {self.lb_port} is also an apiserver port")
         if self.nodes < 0:
             raise ValueError("nodes must be >= 0")
 
@@ -122,11 +143,35 @@ def etcd_endpoints(config: ClusterConfig) -> list[str]:
     return [m.client_url for m in etcd_members(config)]
 
 
-def apiserver_urls(config: ClusterConfig) -> list[str]:
-    """The URLs clients (kubectl, controllers, nodes) use to reach the apiserver(s)."""
+def apiserver_ports(config: ClusterConfig) -> tuple[int, ...]:
+    """Each apiserver's port: the given ports, or, for several apiservers without given ports, the ports after the
+    load balancer's (6444, 6445, ...)."""
+    if config.apiservers > 1 and config.apiserver_ports == (DEFAULT_APISERVER_PORT,):
+        return tuple(config.lb_port + 1 + i for i in range(config.apiservers))
+    return config.apiserver_ports[: config.apiservers]
+
+
+def control_plane_host(config: ClusterConfig) -> str:
     cp = _machine(config, CONTROL_PLANE)
-    host = cp.address if cp else LOOPBACK
-    return [f"https://{host}:{port}" for port in config.apiserver_ports[: config.apiservers]]
+    return cp.address if cp else LOOPBACK
+
+
+def apiserver_urls(config: ClusterConfig) -> list[str]:
+    """Each apiserver's own URL."""
+    host = control_plane_host(config)
+    return [f"https://{host}:{port}" for port in apiserver_ports(config)]
+
+
+def has_lb(config: ClusterConfig) -> bool:
+    return config.apiservers > 1 and not config.store_only
+
+
+def client_url(config: ClusterConfig) -> str:
+    """The one URL clients (kubectl, controllers, nodes, proxies) use: the load balancer's when there are several
+    apiservers, else the apiserver's."""
+    if has_lb(config):
+        return f"https://{control_plane_host(config)}:{config.lb_port}"
+    return apiserver_urls(config)[0]
 
 
 def timings(config: ClusterConfig) -> dict[str, int]:
@@ -165,8 +210,8 @@ def plan(config: ClusterConfig) -> list[ComponentSpec]:
         return specs
     endpoints = ",".join(etcd_endpoints(config))
     cp = CONTROL_PLANE if config.netns else None
-    cp_host = (_machine(config, CONTROL_PLANE) or Machine("", "", LOOPBACK, "")).address
-    for i, port in enumerate(config.apiserver_ports[: config.apiservers]):
+    cp_host = control_plane_host(config)
+    for i, port in enumerate(apiserver_ports(config)):
         specs.append(ComponentSpec(
             f"apiserver-{i + 1}", "apiserver",
             _on(config, cp, (config.python, "-m", "apiserver", "--etcd-servers", endpoints,
@@ -175,6 +220,8 @@ def plan(config: ClusterConfig) -> list[ComponentSpec]:
                              "--token-auth-file", str(config.state_dir / "tokens.csv"))),
             Health("tcp", port, host=cp_host), machine=cp,
         ))
+    if has_lb(config):
+        specs.append(lb_spec(config, cp))
     specs += control_plane_specs(config, cp)
     for i in range(config.nodes):
         specs += node_specs(config, i)
@@ -186,19 +233,42 @@ def component_kubeconfig(config: ClusterConfig, component: str) -> Path:
     return config.state_dir / "kubeconfigs" / f"{component}.kubeconfig"
 
 
+def lb_status_file(config: ClusterConfig) -> Path:
+    return config.state_dir / "lb-status.json"
+
+
+def lb_spec(config: ClusterConfig, cp: str | None) -> ComponentSpec:
+    """The load balancer in front of the apiservers; health-checks them with GET /readyz over TLS (the CA)."""
+    host = control_plane_host(config)
+    backends = [a for port in apiserver_ports(config) for a in ("--backend", f"{host}:{port}")]
+    interval = ("--health-interval", "0.5") if config.fast else ()
+    return ComponentSpec("lb", "lb",
+                         _on(config, cp, (config.python, "-m", "kemu.launcher.lb", "--listen",
+                                          f"{host}:{config.lb_port}", *backends,
+                                          "--ca-file", str(config.state_dir / "pki" / "ca.crt"),
+                                          "--status-file", str(lb_status_file(config)), *interval)),
+                         Health("tcp", config.lb_port, host=host), machine=cp)
+
+
+def replica_names(role: str, count: int) -> list[str]:
+    """controller-manager (one replica) or controller-manager-1, controller-manager-2, ..."""
+    return [role] if count == 1 else [f"{role}-{i + 1}" for i in range(count)]
+
+
 def control_plane_specs(config: ClusterConfig, cp: str | None) -> list[ComponentSpec]:
     fast = ("--node-monitor-grace-period", "10s") if config.fast else ()
     leader = ("--leader-elect",)
-    return [
-        ComponentSpec("controller-manager", "controller-manager",
-                      _on(config, cp, (config.python, "-m", "controllers", "--kubeconfig",
-                                       str(component_kubeconfig(config, "controller-manager")), *leader, *fast)),
-                      None, machine=cp),
-        ComponentSpec("scheduler", "scheduler",
-                      _on(config, cp, (config.python, "-m", "controllers.scheduler", "--kubeconfig",
-                                       str(component_kubeconfig(config, "scheduler")), *leader)),
-                      None, machine=cp),
-    ]
+    specs = []
+    for role, module, count, extra in (("controller-manager", "controllers", config.controller_managers, fast),
+                                       ("scheduler", "controllers.scheduler", config.schedulers, ())):
+        for name in replica_names(role, count):
+            # Replicas share their component's kubeconfig (one user, as kubeadm's control-plane nodes do); each
+            # elects with its own name, so `kemu status` can say which one holds the Lease.
+            identity = ("--identity", name) if count > 1 else ()
+            specs.append(ComponentSpec(name, role, _on(config, cp, (
+                config.python, "-m", module, "--kubeconfig", str(component_kubeconfig(config, role)),
+                *leader, *identity, *extra)), None, machine=cp))
+    return specs
 
 
 def node_name(i: int) -> str:
@@ -234,7 +304,7 @@ def node_specs(config: ClusterConfig, i: int) -> list[ComponentSpec]:
     lease = ("--node-lease-duration", "10", "--lease-renew-interval", "2") if config.fast else ()
     agent = ComponentSpec(name, "node",
                           _on(config, machine, (config.python, "-m", "node_agent", "--node-name", name,
-                                                "--apiserver", apiserver_urls(config)[0],
+                                                "--apiserver", client_url(config),
                                                 "--token-file", str(d / "token"),
                                                 "--ca-file", str(config.state_dir / "pki" / "ca.crt"),
                                                 "--cri-socket", str(sock), "--root-dir", str(d / "kubelet"),
@@ -248,7 +318,7 @@ def node_specs(config: ClusterConfig, i: int) -> list[ComponentSpec]:
         return [cri, agent]
     proxy = ComponentSpec(f"{name}-proxy", "proxy",
                           _on(config, machine, (config.python, "-m", "node_agent.proxy",
-                                                "--apiserver", apiserver_urls(config)[0],
+                                                "--apiserver", client_url(config),
                                                 "--token-file", str(d / "token"),
                                                 "--ca-file", str(config.state_dir / "pki" / "ca.crt"),
                                                 "--dns-listen", f"{address}:53",

@@ -51,8 +51,11 @@ def test_fast_timings_keep_etcds_ratio(tmp_path: Path) -> None:
     assert _arg(plan(ClusterConfig(tmp_path, fast=True))[0].argv, "--election-timeout") == str(fast["election_ms"])
 
 
-@pytest.mark.parametrize("bad", [{"etcd_members": 0}, {"etcd_members": 6}, {"apiservers": 2}, {"nodes": -1}])
-def test_invalid_configs_are_refused(tmp_path: Path, bad: dict[str, int]) -> None:
+@pytest.mark.parametrize("bad", [{"etcd_members": 0}, {"etcd_members": 6}, {"nodes": -1},
+                                 {"apiservers": 2, "apiserver_ports": (7000,)}, {"apiservers": 6},
+                                 {"apiservers": 0}, {"controller_managers": 0}, {"schedulers": 6},
+                                 {"apiservers": 2, "apiserver_ports": (7000, 7001), "lb_port": 7001}])
+def test_invalid_configs_are_refused(tmp_path: Path, bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         ClusterConfig(tmp_path, **bad)  # type: ignore[arg-type]
 
