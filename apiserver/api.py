@@ -260,14 +260,17 @@ class Api:
         if r.namespaced:
             if not ns:
                 raise errors.bad_request("the server could not find the requested resource")
-            admission.namespace_lifecycle("CREATE", await self._namespace(ns), r.resource, ns,
+            namespace_obj = await self._namespace(ns)
+            admission.namespace_lifecycle("CREATE", namespace_obj, r.resource, ns,
                                           name=meta.get("name") or "", group=r.group)
+        else:
+            namespace_obj = None
         for attempt in range(8):
             obj = objects.prepare_create(r, body, ns, rfc3339(self.now()), self.new_uid)
             if not name:
                 obj["metadata"]["name"] = _generate_name(obj["metadata"]["generateName"], self.rng)
             strategy.apply_defaults(r, obj)
-            await self._admit_create(r, obj)
+            await self._admit_create(r, obj, namespace_obj)
             causes = strategy.validate_create(r, obj)
             if causes:
                 raise self._invalid(r, obj["metadata"]["name"], causes)
@@ -291,42 +294,63 @@ class Api:
                 raise errors.storage_unavailable(str(e)) from None
         raise AssertionError("unreachable")
 
-    async def _admit_create(self, r: Resource, obj: Obj) -> None:
-        if (r.group, r.kind) == ("", "Pod"):
-            ns = obj["metadata"]["namespace"]
-            sa_name = obj.get("spec", {}).get("serviceAccountName") or obj.get("spec", {}).get(
-                "serviceAccount") or "default"
-            sa_r = self.registry.get("", "v1", "serviceaccounts")
-            assert sa_r is not None
-            try:
-                sa: Obj | None = await self.storage.get(sa_r.key(ns, sa_name))
-            except KeyNotFound:
-                sa = None
-            admission.service_account(obj, sa is not None, sa=sa)
-            admission.pod_defaults(obj)
-        if r.kind in ("Pod",) and r.group == "":
-            lr_r = self.registry.get("", "v1", "limitranges")
-            assert lr_r is not None
-            limit_ranges = (await self.storage.list(lr_r.list_prefix(obj["metadata"]["namespace"]))).items
-            if limit_ranges:
-                admission.limit_ranger(obj, r.kind, limit_ranges)
-        if r.namespaced and r.resource not in ("events",):
-            await self._charge_quota(r, obj)
-
-    async def _charge_quota(self, r: Resource, obj: Obj) -> None:
+    async def _admit_create(self, r: Resource, obj: Obj, namespace_obj: Obj | None) -> None:
+        """The whole admission chain (``admission.admit_create``) over what it needs, read for this kind only."""
+        ns = obj["metadata"].get("namespace") or ""
+        pod = (r.group, r.kind) == ("", "Pod")
+        ctx = admission.AdmissionContext(namespace_obj=namespace_obj, rng=self.rng)
+        if pod:
+            spec = obj.get("spec") or {}
+            sa_name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+            ctx.service_account = await self._get_or_none("", "serviceaccounts", ns, str(sa_name))
+        if pod or (r.group, r.kind) == ("", "PersistentVolumeClaim"):
+            ctx.limit_ranges = await self._list_of("", "limitranges", ns)
+        if pod or (r.group, r.kind) == ("scheduling.k8s.io", "PriorityClass"):
+            ctx.priority_classes = await self._list_of("scheduling.k8s.io", "priorityclasses", "")
+        if (r.group, r.kind) == ("", "PersistentVolumeClaim"):
+            ctx.storage_classes = await self._list_of("storage.k8s.io", "storageclasses", "")
+        if (r.group, r.kind) == ("networking.k8s.io", "Ingress"):
+            ctx.ingress_classes = await self._list_of("networking.k8s.io", "ingressclasses", "")
+        if r.namespaced and ns:
+            ctx.quotas = await self._list_of("", "resourcequotas", ns)
+        result = admission.admit_create(obj, r.group, r.resource, r.kind, ns, ctx)
+        if result.warnings:
+            self.warnings = [*self.warnings, *result.warnings]
         q_r = self.registry.get("", "v1", "resourcequotas")
         assert q_r is not None
-        ns = obj["metadata"]["namespace"]
-        quotas = (await self.storage.list(q_r.list_prefix(ns))).items
-        if not quotas:
-            return
-        updated = admission.resource_quota_check(obj, r.resource, quotas, lambda q: q, group=r.group)
-        for q in updated:
+        for q in result.quotas:
             try:
                 await self.storage.update(q_r.key(ns, q["metadata"]["name"]), q,
                                           int(q["metadata"]["resourceVersion"]))
             except (PreconditionFailed, KeyNotFound):
                 pass  # the quota controller recomputes usage from scratch
+
+    async def _admit_update(self, r: Resource, new: Obj, old: Obj) -> None:
+        """Update-time admission: PodSecurity on namespace labels, Priority on pods and PriorityClasses."""
+        if (r.group, r.kind) == ("", "Namespace"):
+            labels = (new["metadata"].get("labels") or {}, old["metadata"].get("labels") or {})
+            if any(labels[0].get(k) != labels[1].get(k) for k in {*labels[0], *labels[1]}
+                   if k.startswith("pod-security.kubernetes.io/")):
+                pods = await self._list_of("", "pods", new["metadata"]["name"])
+                self.warnings = [*self.warnings, *admission.pod_security_namespace("UPDATE", new, old, pods)]
+        elif (r.group, r.kind) == ("", "Pod"):
+            admission.priority("UPDATE", new, [], old)
+        elif (r.group, r.kind) == ("scheduling.k8s.io", "PriorityClass"):
+            admission.priority_class_check("UPDATE", new,
+                                           await self._list_of("scheduling.k8s.io", "priorityclasses", ""))
+
+    async def _get_or_none(self, group: str, resource: str, ns: str, name: str) -> Obj | None:
+        res = self.registry.get(group, "v1", resource)  # every kind admission reads is served as v1
+        assert res is not None
+        try:
+            return await self.storage.get(res.key(ns, name))
+        except KeyNotFound:
+            return None
+
+    async def _list_of(self, group: str, resource: str, ns: str) -> list[Obj]:
+        res = self.registry.get(group, "v1", resource)  # every kind admission reads is served as v1
+        assert res is not None
+        return list((await self.storage.list(res.list_prefix(ns))).items)
 
     async def _allocate(self, r: Resource, obj: Obj) -> None:
         if (r.group, r.kind) != ("", "Service"):
@@ -458,6 +482,7 @@ class Api:
                 strategy.apply_defaults(r, new)
                 strategy.prepare_update(r, new, current)
                 objects.bump_generation(r, new, current)
+                await self._admit_update(r, new, current)
                 causes = strategy.validate_update(r, new, current)
             if causes:
                 raise self._invalid(r, name, causes)

@@ -21,7 +21,7 @@ from typing import Any
 from apiserver.admission.lifecycle import namespace_lifecycle
 from apiserver.admission.limitranger import apply_defaults, limit_ranger
 from apiserver.admission.pods import default_tolerations, set_qos_class
-from apiserver.admission.podsecurity import pod_security
+from apiserver.admission.podsecurity import pod_security, pod_security_namespace
 from apiserver.admission.priority import priority, priority_class_check
 from apiserver.admission.quota import resource_quota_check
 from apiserver.admission.serviceaccount import service_account
@@ -81,6 +81,8 @@ def admit_create(o: Obj, group: str, resource: str, kind: str, namespace: str, c
     labels = obj(dig(ctx.namespace_obj, "metadata", "labels"))
     if (core and kind == "Pod") or kind in WORKLOAD_KINDS:
         out.warnings += pod_security(o, kind, labels)
+    if core and kind == "Namespace":
+        out.warnings += pod_security_namespace("CREATE", o, None, [])
     if group == "scheduling.k8s.io" and kind == "PriorityClass":
         priority_class_check("CREATE", o, ctx.priority_classes)
     if namespace and ctx.quotas and not (core and resource == "events"):

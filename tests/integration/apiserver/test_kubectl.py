@@ -347,3 +347,42 @@ def test_server_dry_run_and_field_validation(kube: ApiServer) -> None:
     assert 'unknown field "bogus"' in warn.stderr and warn.stdout.strip() == "configmap/fv created"
     assert "bogus" not in kube.kubectl("get", "cm", "fv", "-o", "json").stdout
     kube.kubectl("delete", "cm", "fv")
+
+
+def test_pod_security_and_priority_admission(kube: ApiServer) -> None:
+    kube.kubectl("create", "namespace", "psa")
+    kube.kubectl("create", "serviceaccount", "default", "-n", "psa")
+
+    def pod(name: str, privileged: bool, priority_class: str | None = None) -> str:
+        spec: dict[str, object] = {"containers": [{"name": "c", "image": "busybox",
+                                                   "securityContext": {"privileged": privileged}}]}
+        if priority_class:
+            spec["priorityClassName"] = priority_class
+        return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec})
+
+    kube.kubectl("create", "-n", "psa", "-f", "-", input=pod("early", True))
+    relabel = kube.kubectl("label", "ns", "psa", "pod-security.kubernetes.io/enforce=baseline",
+                           "pod-security.kubernetes.io/warn=restricted")
+    assert 'existing pods in namespace "psa" violate the new PodSecurity enforce level "baseline:latest"' \
+        in relabel.stderr
+    denied = kube.kubectl("create", "-n", "psa", "-f", "-", input=pod("priv", True), check=False)
+    assert denied.returncode == 1
+    assert 'pods "priv" is forbidden: violates PodSecurity "baseline:latest": privileged (container "c" must not ' \
+           'set securityContext.privileged=true)' in denied.stderr
+    allowed = kube.kubectl("create", "-n", "psa", "-f", "-", input=pod("plain", False))
+    assert 'Warning: would violate PodSecurity "restricted:latest"' in allowed.stderr
+    bad_label = kube.kubectl("label", "ns", "psa", "--overwrite", "pod-security.kubernetes.io/enforce=strict",
+                             check=False)
+    assert 'Unsupported value: "strict"' in bad_label.stderr
+
+    kube.kubectl("create", "priorityclass", "high", "--value=1000")
+    kube.kubectl("create", "-n", "psa", "-f", "-", input=pod("important", False, "high"))
+    got = json.loads(kube.kubectl("get", "pod", "important", "-n", "psa", "-o", "json").stdout)
+    assert got["spec"]["priority"] == 1000
+    unknown = kube.kubectl("create", "-n", "psa", "-f", "-", input=pod("lost", False, "nope"), check=False)
+    assert "no PriorityClass with name nope was found" in unknown.stderr
+    second = kube.kubectl("create", "priorityclass", "other-default", "--value=5", "--global-default", check=False)
+    assert second.returncode == 0, second.stderr  # the first global default
+    third = kube.kubectl("create", "priorityclass", "third-default", "--value=6", "--global-default", check=False)
+    assert "PriorityClass other-default is already marked as default. Only one default can exist" in third.stderr
+    kube.kubectl("delete", "priorityclass", "other-default", "high")
