@@ -1,30 +1,36 @@
 """The node's DNS server (asyncio, UDP and TCP): cluster names from the current Zone, other names forwarded.
 
 The zone is read through a callable on every query, so whoever watches Services and EndpointSlices swaps in a new
-Zone and the next query sees it. Forwarding goes to the configured upstream resolvers with a bounded timeout; an
-upstream that does not answer gives SERVFAIL (a pod's resolver then tries its next option) rather than a hang.
+Zone and the next query sees it. Other names are forwarded to the upstream resolvers in order (node_agent/dns/
+upstream.py: UDP, TCP on truncation, optionally from another network namespace), each bounded by
+FORWARD_TIMEOUT_S; when none answers the client gets SERVFAIL (its resolver then tries its next option), never a
+hang.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import cast
 
 from dnslib import RCODE, DNSRecord
 
 from node_agent.dns.answer import answer
 from node_agent.dns.records import Zone
+from node_agent.dns.upstream import Upstream, exchange
 
 FORWARD_TIMEOUT_S = 2.0
+log = logging.getLogger(__name__)
 
 
 class DnsServer:
-    def __init__(self, zone: Callable[[], Zone], upstreams: list[tuple[str, int]]) -> None:
+    def __init__(self, zone: Callable[[], Zone], upstreams: Sequence[tuple[str, int] | Upstream],
+                 upstream_netns: str = "", forward_timeout_s: float = FORWARD_TIMEOUT_S) -> None:
         self.zone = zone
-        self.upstreams = upstreams
+        self.upstreams = [u if isinstance(u, Upstream) else Upstream(u[0], u[1], upstream_netns) for u in upstreams]
+        self.forward_timeout_s = forward_timeout_s
         self._transports: list[asyncio.BaseTransport] = []
         self._tcp: asyncio.Server | None = None
 
@@ -36,9 +42,11 @@ class DnsServer:
         reply = answer(self.zone(), request)
         if reply is not None:
             return bytes(reply.pack())
-        for host, port in self.upstreams:
-            with contextlib.suppress(OSError, TimeoutError):
-                return await asyncio.wait_for(_udp_query(data, host, port), FORWARD_TIMEOUT_S)
+        for upstream in self.upstreams:
+            try:
+                return await asyncio.wait_for(exchange(data, upstream), self.forward_timeout_s)
+            except (OSError, TimeoutError) as e:
+                log.debug("upstream %s:%d: %r", upstream.host, upstream.port, e)
         failure = request.reply()
         failure.header.rcode = RCODE.SERVFAIL
         return bytes(failure.pack())
@@ -88,24 +96,3 @@ class _Udp(asyncio.DatagramProtocol):
         reply = await self.server.resolve(data)
         if reply is not None and self.transport is not None:
             self.transport.sendto(reply, addr)
-
-
-async def _udp_query(data: bytes, host: str, port: int) -> bytes:
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[bytes] = loop.create_future()
-
-    class _Client(asyncio.DatagramProtocol):
-        def datagram_received(self, reply: bytes, addr: tuple[str, int]) -> None:
-            if not done.done():
-                done.set_result(reply)
-
-        def error_received(self, exc: Exception) -> None:   # e.g. ICMP port unreachable: fail now, not at timeout
-            if not done.done():
-                done.set_exception(exc)
-
-    transport, _ = await loop.create_datagram_endpoint(_Client, remote_addr=(host, port))
-    try:
-        transport.sendto(data)
-        return await done
-    finally:
-        transport.close()
