@@ -1,15 +1,18 @@
 """``python -m node_agent.proxy``: the per-node service proxy and cluster DNS, fed by the apiserver.
 
     python -m node_agent.proxy --apiserver URL --token-file F [--ca-file F] [--netns NAME]
-        [--dns-listen IP:PORT] [--upstream-dns IP:PORT ...] [--resync-delay 0.1] [--pod-routes --node-name N]
+        [--dns-listen IP:PORT] [--upstream-dns IP[:PORT] ...] [--upstream-netns PATH] [--resync-delay 0.1]
+        [--pod-routes --node-name N]
 
 Watches Services and EndpointSlices (list + watch, relist on 410) and, after each burst of changes (debounced by
 ``--resync-delay``), brings the node's ``ip kemu_proxy`` nftables table to the wanted state in one transaction
 (``nft -f``; inside network namespace ``--netns`` when given, else where the process runs): the whole table the
 first time, afterwards only the difference (node_agent/proxy/rules.py). The same view feeds the DNS server's zone
-when ``--dns-listen`` is set. Rules are reconciled: deleting a Service removes its rules on the next pass; a
-restarted proxy whose wanted table equals the kernel's (same fingerprint) leaves it untouched, otherwise it replaces
-it atomically, and conntrack keeps established connections either way.
+when ``--dns-listen`` is set; names outside the cluster domain are forwarded to ``--upstream-dns`` (default: the
+nameservers of /etc/resolv.conf), from network namespace ``--upstream-netns`` when given. Rules are reconciled:
+deleting a Service removes its rules on the next pass; a restarted proxy whose wanted table equals the kernel's
+(same fingerprint) leaves it untouched, otherwise it replaces it atomically, and conntrack keeps established
+connections either way.
 
 With ``--pod-routes`` it also routes every other node's ``spec.podCIDR`` via that node's InternalIP (what a
 host-gateway CNI such as flannel's host-gw does), so pods on different nodes reach each other across the underlay.
@@ -28,6 +31,7 @@ from typing import Any
 
 from node_agent.dns.records import Zone, build_zone
 from node_agent.dns.server import DnsServer
+from node_agent.dns.upstream import host_nameservers, parse_hostport
 from node_agent.kubelet.apiclient import ApiClient
 from node_agent.proxy import rules
 from node_agent.proxy.rules import TABLE, Model
@@ -156,10 +160,12 @@ async def amain(a: argparse.Namespace) -> None:
         tasks.append(asyncio.ensure_future(proxy.nodes.run()))
     dns = None
     if a.dns_listen:
-        dns = DnsServer(lambda: proxy.zone, [_hostport(u) for u in a.upstream_dns])
+        upstreams = [parse_hostport(u) for u in a.upstream_dns] or host_nameservers()
+        dns = DnsServer(lambda: proxy.zone, upstreams, a.upstream_netns)
         host, port = _hostport(a.dns_listen)
         await dns.start(host, port)
-        log.info("DNS on %s:%d", host, port)
+        log.info("DNS on %s:%d, forwarding to %s%s", host, port, upstreams,
+                 f" from {a.upstream_netns}" if a.upstream_netns else "")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -180,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ca-file", default=None)
     p.add_argument("--netns", default="", help="program the rules inside this network namespace")
     p.add_argument("--dns-listen", default="", help="serve cluster DNS on IP:PORT")
-    p.add_argument("--upstream-dns", action="append", default=[], help="forward other names to IP:PORT")
+    p.add_argument("--upstream-dns", "--upstream", action="append", default=[],
+                   help="forward other names to IP[:PORT] (repeatable; default: /etc/resolv.conf's nameservers)")
+    p.add_argument("--upstream-netns", default="",
+                   help="send forwarded queries from this network namespace (e.g. /proc/1/ns/net, the host's)")
     p.add_argument("--resync-delay", type=float, default=0.1)
     p.add_argument("--pod-routes", action="store_true", help="route other nodes' pod CIDRs via their addresses")
     p.add_argument("--node-name", default="", help="this node (its own pod CIDR is local, not routed)")
