@@ -1,7 +1,10 @@
 """The node's NetworkPolicy enforcer: watch NetworkPolicies, Pods and Namespaces; keep ``inet kemu_netpol`` in step.
 
 Runs inside the per-node proxy process (``python -m node_agent.proxy --node-name N``; ``--no-network-policy``
-turns it off), in the node's network namespace, with the node's credentials (RBAC ``kemu:network-policy-agent``).
+turns it off) or alone (``python -m node_agent.netpol``), in the node's network namespace or aimed at it
+(``netns``), with the node's credentials (RBAC ``kemu:network-policy-agent``). It makes sure bridged traffic
+crosses the IPv4 hooks there (``net.bridge.bridge-nf-call-iptables=1``, the br_netfilter setting Kubernetes
+networking needs).
 Level-triggered: every change marks the view dirty; after ``resync_delay_s`` of quiet the whole ruleset is
 recompiled from the three caches (node_agent/netpol/policy.py, ruleset.py) and, if its text changed, applied in one
 ``nft -f`` transaction. A failed apply is retried after 1 s. Pod status churn that changes nothing policy-relevant
@@ -15,7 +18,6 @@ import logging
 import subprocess
 import time
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
 from kemu.syscmd import run
@@ -25,35 +27,38 @@ from node_agent.netpol.ruleset import FAMILY, TABLE, ruleset
 from node_agent.reflector import Reflector
 
 log = logging.getLogger("node_agent.netpol")
-BRIDGE_NF = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
+
+
+def _prefix(netns: str) -> list[str]:
+    return ["nsenter", f"--net=/run/netns/{netns}"] if netns else []
 
 
 def nft_runner(netns: str = "") -> Callable[[str], None]:
     """Apply an nft script here, or inside the named network namespace."""
-    prefix = ["nsenter", f"--net=/run/netns/{netns}"] if netns else []
-
     def apply(script: str) -> None:
-        run([*prefix, "nft", "-f", "-"], input_text=script)
+        run([*_prefix(netns), "nft", "-f", "-"], input_text=script)
     return apply
 
 
-def bridged_traffic_filtered() -> bool:
-    """Whether bridged IPv4 traffic crosses the inet hooks in this network namespace; turned on if possible
+def bridged_traffic_filtered(netns: str = "") -> bool:
+    """Whether bridged IPv4 traffic crosses the inet hooks in the node's network namespace; turned on if possible
     (same-node pod-to-pod packets are bridged, and policy must see them)."""
+    key = "net.bridge.bridge-nf-call-iptables"
     try:
-        if BRIDGE_NF.read_text().strip() != "1":
-            BRIDGE_NF.write_text("1")
-        return BRIDGE_NF.read_text().strip() == "1"
-    except OSError:
+        if run([*_prefix(netns), "sysctl", "-n", key]).stdout.strip() != "1":
+            run([*_prefix(netns), "sysctl", "-q", "-w", f"{key}=1"])
+        return run([*_prefix(netns), "sysctl", "-n", key]).stdout.strip() == "1"
+    except (RuntimeError, OSError, subprocess.TimeoutExpired):
         return False
 
 
 class NetpolAgent:
-    def __init__(self, api: ApiClient, node_name: str, dns_address: str = "",
-                 apply: Callable[[str], None] | None = None, resync_delay_s: float = 0.1) -> None:
+    def __init__(self, api: ApiClient, node_name: str, dns_address: str = "", netns: str = "",
+                 resync_delay_s: float = 0.1) -> None:
         self.node_name = node_name
         self.dns_address = dns_address
-        self.apply = apply or nft_runner()
+        self.netns = netns
+        self.apply = nft_runner(netns)
         self.resync_delay_s = resync_delay_s
         self.policies = Reflector(api, "/apis/networking.k8s.io/v1/networkpolicies", self.changed)
         self.pods = Reflector(api, "/api/v1/pods", self.changed)
@@ -75,7 +80,7 @@ class NetpolAgent:
         return ruleset(pods, self.dns_address)
 
     async def sync_loop(self) -> None:
-        if not await asyncio.to_thread(bridged_traffic_filtered):
+        if not await asyncio.to_thread(bridged_traffic_filtered, self.netns):
             log.warning("bridged traffic does not reach the IPv4 hooks here: same-node pod traffic is not filtered")
         await asyncio.gather(self.policies.synced.wait(), self.pods.synced.wait(), self.namespaces.synced.wait())
         while True:
