@@ -16,6 +16,8 @@ connections either way.
 
 With ``--pod-routes`` it also routes every other node's ``spec.podCIDR`` via that node's InternalIP (what a
 host-gateway CNI such as flannel's host-gw does), so pods on different nodes reach each other across the underlay.
+With ``--node-name`` it also enforces NetworkPolicy for that node's pods (node_agent/netpol, table ``inet
+kemu_netpol``; the ``--dns-listen`` address stands for kube-dns); ``--no-network-policy`` turns that off.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from node_agent.dns.records import Zone, build_zone
 from node_agent.dns.server import DnsServer
 from node_agent.dns.upstream import host_nameservers, parse_hostport
 from node_agent.kubelet.apiclient import ApiClient
+from node_agent.netpol.agent import NetpolAgent
 from node_agent.proxy import rules
 from node_agent.proxy.rules import TABLE, Model
 from node_agent.reflector import Reflector
@@ -158,6 +161,10 @@ async def amain(a: argparse.Namespace) -> None:
              asyncio.ensure_future(proxy.sync_loop())]
     if proxy.nodes is not None:
         tasks.append(asyncio.ensure_future(proxy.nodes.run()))
+    if a.node_name and a.network_policy:
+        netpol = NetpolAgent(api, a.node_name, _hostport(a.dns_listen)[0] if a.dns_listen else "", a.netns,
+                             a.resync_delay)
+        tasks += [asyncio.ensure_future(c) for c in netpol.coroutines()]
     dns = None
     if a.dns_listen:
         upstreams = [parse_hostport(u) for u in a.upstream_dns] or host_nameservers()
@@ -193,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resync-delay", type=float, default=0.1)
     p.add_argument("--pod-routes", action="store_true", help="route other nodes' pod CIDRs via their addresses")
     p.add_argument("--node-name", default="", help="this node (its own pod CIDR is local, not routed)")
+    p.add_argument("--no-network-policy", dest="network_policy", action="store_false",
+                   help="do not enforce NetworkPolicy for --node-name's pods")
     p.add_argument("--log-level", default="INFO")
     a = p.parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=a.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
