@@ -242,7 +242,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
     try:
         if cluster_drill:
             result = cluster_drills.run(args.name, args.state_dir / f"drill-{args.name}",
-                                        real_etcd=args.real_etcd, subnet=args.subnet)
+                                        real_etcd=args.real_etcd, subnet=args.subnet, ha=args.ha)
         else:
             result = store_drills.run(args.name, args.state_dir / f"drill-{args.name}", real_etcd=args.real_etcd,
                                       netns=netns, subnet=args.subnet, broken_store=args.broken_store)
@@ -297,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="members on their own machines (needed for partitions; auto: when root)")
     drill.add_argument("--subnet", default="10.250.210.0/24", help="underlay subnet for the drill's machines")
     drill.add_argument("--out", type=Path, default=None, help="report directory (default <state-dir>/reports)")
+    drill.add_argument("--ha", action="store_true",
+                       help="cluster drills: HA control plane (3 apiservers behind a load balancer, 2+2 replicas)")
     drill.add_argument("--broken-store", action="store_true",
                        help="TEST ONLY: members ack writes before replicating them; the drill must FAIL")
     drill.set_defaults(func=cmd_drill)

@@ -39,7 +39,7 @@ from kemu.drills.timeline import Op, Timeline, failed_requests, write_unavailabi
 from kemu.launcher import machines, supervisor
 from kemu.launcher.kubeconfig import write_token_file
 from kemu.launcher.lifecycle import start_by_role, sweep_runtimes, write_component_credentials
-from kemu.launcher.plan import ClusterConfig, apiserver_urls
+from kemu.launcher.plan import ClusterConfig, client_url
 from kemu.launcher.ports import free_port_pairs
 
 NODE_PORT = 30080
@@ -80,7 +80,7 @@ class FullCluster(_Cluster):
             st = self.status(m.name, timeout_s=5)
             assert st is not None
             self.names_by_id[st.header.member_id] = m.name
-        self.server = apiserver_urls(self.config)[0]
+        self.server = client_url(self.config)   # the load balancer's in the HA layout
         self.ssl = ssl.create_default_context(cafile=str(self.config.state_dir / "pki" / "ca.crt"))
 
     def api(self, method: str, path: str, body: Any = None, timeout_s: float = 2.0) -> tuple[int, Any]:
@@ -240,13 +240,15 @@ class _ClusterWorkloads:
 
 
 def run(name: str, state_dir: Path, real_etcd: bool = False, subnet: str = "10.250.220.0/24",
-        log: bool = True) -> DrillResult:
+        log: bool = True, ha: bool = False) -> DrillResult:
     drill = CLUSTER_DRILLS[name]
     # A fresh store every time: keys left by an earlier run would look like reads of values never written.
     shutil.rmtree(state_dir, ignore_errors=True)
     config = ClusterConfig(state_dir=state_dir, etcd_members=3, real_etcd=real_etcd, nodes=3, fast=True,
                            netns=True, etcd_client_ports=free_port_pairs(3), cluster_token=f"kemu-drill-{name}",
-                           name=f"c{os.getpid() % 100000}", subnet=subnet)
+                           name=f"c{os.getpid() % 100000}", subnet=subnet,
+                           # HA layout: 3 apiservers behind the load balancer, 2 controller-managers, 2 schedulers
+                           apiservers=3 if ha else 1, controller_managers=2 if ha else 1, schedulers=2 if ha else 1)
     cluster = FullCluster(config)
     tl = Timeline()
 
@@ -272,7 +274,7 @@ def run(name: str, state_dir: Path, real_etcd: bool = False, subnet: str = "10.2
             with bg.lock:
                 tl.mark(bg.now(), "fault", f"{name} {victim if name != 'control-plane-down' else ''}".strip())
             say(f"fault: {drill.description}")
-            cp = ["apiserver-1", "controller-manager", "scheduler"]
+            cp = [s.name for s in cluster.specs if s.role in ("apiserver", "lb", "controller-manager", "scheduler")]
             if name == "kill-node":
                 cluster.kill([victim, f"{victim}-runtime", f"{victim}-proxy"])
                 sweep_runtimes([p for s, p in zip(cluster.specs, cluster.procs, strict=True)
