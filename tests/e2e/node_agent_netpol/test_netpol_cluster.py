@@ -1,10 +1,11 @@
 """NetworkPolicy enforced on a real cluster (issue 6, "must show" 2): `kemu up --nodes 2` on its own machines, pods
-with nc servers on two ports, clients on both nodes, driven with the real kubectl.
+with nc servers on three ports, clients on both nodes, driven with the real kubectl.
 
 With default-deny a client is refused; after an allow rule for its labels and (named) port it connects, from the
 server's node and from the other node; other ports and other labels stay closed; a namespaceSelector admits a pod
-of another namespace on its port; with default-deny egress DNS fails until an egress rule allows port 53; deleting
-the policies opens everything again. Refusals are drops, so each costs one `nc -w 2` timeout.
+of another namespace on its port; the kubelet's readiness probes (from the pod's node) keep passing; with
+default-deny egress DNS fails until an egress rule allows port 53; deleting the policies opens everything again.
+Refusals are drops, so each costs one `nc -w 2` timeout.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tests.support.procs import REPO, wait_for
 
 pytestmark = pytest.mark.e2e
 
-SERVER = ("for p in 8080 9090; do (while true; do echo \"$(hostname):$p\" | nc -l -p $p; done) & done; "
+SERVER = ("for p in 8080 9090 7070; do (while true; do echo \"$(hostname):$p\" | nc -l -p $p; done) & done; "
           "sleep 3600")
 
 
@@ -35,6 +36,8 @@ def _pod(name: str, ns: str, node: str, labels: dict[str, str], server: bool = F
                                                                                   else "sleep 3600"]}
     if server:
         container["ports"] = [{"name": "http", "containerPort": 8080}, {"name": "metrics", "containerPort": 9090}]
+        # the kubelet probes from the pod's own node, which policy never blocks (7070 is open to no peer)
+        container["readinessProbe"] = {"tcpSocket": {"port": 7070}, "periodSeconds": 1, "failureThreshold": 1}
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns, "labels": labels},
             "spec": {"nodeName": node, "terminationGracePeriodSeconds": 0, "containers": [container]}}
 
@@ -110,6 +113,8 @@ def scenario(kubectl: Kubectl) -> None:
     apply(ALLOW_OPS_METRICS)
     holds("namespaceSelector admits ops/prom on 9090", lambda: probe("prom", 9090, ns="ops"))
     assert not probe("prom", 8080, ns="ops"), "ops/prom only on the port its rule names"
+    ready = kubectl("get", "pod", "-n", "np", "srv", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}")
+    assert ready == "True", "the kubelet's probes (from the pod's own node) pass under default-deny"
     # (5) egress: default-deny egress blocks DNS; an allow rule for port 53 lets it through
     apply(DENY_EGRESS)
     holds("egress deny blocks DNS", lambda: not probe("cli-2", 80, host="web.np.svc.cluster.local"))
