@@ -151,7 +151,7 @@ def _base_chains() -> dict[str, Chain]:
     }
 
 
-def _endpoint_chain(sp: ServicePort, ep: Endpoint) -> str:
+def endpoint_chain(sp: ServicePort, ep: Endpoint) -> str:
     return "ep-" + _h(f"{sp.key}->{ep.ip}:{ep.port}")
 
 
@@ -164,13 +164,13 @@ def _service_rules(sp: ServicePort) -> tuple[str, ...]:
     eps = sp.endpoints
     rules: list[str] = []
     if sp.affinity_timeout_s is not None:
-        rules += [f"ip saddr @{_affinity_set(sp, ep)} goto {_endpoint_chain(sp, ep)}" for ep in eps]
+        rules += [f"ip saddr @{_affinity_set(sp, ep)} goto {endpoint_chain(sp, ep)}" for ep in eps]
     for i, ep in enumerate(eps):
         remaining = len(eps) - i
         if remaining > 1:
-            rules.append(f"numgen random mod {remaining} == 0 goto {_endpoint_chain(sp, ep)}")
+            rules.append(f"numgen random mod {remaining} == 0 goto {endpoint_chain(sp, ep)}")
         else:
-            rules.append(f"goto {_endpoint_chain(sp, ep)}")
+            rules.append(f"goto {endpoint_chain(sp, ep)}")
     return tuple(rules)
 
 
@@ -193,7 +193,7 @@ def desired(ports: list[ServicePort]) -> Model:
         m.elements["service_ips"][target] = f"goto {sp.chain}"
         m.chains[sp.chain] = Chain("", _service_rules(sp))
         for ep in sp.endpoints:
-            m.chains[_endpoint_chain(sp, ep)] = Chain("", _endpoint_rules(sp, ep))
+            m.chains[endpoint_chain(sp, ep)] = Chain("", _endpoint_rules(sp, ep))
             if sp.affinity_timeout_s is not None:
                 m.sets[_affinity_set(sp, ep)] = (f"type ipv4_addr; flags dynamic,timeout; "
                                                  f"timeout {sp.affinity_timeout_s}s;")
