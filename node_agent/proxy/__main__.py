@@ -4,8 +4,9 @@
         [--dns-listen IP:PORT] [--upstream-dns IP[:PORT] ...] [--upstream-netns PATH] [--resync-delay 0.1]
         [--pod-routes --node-name N]
 
-Watches Services and EndpointSlices (list + watch, relist on 410) and, after each burst of changes (debounced by
-``--resync-delay``), brings the node's ``ip kemu_proxy`` nftables table to the wanted state in one transaction
+Watches Services and EndpointSlices (list + watch, relist on 410) and, after changes (at most one pass per
+``--resync-delay``: a change after a quiet spell goes out at once, later ones gather into the next pass, as
+kube-proxy's minSyncPeriod), brings the node's ``ip kemu_proxy`` nftables table to the wanted state in one transaction
 (``nft -f``; inside network namespace ``--netns`` when given, else where the process runs): the whole table the
 first time, afterwards only the difference (node_agent/proxy/rules.py). The same view feeds the DNS server's zone
 when ``--dns-listen`` is set; names outside the cluster domain are forwarded to ``--upstream-dns`` (default: the
@@ -119,9 +120,13 @@ class Proxy:
 
     async def sync_loop(self) -> None:
         await asyncio.gather(self.services.synced.wait(), self.slices.synced.wait())
+        last_pass = -float("inf")
         while True:
             await self._dirty.wait()
-            await asyncio.sleep(self.resync_delay_s)   # let a burst of events settle into one transaction
+            # bounded frequency: wait out the rest of resync_delay since the last pass (events arriving meanwhile
+            # join this one); a short floor lets events that arrived together land in one transaction
+            await asyncio.sleep(max(min(0.01, self.resync_delay_s),
+                                    last_pass + self.resync_delay_s - time.monotonic()))
             self._dirty.clear()
             services = list(self.services.items.values())
             slices = list(self.slices.items.values())
@@ -148,6 +153,7 @@ class Proxy:
                          script.count("\n"), (time.monotonic() - t0) * 1000)
             self.programmed = model
             self.syncs += 1
+            last_pass = time.monotonic()
 
 
 async def amain(a: argparse.Namespace) -> None:
