@@ -100,11 +100,14 @@ def test_ha_control_plane_survives_a_leader_and_an_apiserver(tmp_path: Path) -> 
         # The leading controller-manager dies; the other replica must take its Lease and act.
         leader = holder("kube-controller-manager")
         other = ({"controller-manager-1", "controller-manager-2"} - {leader}).pop()
+        standby_log = state / "logs" / f"{other}.log"
+        assert "acquired lease" not in standby_log.read_text(), "the standby replica waits"
         t_kill = time.monotonic()
         os.killpg(int(by_name[leader]["pid"]), signal.SIGKILL)
         wait_for(lambda: holder("kube-controller-manager") == other, timeout_s=90, interval_s=0.5,
                  what=f"{other} taking the controller-manager Lease")
         takeover_s = time.monotonic() - t_kill
+        assert f"{other} acquired lease kube-system/kube-controller-manager" in standby_log.read_text()
         kubectl("scale", "deployment", "web", "--replicas=2")
         wait_for(lambda: ready_replicas() == 2, timeout_s=120, interval_s=1, what="the scale-up by the new leader")
 
