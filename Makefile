@@ -71,11 +71,13 @@ compose-image: install
 
 compose-up: compose-image
 	deploy/compose.sh up -d
+	@echo "kubeconfig: $$(deploy/compose.sh kubeconfig)  (kubectl --kubeconfig ... get nodes)"
 
 compose-down:
 	deploy/compose.sh down -v
 
-# Outside the default test run (builds an image): up, etcdctl from the host, kill a member container, still write.
+# Outside the default test run (builds an image; ~2 min + the build): up; etcdctl and kubectl from the host; nodes
+# Ready; a busybox pod runs and logs; a node container killed -> NotReady; an etcd member killed -> still writes; down.
 compose-test: compose-image
 	deploy/compose-smoke.sh
 
