@@ -102,3 +102,19 @@ def test_init_writes_every_credential_and_the_host_kubeconfig(tmp_path: Path) ->
     assert (tmp_path / "nodes" / "node-2" / "token").exists()
     assert (tmp_path / "pki" / "ca.crt").exists() and (tmp_path / "pki" / "apiserver-10.251.0.13.crt").exists()
     assert (tmp_path / "ready").exists()
+
+
+def test_cgroup_v2_delegation_moves_the_container_out_of_its_root(tmp_path: Path) -> None:
+    """On cgroup v2 the node entry moves its processes to ``init`` and delegates cpu, memory and pids (a fake tree:
+    regular files stand in for the cgroup files)."""
+    container = _container()
+    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (tmp_path / "cgroup.subtree_control").write_text("\n")
+    (tmp_path / "cgroup.procs").write_text("1\n")
+    container._cgroup_v2_delegate(tmp_path)
+    assert (tmp_path / "init" / "cgroup.procs").read_text() == "1"
+    assert (tmp_path / "cgroup.subtree_control").read_text() == "+cpu +memory +pids"
+    v1 = tmp_path / "v1"
+    v1.mkdir()
+    container._cgroup_v2_delegate(v1)  # v1 (no cgroup.controllers): nothing to do
+    assert list(v1.iterdir()) == []
