@@ -51,6 +51,8 @@ def _config(args: argparse.Namespace) -> ClusterConfig:
         extra["etcd_client_ports"] = etcd_ports
     if (api_ports := _ports(args.apiserver_ports)) is not None:
         extra["apiserver_ports"] = api_ports
+    if args.lb_port is not None:
+        extra["lb_port"] = args.lb_port
     netns = {"on": True, "off": False, "auto": os.geteuid() == 0}[args.netns]
     # --ha is a shortcut for 3 apiservers (behind the load balancer), 2 controller-managers, 2 schedulers; explicit
     # counts win over it.
@@ -274,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="HA control plane: 3 apiservers behind a load balancer, 2 controller-managers, 2 schedulers")
     up.add_argument("--etcd-ports", help="comma-separated etcd client ports (peer port = client + 1)")
     up.add_argument("--apiserver-ports", help="comma-separated apiserver ports")
+    up.add_argument("--lb-port", type=int, default=None,
+                    help="the apiservers' load balancer's port when there are several (default 6443)")
     up.add_argument("--fast", action="store_true", help="short drill timings")
     up.add_argument("--store-only", action="store_true", help="start only the etcd members")
     up.add_argument("--netns", choices=["auto", "on", "off"], default="auto",
