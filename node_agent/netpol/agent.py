@@ -73,11 +73,16 @@ class NetpolAgent:
     def coroutines(self) -> list[Coroutine[Any, Any, None]]:
         return [self.policies.run(), self.pods.run(), self.namespaces.run(), self.sync_loop()]
 
-    def compile(self) -> str:
+    def snapshot(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """The three caches as lists (taken on the event loop, so a compile in a thread sees a fixed view)."""
+        return (list(self.policies.items.values()), list(self.pods.items.values()),
+                list(self.namespaces.items.values()))
+
+    def compile(self, view: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]] | None = None
+                ) -> str:
+        policies, pods, namespaces = view or self.snapshot()
         extra = [dns_peer(self.dns_address, self.node_name)] if self.dns_address else []
-        pods = compile_node(self.policies.items.values(), self.pods.items.values(), self.namespaces.items.values(),
-                            self.node_name, extra)
-        return ruleset(pods, self.dns_address)
+        return ruleset(compile_node(policies, pods, namespaces, self.node_name, extra), self.dns_address)
 
     async def sync_loop(self) -> None:
         if not await asyncio.to_thread(bridged_traffic_filtered, self.netns):
@@ -87,7 +92,9 @@ class NetpolAgent:
             await self._dirty.wait()
             await asyncio.sleep(self.resync_delay_s)   # one transaction per burst of events
             self._dirty.clear()
-            rules = self.compile()
+            # compiled off the event loop: the proxy's DNS server shares it (about 0.1 s for 1,000 pods and 100
+            # policies here)
+            rules = await asyncio.to_thread(self.compile, self.snapshot())
             if rules == self.last_rules:
                 continue
             t0 = time.monotonic()

@@ -29,6 +29,7 @@ server is presented as a ``kube-system`` pod labelled ``k8s-app: kube-dns`` with
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 from collections.abc import Iterable, Mapping
@@ -78,8 +79,8 @@ class PortRange:
 
 @dataclass(frozen=True)
 class Allow:
-    """One allowed (peer, port) family: ``peers`` None = any address, else IPv4 CIDRs (collapsed, sorted);
-    ``ports`` None = any protocol and port."""
+    """One allowed (peer, port) family: ``peers`` None = any address, else IPv4 addresses and CIDRs (no overlaps,
+    sorted by address); ``ports`` None = any protocol and port."""
 
     peers: tuple[str, ...] | None
     ports: tuple[PortRange, ...] | None
@@ -179,18 +180,30 @@ class _Peers:
     nets: tuple[ipaddress.IPv4Network, ...] = ()
 
     def cidrs(self) -> tuple[str, ...]:
-        nets = [ipaddress.IPv4Network(p.ip) for p in self.pods] + list(self.nets)
-        return tuple(str(n) for n in ipaddress.collapse_addresses(nets))
+        """Pod addresses and ipBlock CIDRs as non-overlapping set elements, sorted by address (nft rejects
+        overlapping intervals): nets collapsed, pods inside a net dropped."""
+        nets = list(ipaddress.collapse_addresses(self.nets))
+        spans = [(int(n.network_address), int(n.broadcast_address)) for n in nets]
+        ips = {_ip_int(p.ip): p.ip for p in self.pods}
+        elems = [(k, ip) for k, ip in ips.items() if not any(a <= k <= b for a, b in spans)]
+        elems += [(a, str(n)) for (a, _), n in zip(spans, nets, strict=True)]
+        return tuple(text for _, text in sorted(elems))
 
     def pods_within(self, candidates: Iterable[PodInfo]) -> list[PodInfo]:
         """Peer pods for named-port resolution: selected pods, and pods whose address is in an ipBlock."""
         if self.everywhere:
             return list(candidates)
         chosen = {p.key: p for p in self.pods}
+        spans = [(int(n.network_address), int(n.broadcast_address)) for n in self.nets]
         for p in candidates:
-            if any(ipaddress.IPv4Address(p.ip) in n for n in self.nets):
+            if any(a <= _ip_int(p.ip) <= b for a, b in spans):
                 chosen.setdefault(p.key, p)
         return sorted(chosen.values(), key=lambda p: p.key)
+
+
+@functools.lru_cache(maxsize=65536)
+def _ip_int(ip: str) -> int:
+    return int(ipaddress.IPv4Address(ip))
 
 
 def _peers(items: list[Obj] | None, policy_ns: str, pods: list[PodInfo], ns_labels: Mapping[str, Mapping[str, str]],
@@ -208,11 +221,14 @@ def _peers(items: list[Obj] | None, policy_ns: str, pods: list[PodInfo], ns_labe
             continue  # an empty peer selects nothing (the apiserver rejects it)
         pod_sel = _selector(peer.get("podSelector"), where) if has_pod_sel else None
         ns_sel = _selector(peer.get("namespaceSelector"), where) if has_ns_sel else None
+        ns_ok: dict[str, bool] = {}      # the namespace verdict, once per namespace
         for p in pods:
             if ns_sel is None:
                 in_ns = p.namespace == policy_ns
             else:
-                in_ns = ns_sel.matches(ns_labels.get(p.namespace) or {NS_NAME_LABEL: p.namespace})
+                if p.namespace not in ns_ok:
+                    ns_ok[p.namespace] = ns_sel.matches(ns_labels.get(p.namespace) or {NS_NAME_LABEL: p.namespace})
+                in_ns = ns_ok[p.namespace]
             if in_ns and (pod_sel is None or pod_sel.matches(p.labels)):
                 chosen[p.key] = p
     return _Peers(False, tuple(sorted(chosen.values(), key=lambda p: p.key)), tuple(nets))
@@ -239,26 +255,29 @@ def _numeric(proto: str, port: int | str | None, end: int | None) -> PortRange |
     return None
 
 
-def _rule_allows(rule: Obj, direction: str, target: PodInfo, policy_ns: str, pods: list[PodInfo],
-                 ns_labels: Mapping[str, Mapping[str, str]], where: str) -> list[Allow]:
+@dataclass(frozen=True)
+class _CompiledRule:
+    """One rule with everything that does not depend on the selected pod worked out (computed once per compile)."""
+
+    cidrs: tuple[str, ...] | None             # None: every address; (): no peer at all (the rule allows nothing)
+    fixed: tuple[Allow, ...]                  # numeric ports (or no ports), and egress named ports (per peer)
+    ingress_names: tuple[tuple[str, str], ...]  # (protocol, name) to resolve on the selected pod
+
+
+def _compile_rule(rule: Obj, direction: str, policy_ns: str, pods: list[PodInfo],
+                  ns_labels: Mapping[str, Mapping[str, str]], where: str) -> _CompiledRule:
     peers = _peers(rule.get("from" if direction == "ingress" else "to"), policy_ns, pods, ns_labels, where)
     cidrs = None if peers.everywhere else peers.cidrs()
     if cidrs == ():
-        return []
+        return _CompiledRule((), (), ())
     specs = _port_specs(rule.get("ports"))
     if not specs:
-        return [Allow(cidrs, None)]
+        return _CompiledRule(cidrs, (Allow(cidrs, None),), ())
     numeric = [r for r in (_numeric(*s) for s in specs) if r is not None]
-    out = [Allow(cidrs, tuple(sorted(set(numeric))))] if numeric else []
-    named = [(proto, str(port)) for proto, port, _ in specs if isinstance(port, str)]
-    if not named:
-        return out
-    if direction == "ingress":
-        # names resolve against the selected pod itself
-        resolved = sorted({PortRange(proto, n, n) for proto, name in named for n in target.named_port(name, proto)})
-        if resolved:
-            out.append(Allow(cidrs, tuple(resolved)))
-        return out
+    fixed = [Allow(cidrs, tuple(sorted(set(numeric))))] if numeric else []
+    named = tuple((proto, str(port)) for proto, port, _ in specs if isinstance(port, str))
+    if not named or direction == "ingress":
+        return _CompiledRule(cidrs, tuple(fixed), named)
     # egress: each destination pod resolves the name for itself -> group destinations by the resolved port
     by_port: dict[PortRange, list[str]] = {}
     for dest in peers.pods_within(pods):
@@ -266,8 +285,19 @@ def _rule_allows(rule: Obj, direction: str, target: PodInfo, policy_ns: str, pod
             for n in dest.named_port(name, proto):
                 by_port.setdefault(PortRange(proto, n, n), []).append(dest.ip)
     for pr, ips in sorted(by_port.items()):
-        nets = ipaddress.collapse_addresses(ipaddress.IPv4Network(ip) for ip in ips)
-        out.append(Allow(tuple(str(n) for n in nets), (pr,)))
+        fixed.append(Allow(tuple(sorted(set(ips), key=_ip_int)), (pr,)))
+    return _CompiledRule(cidrs, tuple(fixed), ())
+
+
+def _allows_for(rule: _CompiledRule, target: PodInfo) -> list[Allow]:
+    if rule.cidrs == ():
+        return []
+    out = list(rule.fixed)
+    # ingress names resolve against the selected pod itself
+    resolved = sorted({PortRange(proto, n, n) for proto, name in rule.ingress_names
+                       for n in target.named_port(name, proto)})
+    if resolved:
+        out.append(Allow(rule.cidrs, tuple(resolved)))
     return out
 
 
@@ -281,6 +311,7 @@ def compile_node(policies: Iterable[Obj], pods: Iterable[Obj], namespaces: Itera
     for pol in policies:
         by_ns.setdefault((pol.get("metadata") or {}).get("namespace") or "default", []).append(pol)
     out: list[PodRules] = []
+    compiled: dict[tuple[str, str, str], list[_CompiledRule]] = {}   # policy rules, shared by the pods they select
     for pod in infos:
         if pod.node != node or pod.virtual:
             continue
@@ -295,14 +326,18 @@ def compile_node(policies: Iterable[Obj], pods: Iterable[Obj], namespaces: Itera
                 continue
             names.append(name)
             types = policy_types(spec)
-            if "Ingress" in types:
-                ingress = ingress or []
-                for rule in spec.get("ingress") or []:
-                    ingress += _rule_allows(rule, "ingress", pod, pod.namespace, peers_pool, ns_labels, where)
-            if "Egress" in types:
-                egress = egress or []
-                for rule in spec.get("egress") or []:
-                    egress += _rule_allows(rule, "egress", pod, pod.namespace, peers_pool, ns_labels, where)
+            for direction, kind in (("ingress", "Ingress"), ("egress", "Egress")):
+                if kind not in types:
+                    continue
+                key = (pod.namespace, name, direction)
+                if key not in compiled:
+                    compiled[key] = [_compile_rule(rule, direction, pod.namespace, peers_pool, ns_labels, where)
+                                     for rule in spec.get(direction) or []]
+                allows = [a for rule in compiled[key] for a in _allows_for(rule, pod)]
+                if direction == "ingress":
+                    ingress = (ingress or []) + allows
+                else:
+                    egress = (egress or []) + allows
         if ingress is not None or egress is not None:
             out.append(PodRules(pod, None if ingress is None else tuple(_dedupe(ingress)),
                                 None if egress is None else tuple(_dedupe(egress)), tuple(names)))

@@ -236,5 +236,5 @@ def test_egress_named_port_groups_destinations_by_number() -> None:
             pod("a", "s3", "10.244.2.9", "n2", ports=(("web", 8080, "TCP"),))]
     pol = netpol("a", "e", policyTypes=["Egress"], egress=[{"ports": [{"port": "web"}]}])
     [r] = [r for r in compile_node([pol], pods, [], "n1") if r.pod.name == "x"]
-    assert r.egress == (Allow(("10.244.2.2/31",), (PortRange("tcp", 80, 80),)),
-                        Allow(("10.244.2.9/32",), (PortRange("tcp", 8080, 8080),)))
+    assert r.egress == (Allow(("10.244.2.2", "10.244.2.3"), (PortRange("tcp", 80, 80),)),
+                        Allow(("10.244.2.9",), (PortRange("tcp", 8080, 8080),)))
