@@ -2,9 +2,9 @@
 
 A node's DNS server runs inside the node's network namespace, which has no route out (DESIGN.md "Addresses stay
 inside"); the host's resolver is reachable from the host's namespace only. So the forwarding socket can be made in
-another network namespace (`netns`, a path such as /proc/1/ns/net): a short-lived thread enters it with setns(2)
-(which switches only that thread), creates the socket and ends; the socket keeps its namespace for life. Every query
-gets a fresh socket (and so a fresh source port).
+another network namespace (`netns`, a path such as /proc/1/ns/net; host_netns_path() finds one for the host): a
+short-lived thread enters it with setns(2) (which switches only that thread), creates the socket and ends; the
+socket keeps its namespace for life. Every query gets a fresh socket (and so a fresh source port).
 
 Exchange: UDP first; a truncated reply (TC) is asked again over TCP, as resolvers do. The caller bounds the time.
 """
@@ -59,6 +59,20 @@ def host_nameservers(path: str = "/etc/resolv.conf") -> list[tuple[str, int]]:
             return resolv_conf_nameservers(f.read())
     except OSError:
         return []
+
+
+def host_netns_path() -> str:
+    """A path to the host's (init) network namespace that this process may open: /proc/1/ns/net, or, where init's
+    files are closed to us (a micro-VM's init may be), kthreadd's /proc/2/ns/net -- kernel threads live in the init
+    namespace. "" when neither opens."""
+    for pid in (1, 2):
+        path = f"/proc/{pid}/ns/net"
+        try:
+            os.close(os.open(path, os.O_RDONLY))
+            return path
+        except OSError:
+            continue
+    return ""
 
 
 def _setns(path: str) -> None:

@@ -5,6 +5,7 @@ listens on 127.0.0.1 inside a namespace this test creates, so only a socket made
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import uuid
@@ -15,6 +16,7 @@ from dnslib import RCODE, DNSRecord
 
 from node_agent.dns.records import Zone
 from node_agent.dns.server import DnsServer
+from node_agent.dns.upstream import host_netns_path
 from tests.conftest import require_root
 from tests.support.procs import ProcessGroup, free_port, wait_for
 
@@ -45,10 +47,9 @@ def netns() -> Iterator[str]:
 async def test_forwarded_queries_leave_from_the_given_namespace(netns: str, procs: ProcessGroup) -> None:
     port = free_port()
     procs.start("upstream", ["nsenter", f"--net=/run/netns/{netns}", sys.executable, "-c", UPSTREAM, str(port)])
-    wait_for(lambda: subprocess.run(["nsenter", f"--net=/run/netns/{netns}", sys.executable, "-c",
-                                     f"import socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); "
-                                     f"s.bind(('127.0.0.1',{port}))"], capture_output=True, timeout=10).returncode != 0,
-             timeout_s=20, what="upstream bound in its namespace")
+    listening = ["nsenter", f"--net=/run/netns/{netns}", "ss", "-Hunl", f"sport = :{port}"]
+    wait_for(lambda: subprocess.run(listening, capture_output=True, text=True, timeout=10).stdout.strip() != "",
+             timeout_s=60, interval_s=0.2, what="upstream bound in its namespace")
     q = bytes(DNSRecord.question("outside.example.org", "A").pack())
     there = DnsServer(Zone, [("127.0.0.1", port)], upstream_netns=f"/run/netns/{netns}")
     reply = await asyncio.wait_for(there.resolve(q), 10)
@@ -56,3 +57,9 @@ async def test_forwarded_queries_leave_from_the_given_namespace(netns: str, proc
     here = DnsServer(Zone, [("127.0.0.1", port)], forward_timeout_s=1.0)   # our own loopback: nobody there
     failed = await asyncio.wait_for(here.resolve(q), 10)
     assert failed is not None and DNSRecord.parse(failed).header.rcode == RCODE.SERVFAIL
+
+
+def test_host_namespace_path_is_the_hosts() -> None:
+    require_root()
+    path = host_netns_path()      # the test runs in the host's namespace, as `kemu up` does
+    assert path and os.stat(path).st_ino == os.stat("/proc/self/ns/net").st_ino
