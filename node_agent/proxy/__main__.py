@@ -34,7 +34,7 @@ from typing import Any
 
 from node_agent.dns.records import Zone, build_zone
 from node_agent.dns.server import DnsServer
-from node_agent.dns.upstream import host_nameservers, parse_hostport
+from node_agent.dns.upstream import host_nameservers, host_netns_path, parse_hostport
 from node_agent.kubelet.apiclient import ApiClient
 from node_agent.netpol.agent import NetpolAgent
 from node_agent.proxy import rules
@@ -174,11 +174,12 @@ async def amain(a: argparse.Namespace) -> None:
     dns = None
     if a.dns_listen:
         upstreams = [parse_hostport(u) for u in a.upstream_dns] or host_nameservers()
-        dns = DnsServer(lambda: proxy.zone, upstreams, a.upstream_netns)
+        upstream_netns = host_netns_path() if a.upstream_netns == "host" else a.upstream_netns
+        dns = DnsServer(lambda: proxy.zone, upstreams, upstream_netns)
         host, port = _hostport(a.dns_listen)
         await dns.start(host, port)
         log.info("DNS on %s:%d, forwarding to %s%s", host, port, upstreams,
-                 f" from {a.upstream_netns}" if a.upstream_netns else "")
+                 f" from {upstream_netns}" if upstream_netns else "")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--upstream-dns", "--upstream", action="append", default=[],
                    help="forward other names to IP[:PORT] (repeatable; default: /etc/resolv.conf's nameservers)")
     p.add_argument("--upstream-netns", default="",
-                   help="send forwarded queries from this network namespace (e.g. /proc/1/ns/net, the host's)")
+                   help="send forwarded queries from this network namespace (a path, or `host`: the host's)")
     p.add_argument("--resync-delay", type=float, default=0.1)
     p.add_argument("--pod-routes", action="store_true", help="route other nodes' pod CIDRs via their addresses")
     p.add_argument("--node-name", default="", help="this node (its own pod CIDR is local, not routed)")
