@@ -322,6 +322,9 @@ def node_specs(config: ClusterConfig, i: int) -> list[ComponentSpec]:
                                                 "--token-file", str(d / "token"),
                                                 "--ca-file", str(config.state_dir / "pki" / "ca.crt"),
                                                 "--dns-listen", f"{address}:53",
+                                                # other names go to the host's resolv.conf upstreams, asked from
+                                                # the host's namespace: the node's has no route out
+                                                "--upstream-netns", "host",
                                                 "--pod-routes", "--node-name", name)),
                           None, machine=machine)
     return [cri, agent, proxy]
