@@ -13,6 +13,7 @@ window (the longest stretch without a successful write that overlaps the fault),
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 
 @dataclass(frozen=True)
@@ -68,18 +69,24 @@ def time_to_detect(tl: Timeline, old_leader: str) -> float | None:
 
 
 def write_unavailability(tl: Timeline, client: str) -> float:
-    """The write-unavailability window around the fault: from the last successful write completion before the fault
-    (or the fault itself if there was none) to the first successful write completion after it; inf if writes never
-    came back."""
+    """The longest stretch without a successful write completion that the fault caused: over the gaps between
+    consecutive successful completions (the first gap starting at the fault when none succeeded before it), the
+    longest one that ends after the fault and starts before the heal (or before the end of the drill without a
+    heal); inf if writes never came back. A write already in flight at the fault may still complete just after it:
+    the gap that follows it is the one that counts, not the short one it closes."""
     fault = tl.fault_time()
-    oks = sorted(op.ret for op in tl.ops if op.client == client and op.kind == "write" and op.outcome == "ok")
     if fault is None:
         return 0.0
+    heal = tl.first("heal", after=fault)
+    until = heal.t if heal else float("inf")
+    oks = sorted(op.ret for op in tl.ops if op.client == client and op.kind == "write" and op.outcome == "ok")
     after = [t for t in oks if t > fault]
     if not after:
         return float("inf")
     before = [t for t in oks if t <= fault]
-    return after[0] - (before[-1] if before else fault)
+    points = [before[-1] if before else fault, *after]
+    gaps = [b - a for a, b in pairwise(points) if a < until]
+    return max(gaps) if gaps else 0.0
 
 
 def failed_requests(tl: Timeline, client: str) -> tuple[int, int]:

@@ -45,3 +45,20 @@ def test_no_fault_means_nothing_to_measure() -> None:
     tl = Timeline()
     _writes(tl, [(0.0, 0.1, "ok")])
     assert write_unavailability(tl, "store") == 0.0 and time_to_detect(tl, "m1") is None
+
+
+def test_a_write_in_flight_at_the_fault_does_not_hide_the_outage() -> None:
+    tl = Timeline()
+    _writes(tl, [(0.0, 0.9, "ok"), (0.95, 1.2, "ok"), (1.2, 5.0, "fail"), (5.0, 14.7, "ok"), (14.7, 14.8, "ok")])
+    tl.mark(1.0, "fault", "control plane down")
+    tl.mark(12.0, "heal")
+    tl.mark(20.0, "note", "end")
+    assert write_unavailability(tl, "store") == pytest.approx(14.7 - 1.2)
+
+
+def test_gaps_after_the_heal_are_not_the_faults() -> None:
+    tl = Timeline()
+    _writes(tl, [(0.0, 0.5, "ok"), (0.5, 3.0, "ok"), (3.0, 3.1, "ok"), (9.0, 20.0, "ok")])
+    tl.mark(1.0, "fault")
+    tl.mark(3.05, "heal")
+    assert write_unavailability(tl, "store") == pytest.approx(3.0 - 0.5)
