@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 APT_PKGS := etcd-server etcd-client iptables nftables iproute2 busybox-static util-linux procps psmisc docker-registry
 PYTEST_ARGS ?=
 
-.PHONY: deps-system install proto proto-check lint test test-slow up down status bench-store bench-api bench-control bench-node compose-image compose-up compose-down compose-test clean
+.PHONY: deps-system install proto proto-check lint test test-slow up down status bench-store bench-api bench-control bench-node bench-net compose-image compose-up compose-down compose-test clean
 
 # System packages the tests and the cluster use (real etcd is the reference our store is compared with).
 deps-system:
@@ -59,6 +59,9 @@ bench-api: install
 
 bench-node: install
 	$(BIN)/python -m bench.node $(BENCH_ARGS)
+
+bench-net: install
+	$(BIN)/python -m bench.net $(BENCH_ARGS)
 
 bench-control: install
 	$(BIN)/pytest -m slow -s -q tests/integration/controllers/test_bench_control.py
