@@ -9,6 +9,7 @@ expected -> UNKNOWN, all with the runtime's message.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import os
 import time
@@ -104,13 +105,12 @@ class RuntimeServicer(pb_grpc.RuntimeServiceServicer):
     @rpc
     async def ListPodSandbox(self, request: Any, context: Any) -> Any:
         f = request.filter
+
+        def match(sb: dict[str, Any]) -> bool:
+            return sb["id"].startswith(f.id) and convert.matches(sb["labels"], f.label_selector)
         items = []
-        for sb in await self._t(self.rt.list_sandboxes):
-            if f.id and not sb["id"].startswith(f.id):
-                continue
+        for sb in await self._t(self.rt.list_sandboxes, match):
             if f.HasField("state") and convert.pod_sandbox(sb).state != f.state.state:
-                continue
-            if not convert.matches(sb["labels"], f.label_selector):
                 continue
             items.append(convert.pod_sandbox(sb))
         return pb.ListPodSandboxResponse(items=items)
@@ -139,16 +139,14 @@ class RuntimeServicer(pb_grpc.RuntimeServiceServicer):
     @rpc
     async def ListContainers(self, request: Any, context: Any) -> Any:
         f = request.filter
+
+        def match(c: dict[str, Any]) -> bool:
+            return c["id"].startswith(f.id) and c["sandbox_id"].startswith(f.pod_sandbox_id) \
+                and convert.matches(c["labels"], f.label_selector)
         out = []
-        for c in await self._t(self.rt.list_containers):
+        for c in await self._t(self.rt.list_containers, match):
             msg = convert.container(c)
-            if f.id and not c["id"].startswith(f.id):
-                continue
-            if f.pod_sandbox_id and not c["sandbox_id"].startswith(f.pod_sandbox_id):
-                continue
             if f.HasField("state") and msg.state != f.state.state:
-                continue
-            if not convert.matches(c["labels"], f.label_selector):
                 continue
             out.append(msg)
         return pb.ListContainersResponse(containers=out)
@@ -279,7 +277,12 @@ class ImageServicer(pb_grpc.ImageServiceServicer):
         return pb.ImageFsInfoResponse(image_filesystems=[fs], container_filesystems=[fs])
 
 
-async def serve(runtime: Runtime, socket_path: str, stop: asyncio.Event) -> None:
+async def serve(runtime: Runtime, socket_path: str, stop: asyncio.Event, max_threads: int = 64) -> None:
+    # Runtime calls block on processes (a shim starting, a container stopping within its grace period) more than
+    # they compute: asyncio's default pool (cores + 4 threads) would queue a node's pod starts and status calls
+    # behind a few slow ones.
+    asyncio.get_running_loop().set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="cri"))
     streaming = StreamingServer(runtime)
     await streaming.start()
     server = grpc.aio.server()

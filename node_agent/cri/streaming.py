@@ -14,7 +14,8 @@ text. A tty exec runs on a pty (stdout only, resize applies TIOCSWINSZ).
 PortForward (subprotocol ``v4.channel.k8s.io``, as the kubelet's WebSocket port-forward), for each ``?port=P``:
 channel 2i carries data, 2i+1 errors, and the first frame on each carries the port as two little-endian bytes.
 The connection to the port is made from inside the pod's network namespace by a short-lived thread that
-setns()es itself (a socket keeps the namespace it was created in).
+setns()es itself (a socket keeps the namespace it was created in). A frame ``255, 2i`` (v5's close-channel
+convention) half-closes port i's connection; the WebSocket closes once every pod connection has ended.
 """
 
 from __future__ import annotations
@@ -70,6 +71,28 @@ def status_json(exit_code: int, message: str = "") -> bytes:
     if not message:
         st["details"] = {"causes": [{"reason": "ExitCode", "message": str(exit_code)}]}
     return json.dumps(st).encode()
+
+
+_TIOCGPTN = 0x80045430  # linux: the pty number of a ptmx master
+_TIOCSPTLCK = 0x40045431  # linux: (un)lock the slave
+
+
+def _container_pty(runtime: Any, cid: str) -> tuple[int, int]:
+    """A pty from the container's own devpts instance (its /dev/pts is a new instance), so that ``tty`` and
+    ttyname() inside the container find the terminal as /dev/pts/N; the host's pty when that is not reachable."""
+    try:
+        root = f"/proc/{int(runtime.container(cid)['init_pid'])}/root/dev/pts"
+        master = os.open(f"{root}/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except (OSError, KeyError, TypeError, ValueError, AttributeError):
+        return pty.openpty()
+    try:
+        fcntl.ioctl(master, _TIOCSPTLCK, struct.pack("i", 0))
+        n = struct.unpack("I", fcntl.ioctl(master, _TIOCGPTN, struct.pack("I", 0)))[0]
+        slave = os.open(f"{root}/{n}", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        os.close(master)
+        return pty.openpty()
+    return master, slave
 
 
 class StreamingServer:
@@ -139,7 +162,7 @@ class StreamingServer:
 
         master = -1
         if p.tty:
-            master, slave = pty.openpty()
+            master, slave = _container_pty(self.runtime, p.target)
             # setsid -c: a new session with the pty as controlling terminal, without Python after fork
             proc = await asyncio.create_subprocess_exec("setsid", "-c", *argv, stdin=slave, stdout=slave,
                                                         stderr=slave, env=env)
@@ -278,6 +301,7 @@ class StreamingServer:
         netns = self.runtime.netns_path(p.target)
         loop = asyncio.get_running_loop()
         writers: dict[int, asyncio.StreamWriter] = {}
+        open_copies: set[int] = set()
         tasks = []
         for i, port in enumerate(ports):
             await _send(ws, 2 * i, struct.pack("<H", port))
@@ -289,16 +313,23 @@ class StreamingServer:
                 continue
             reader, writer = await asyncio.open_connection(sock=sock)
             writers[2 * i] = writer
+            open_copies.add(2 * i)
 
             async def copy_out(r: asyncio.StreamReader = reader, ch: int = 2 * i) -> None:
                 while data := await r.read(65536):
                     await _send(ws, ch, data)
+                open_copies.discard(ch)
+                if not open_copies:  # every pod connection ended: so does the stream (the client sees EOF)
+                    await ws.close()
 
             tasks.append(asyncio.ensure_future(copy_out()))
         async for msg in ws:
             if msg.type == WSMsgType.BINARY and msg.data and msg.data[0] in writers:
                 writers[msg.data[0]].write(msg.data[1:])
                 await writers[msg.data[0]].drain()
+            elif msg.type == WSMsgType.BINARY and msg.data[:1] == bytes([CLOSE]) and msg.data[1:2] \
+                    and msg.data[1] in writers and writers[msg.data[1]].can_write_eof():
+                writers[msg.data[1]].write_eof()  # the client half-closed: the pod reads EOF
         for t in tasks:
             t.cancel()
         for w in writers.values():

@@ -4,10 +4,13 @@ All I/O of the CRI semantics lives here; the pure parts are in spec.py, logfmt.p
 Inputs are plain dicts/dataclasses so that the gRPC layer (node_agent.cri) only translates messages.
 
 Processes (all in their own sessions, so a runtime restart leaves them running):
-- sandbox holder: ``unshare --fork --kill-child`` + ``sleep infinity`` owning the pod's net/IPC/UTS namespaces
-  (node_agent.runtime.holder when the pod shares a PID namespace); its namespaces are /proc/<pid>/ns/*.
-- container shim (node_agent.runtime.shim): joins the sandbox's namespaces, forks the container's init into new
-  PID and mount namespaces on an overlay root, writes the CRI log, serves attach, records the exit status.
+- sandbox holder: a child of the runtime's fork server (node_agent.runtime.forkserver) that unshares the pod's
+  net/IPC/UTS namespaces and execs ``sleep infinity`` (node_agent.runtime.holder when the pod shares a PID
+  namespace); its namespaces are /proc/<pid>/ns/*; ``holder.pid`` (pid and start time) finds it if the runtime
+  dies before the sandbox's record is written.
+- container shim (node_agent.runtime.shim, forked by the fork server: no interpreter start per container): joins
+  the sandbox's namespaces, forks the container's init into new PID and mount namespaces on an overlay root, writes
+  the CRI log, serves attach, records the exit status.
 - exec helper (node_agent.runtime.execin): joins a running container's cgroups and namespaces for ExecSync/Exec.
 
 Contracts:
@@ -45,6 +48,7 @@ from node_agent.runtime.errors import (
     NotFound,
     RuntimeFailure,
 )
+from node_agent.runtime.forkserver import ForkServer, ForkServerError
 from node_agent.runtime.images import Image, ImageNotFound, ImageStore, InvalidReference, registry
 from node_agent.runtime.images.build import BUILDABLE, BuildError, build
 from node_agent.runtime.refs import parse
@@ -135,6 +139,7 @@ class Runtime:
         self.ct_dir = self.root / "containers"
         self.sandboxes = state.load_all(self.sb_dir, "sandbox.json")
         self.containers = state.load_all(self.ct_dir, "container.json")
+        self.forkserver = ForkServer(_child_env())
         self._collect_partial()
         self._pull_lock = threading.Lock()
 
@@ -149,8 +154,13 @@ class Runtime:
                 if not d.is_dir() or d.name in table:
                     continue
                 if base == self.sb_dir:
-                    for pid in _pids_with(f"--sandbox-id\0{d.name}".encode()):
-                        _kill(pid, None, signal.SIGKILL)
+                    # a forked holder is known by its pid file, an exec'd one by the id on its command line
+                    pidfile = d / "holder.pid"
+                    pid, _, start = (pidfile.read_text() if pidfile.exists() else "").partition(" ")
+                    if pid.isdigit() and start.strip().isdigit():
+                        _kill(int(pid), int(start), signal.SIGKILL)
+                    for pid_ in _pids_with(f"--sandbox-id\0{d.name}".encode()):
+                        _kill(pid_, None, signal.SIGKILL)
                 shutil.rmtree(d, ignore_errors=True)
 
     # ---- records -------------------------------------------------------------------------------------------------
@@ -262,28 +272,18 @@ class Runtime:
             "state": "ready", "holder_pid": 0, "holder_start": None, "pidns_pid": 0, "ip": "",
             "cgroup": self.cgroups.pod(cfg.uid).rel,
         }
-        argv = holder_argv(sid, sb["hostname"], cfg.network_mode == NODE, cfg.pid_mode == POD)
         d = self.sb_dir / sid
         d.mkdir(parents=True)
-        with open(d / "holder.log", "wb") as log:
-            p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-                                 start_new_session=True, cwd="/", env=_child_env())
         try:
-            assert p.stdout is not None
-            line = p.stdout.readline().decode().split()
-            p.stdout.close()
-            if len(line) != 3 or line[0] != "ready":
-                p.wait(5)
-                raise RuntimeFailure(f"failed to create pod sandbox namespaces: {(d / 'holder.log').read_text()}")
+            line = self._start_holder(sid, d, sb["hostname"], cfg.network_mode == NODE, cfg.pid_mode == POD)
         except BaseException:
-            p.kill()
             shutil.rmtree(d, ignore_errors=True)
             raise
-        # the holder lives in its own session; the runtime never waits for it (a reaper thread avoids zombies)
-        threading.Thread(target=p.wait, daemon=True).start()
         sb["holder_pid"], sb["pidns_pid"] = int(line[1]), int(line[2])
         sb["holder_start"] = nsutil.proc_start_time(sb["holder_pid"])
         sb["pidns_start"] = nsutil.proc_start_time(sb["pidns_pid"])
+        # the holder's identity before its record exists: a runtime dying right here leaves it findable
+        (d / "holder.pid").write_text(f"{sb['holder_pid']} {sb['holder_start']}")
         with self.lock:  # with the lock: remove_sandbox may be removing the (empty) scope dir right now
             self.cgroups.pod(cfg.uid).create()
             self.sandboxes[sid] = sb
@@ -299,6 +299,46 @@ class Runtime:
                 sb["ip"] = att.address
                 self._save_sb(sb)
         return sid
+
+    def _start_holder(self, sid: str, d: Path, hostname: str, host_network: bool, share_pid: bool) -> list[str]:
+        """Start the sandbox's namespace holder; returns its ``ready <holder pid> <pid-ns pid>`` line, split."""
+        if not share_pid:
+            # forked by the fork server: one fork and an exec of ``sleep`` (see node_agent.runtime.forkserver)
+            r, w = os.pipe()
+            try:
+                try:
+                    self.forkserver.spawn({"kind": "holder", "hostname": hostname, "host_network": host_network,
+                                           "log": str(d / "holder.log")}, w)
+                finally:
+                    os.close(w)
+                with os.fdopen(r, "rb") as f:
+                    r = -1
+                    line = f.readline().decode().split()
+            except ForkServerError as e:
+                raise RuntimeFailure(f"failed to create pod sandbox namespaces: {e}") from e
+            finally:
+                if r >= 0:
+                    os.close(r)
+            if len(line) != 3 or line[0] != "ready":
+                raise RuntimeFailure(f"failed to create pod sandbox namespaces: {(d / 'holder.log').read_text()}")
+            return line
+        argv = holder_argv(sid, hostname, host_network, share_pid)
+        with open(d / "holder.log", "wb") as log:
+            p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+                                 start_new_session=True, cwd="/", env=_child_env())
+        try:
+            assert p.stdout is not None
+            line = p.stdout.readline().decode().split()
+            p.stdout.close()
+            if len(line) != 3 or line[0] != "ready":
+                p.wait(5)
+                raise RuntimeFailure(f"failed to create pod sandbox namespaces: {(d / 'holder.log').read_text()}")
+        except BaseException:
+            p.kill()
+            raise
+        # the holder lives in its own session; the runtime never waits for it (a reaper thread avoids zombies)
+        threading.Thread(target=p.wait, daemon=True).start()
+        return line
 
     def netns_path(self, sid: str) -> str:
         sb = self.sandbox(sid)
@@ -343,11 +383,13 @@ class Runtime:
             self.sandboxes.pop(sb["id"], None)
             shutil.rmtree(self.sb_dir / sb["id"], ignore_errors=True)
 
-    def list_sandboxes(self) -> list[dict[str, Any]]:
+    def list_sandboxes(self, match: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+        """Sandboxes (those ``match`` accepts, judged on fields that never change), refreshed."""
         with self.lock:
-            for sb in self.sandboxes.values():
+            out = [sb for sb in self.sandboxes.values() if match is None or match(sb)]
+            for sb in out:
                 self._refresh_sb(sb)
-            return list(self.sandboxes.values())
+            return out
 
     def _containers_of(self, sid: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -452,15 +494,16 @@ class Runtime:
             (bundle / f).unlink(missing_ok=True)
         ready_r, ready_w = os.pipe()
         try:
-            with open(bundle / "shim.log", "ab") as log:
-                p = subprocess.Popen([sys.executable, "-S", "-m", "node_agent.runtime.shim", str(bundle),
-                                      str(ready_w)], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                     start_new_session=True, cwd="/", env=_child_env(), pass_fds=(ready_w,))
+            # forked by the fork server (no interpreter start per container; node_agent.runtime.forkserver)
+            shim_pid = self.forkserver.spawn({"kind": "shim", "bundle": str(bundle), "log": str(bundle / "shim.log")},
+                                             ready_w)
+        except ForkServerError as e:
+            os.close(ready_r)
+            raise RuntimeFailure(f"failed to start the container's shim: {e}") from e
         finally:
             os.close(ready_w)
-        threading.Thread(target=p.wait, daemon=True).start()
         with self.lock:
-            c["shim_pid"], c["shim_start"] = p.pid, nsutil.proc_start_time(p.pid)
+            c["shim_pid"], c["shim_start"] = shim_pid, nsutil.proc_start_time(shim_pid)
             self._save_ct(c)
         try:
             # the shim writes a byte (or dies: EOF) once started.json or exit.json is there
@@ -576,11 +619,14 @@ class Runtime:
             self.containers.pop(c["id"], None)
             shutil.rmtree(self.ct_dir / c["id"], ignore_errors=True)
 
-    def list_containers(self) -> list[dict[str, Any]]:
+    def list_containers(self, match: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+        """Containers (those ``match`` accepts, judged on fields that never change: ids, labels), refreshed. A
+        filtered list refreshes only its matches: a kubelet asks per pod, and a refresh reads the shim's files."""
         with self.lock:
-            for c in self.containers.values():
+            out = [c for c in self.containers.values() if match is None or match(c)]
+            for c in out:
                 self._refresh_ct(c)
-            return list(self.containers.values())
+            return out
 
     def update_resources(self, cid: str, limits: Limits) -> None:
         c = self.container(cid)
@@ -669,12 +715,13 @@ _HOLDER_SH = 'if [ -n "$3" ]; then hostname "$3" && ip link set lo up || exit 1;
 
 
 def holder_argv(sid: str, hostname: str, host_network: bool, share_pid: bool) -> list[str]:
-    """The sandbox holder's command line; it carries ``--sandbox-id <id>`` so an orphan can be found by id.
+    """An exec'd sandbox holder's command line; it carries ``--sandbox-id <id>`` so an orphan can be found by id.
+    (The runtime forks holders through its fork server except for pods sharing one PID namespace.)
 
-    Usually util-linux ``unshare --fork --kill-child`` with a shell that sets the hostname, brings ``lo`` up, prints
-    ``ready <pid> <pid>`` and execs ``sleep infinity`` (about 2 MB and a few ms per pod, against ~10 MB and
-    ~30 ms of CPU for a Python holder). A pod sharing one PID namespace uses node_agent.runtime.holder, whose
-    forked child is the namespace's reaping init.
+    Without a shared PID namespace: util-linux ``unshare --fork --kill-child`` with a shell that sets the hostname,
+    brings ``lo`` up, prints ``ready <pid> <pid>`` and execs ``sleep infinity`` (about 2 MB and a few ms per pod,
+    against ~10 MB and ~30 ms of CPU for a Python holder). A pod sharing one PID namespace uses
+    node_agent.runtime.holder, whose forked child is the namespace's reaping init.
     """
     if share_pid:
         # -S: the helper needs only the standard library and this repository (PYTHONPATH), and starts faster

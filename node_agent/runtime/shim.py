@@ -1,6 +1,8 @@
 """The per-container shim: starts the container's process, writes its logs, records its exit.
 
-``python -m node_agent.runtime.shim BUNDLE [READY_FD]`` reads ``BUNDLE/spec.json`` (written by the runtime), and:
+``python -m node_agent.runtime.shim BUNDLE [READY_FD]`` (or ``serve(BUNDLE, READY_FD)`` in a child of the runtime's
+fork server, node_agent.runtime.forkserver, which saves the interpreter start) reads ``BUNDLE/spec.json`` (written
+by the runtime), and:
 
 1. joins the sandbox's namespaces (net, ipc, uts; the pod's or a target container's PID namespace when shared) and
    otherwise unshares a new PID namespace, then forks the container's init;
@@ -384,6 +386,11 @@ def _ready(fd: int) -> None:
 def main() -> int:
     bundle = sys.argv[1]
     ready_fd = int(sys.argv[2]) if len(sys.argv) > 2 else -1
+    return serve(bundle, ready_fd)
+
+
+def serve(bundle: str, ready_fd: int) -> int:
+    """The shim's whole life (``main`` from a command line; node_agent.runtime.forkserver calls it in a fork)."""
     if ready_fd >= 0:
         os.set_inheritable(ready_fd, False)  # never leak it into the container
     try:
