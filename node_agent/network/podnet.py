@@ -3,12 +3,14 @@
 Runs in the node's network namespace (the node agent's own). attach() moves one end of a veth pair into the sandbox's
 network namespace (given as a path such as /proc/<holder pid>/ns/net or /run/netns/<name>), names it eth0, gives it
 the pod address with a default route via the bridge; detach() deletes the host end (the kernel removes the peer)
-and frees the address. Both are idempotent. Forwarding is enabled inside the node's namespace only.
+and frees the address. Both are idempotent. Forwarding is enabled inside the node's namespace only. The bridge is
+checked once per process (again after a failed attach); each attach is two ``ip -batch`` runs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +19,18 @@ from kemu.syscmd import run as _run
 from node_agent.network.ipam import Ipam
 
 
-def _in(netns_path: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return _run(["nsenter", f"--net={netns_path}", *argv], check=check)
+def _in(netns_path: str, *argv: str, check: bool = True, input_text: str | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    return _run(["nsenter", f"--net={netns_path}", *argv], check=check, input_text=input_text)
+
+
+def _link_exists(name: str) -> bool:
+    """Whether interface ``name`` exists in the caller's network namespace (no `ip` exec; /sys may show another)."""
+    try:
+        socket.if_nametoindex(name)
+        return True
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,7 @@ class PodNetwork:
         self.bridge = bridge
         self.state_file = state_file
         self.ipam = Ipam.load(state_file, cidr)
+        self._bridge_ready = False  # ensure_bridge() ran in this process (once, not per pod)
 
     @staticmethod
     def host_veth(sandbox_id: str) -> str:
@@ -59,23 +72,34 @@ class PodNetwork:
         Path("/proc/sys/net/ipv4/ip_forward").write_text("1")   # per network namespace
 
     def attach(self, sandbox_id: str, netns_path: str) -> Attachment:
-        self.ensure_bridge()
+        if not self._bridge_ready:
+            self.ensure_bridge()
+            self._bridge_ready = True
         address = self.ipam.allocate(sandbox_id)
         self.ipam.save(self.state_file)
         host = self.host_veth(sandbox_id)
-        if _run(["ip", "link", "show", host], check=False).returncode != 0:
+        if not _link_exists(host):
             tmp_peer = "p" + host[4:]
-            _run(["ip", "link", "add", host, "type", "veth", "peer", "name", tmp_peer])
-            _run(["ip", "link", "set", tmp_peer, "netns", netns_path])
-            _in(netns_path, "ip", "link", "set", tmp_peer, "name", "eth0")
-            _in(netns_path, "ip", "addr", "add", f"{address}/{self.ipam.prefixlen}", "dev", "eth0")
-            _in(netns_path, "ip", "link", "set", "eth0", "up")
-            _in(netns_path, "ip", "link", "set", "lo", "up")
-            _in(netns_path, "ip", "route", "add", "default", "via", self.ipam.gateway)
-            _run(["ip", "link", "set", host, "master", self.bridge])
-            _run(["ip", "link", "set", host, "up"])
-            # a pod reaching itself through a Service VIP comes back through its own bridge port
-            _run(["bridge", "link", "set", "dev", host, "hairpin", "on"], check=False)
+            # Two `ip -batch` runs (one per namespace) instead of a dozen `ip`/`nsenter` execs: pod start is
+            # dominated by process starts. A pod reaching itself through a Service VIP comes back through its own
+            # bridge port, hence hairpin.
+            try:
+                _run(["ip", "-batch", "-"], input_text="".join(f"{line}\n" for line in (
+                    f"link add {host} type veth peer name {tmp_peer}",
+                    f"link set {tmp_peer} netns {netns_path}",
+                    f"link set {host} master {self.bridge}",
+                    f"link set {host} up",
+                    f"link set dev {host} type bridge_slave hairpin on")))
+                _in(netns_path, "ip", "-batch", "-", input_text="".join(f"{line}\n" for line in (
+                    f"link set {tmp_peer} name eth0",
+                    f"addr add {address}/{self.ipam.prefixlen} dev eth0",
+                    "link set eth0 up",
+                    "link set lo up",
+                    f"route add default via {self.ipam.gateway}")))
+            except RuntimeError:
+                self._bridge_ready = False  # the bridge may be what went missing: check it again next time
+                _run(["ip", "link", "del", host], check=False)
+                raise
         return Attachment(sandbox_id, address, self.ipam.gateway, self.ipam.prefixlen, host)
 
     def detach(self, sandbox_id: str) -> None:
