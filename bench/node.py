@@ -142,15 +142,16 @@ def proc_mem_mb(pid: int) -> tuple[float, float]:
     return rss, hwm
 
 
-def cpu_s(pid: int) -> float:
-    """CPU seconds of a process and its reaped children (utime + stime + cutime + cstime); 0 when gone."""
+def cpu_s(pid: int, children: bool = True) -> float:
+    """CPU seconds of a process and (unless told not) its reaped children (utime + stime + cutime + cstime); 0 when
+    gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read()
     except OSError:
         return 0.0
     rest = data[data.rindex(b")") + 2:].split()
-    return sum(int(x) for x in rest[11:15]) / os.sysconf("SC_CLK_TCK")
+    return sum(int(x) for x in rest[11:15 if children else 13]) / os.sysconf("SC_CLK_TCK")
 
 
 def descendants(root: int) -> list[int]:
@@ -302,7 +303,17 @@ class Bench:
             return rows
 
     def _cpu(self) -> dict[str, float]:
-        return {k: sum(cpu_s(p) for p in pids) for k, pids in self.components.items()}
+        out = {k: sum(cpu_s(p) for p in pids) for k, pids in self.components.items()}
+        out["runtime's own"] = cpu_s(self.node.runtime.pid, children=False)
+        # the runtime's fork server (if any) reaps the shims and holders it forked: their CPU is in its cutime
+        for pid in descendants(self.node.runtime.pid):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if b"node_agent.runtime.forkserver" in f.read():
+                        out["runtime"] += cpu_s(pid)
+            except OSError:
+                continue
+        return out
 
     async def _metrics(self) -> dict[str, tuple[float, int]]:
         try:
