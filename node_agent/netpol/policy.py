@@ -234,16 +234,25 @@ def _peers(items: list[Obj] | None, policy_ns: str, pods: list[PodInfo], ns_labe
     return _Peers(False, tuple(sorted(chosen.values(), key=lambda p: p.key)), tuple(nets))
 
 
-def _port_specs(items: list[Obj] | None) -> list[tuple[str, int | str | None, int | None]]:
-    """(protocol, port or name or None, endPort) per entry; None list = every port."""
+def _port_specs(items: list[Obj], where: str) -> list[tuple[str, int | str | None, int | None]]:
+    """(protocol, port or name or None, endPort) per usable entry. Entries the apiserver would reject (another
+    protocol, a number out of range) are left out, so they allow nothing and never reach the nft script."""
     out: list[tuple[str, int | str | None, int | None]] = []
-    for item in items or []:
+    for item in items:
         proto = str(item.get("protocol") or "TCP").lower()
         port = item.get("port")
         if isinstance(port, str) and port.isdigit():
             port = int(port)
         end = item.get("endPort")
-        out.append((proto, port, int(end) if end is not None else None))
+        try:
+            end = int(end) if end is not None else None
+        except (TypeError, ValueError):
+            end = None
+        if proto not in PROTOCOLS or (isinstance(port, int) and not 0 < port <= 65535) \
+                or (end is not None and not 0 < end <= 65535) or not isinstance(port, (int, str, type(None))):
+            log.warning("%s: ignoring port %s", where, dict(item))
+            continue
+        out.append((proto, port, end))
     return out
 
 
@@ -270,9 +279,9 @@ def _compile_rule(rule: Obj, direction: str, policy_ns: str, pods: list[PodInfo]
     cidrs = None if peers.everywhere else peers.cidrs()
     if cidrs == ():
         return _CompiledRule((), (), ())
-    specs = _port_specs(rule.get("ports"))
-    if not specs:
+    if not rule.get("ports"):
         return _CompiledRule(cidrs, (Allow(cidrs, None),), ())
+    specs = _port_specs(rule["ports"], where)
     numeric = [r for r in (_numeric(*s) for s in specs) if r is not None]
     fixed = [Allow(cidrs, tuple(sorted(set(numeric))))] if numeric else []
     named = tuple((proto, str(port)) for proto, port, _ in specs if isinstance(port, str))

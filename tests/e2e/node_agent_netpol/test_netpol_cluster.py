@@ -113,6 +113,7 @@ def scenario(kubectl: Kubectl) -> None:
     apply(ALLOW_OPS_METRICS)
     holds("namespaceSelector admits ops/prom on 9090", lambda: probe("prom", 9090, ns="ops"))
     assert not probe("prom", 8080, ns="ops"), "ops/prom only on the port its rule names"
+    assert probe("cli-1", 8080), "policies are additive: the clients' allow still holds"
     ready = kubectl("get", "pod", "-n", "np", "srv", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}")
     assert ready == "True", "the kubelet's probes (from the pod's own node) pass under default-deny"
     # (5) egress: default-deny egress blocks DNS; an allow rule for port 53 lets it through

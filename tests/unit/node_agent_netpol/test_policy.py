@@ -238,3 +238,11 @@ def test_egress_named_port_groups_destinations_by_number() -> None:
     [r] = [r for r in compile_node([pol], pods, [], "n1") if r.pod.name == "x"]
     assert r.egress == (Allow(("10.244.2.2", "10.244.2.3"), (PortRange("tcp", 80, 80),)),
                         Allow(("10.244.2.9",), (PortRange("tcp", 8080, 8080),)))
+
+
+def test_ports_the_apiserver_would_reject_allow_nothing() -> None:
+    bad = netpol("shop", "bad", ingress=[{"ports": [{"protocol": "ICMP"}, {"port": 70000},
+                                                    {"port": 80, "endPort": 99999}]}])
+    assert _rules([bad], "n1")[IP["srv"]].ingress == ()
+    mixed = netpol("shop", "mixed", ingress=[{"ports": [{"protocol": "ICMP"}, {"port": 80}]}])
+    assert _rules([mixed], "n1")[IP["srv"]].ingress == (Allow(None, (PortRange("tcp", 80, 80),)),)
