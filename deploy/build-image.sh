@@ -31,5 +31,9 @@ rm -rf build/wheels && mkdir -p build/wheels
 if [ "$PIP_SOURCE" = wheelhouse ]; then
   .venv/bin/pip wheel -q -w build/wheels .
 fi
+old=$($ENGINE image inspect --format '{{.Id}}' localhost/kemu:latest 2>/dev/null || true)
 $ENGINE build -f deploy/Containerfile --build-arg BASE="$BASE" --build-arg PIP_SOURCE="$PIP_SOURCE" \
   -t localhost/kemu:latest .
+# Each build of a changed tree leaves the previous image untagged: remove it (kept while a container uses it).
+new=$($ENGINE image inspect --format '{{.Id}}' localhost/kemu:latest)
+if [ -n "$old" ] && [ "$old" != "$new" ]; then $ENGINE rmi "$old" >/dev/null 2>&1 || true; fi
