@@ -10,12 +10,14 @@ Loops (each bounded, each retrying with capped back-off, none sharing state exce
   disappeared from the API is killed with grace 0. On start, runtime pods (by the pod-uid label) whose uid the
   API no longer has are stopped and removed, and pods the API still has are adopted as they are: their workers
   observe the running containers, so nothing is started twice.
-Events are aggregated per (pod uid, reason, message): the first is POSTed, repeats PATCH count/lastTimestamp.
+Events are aggregated per (pod uid, reason, message): the first is POSTed, repeats PATCH count/lastTimestamp. They
+are sent in the background (in order per pod), never holding up a pod's start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -78,13 +80,49 @@ class ApiReporter:
     node_name: str
     clock: Callable[[], float] = time.time
     max_keys: int = 4096
+    max_pending: int = 4096
     _events: dict[tuple[str, str, str], _EventRecord] = field(default_factory=dict)
+    _pending: dict[str, collections.deque[tuple[model.Pod, str, str, str, float]]] = field(default_factory=dict)
+    _senders: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def event(self, pod: model.Pod, type_: str, reason: str, message: str) -> None:
+        """Queue an event and return: as the kubelet's event recorder, events never hold up a pod's worker (three
+        API writes per started container would otherwise precede its status). Each pod's events are sent in order
+        by one task per pod (so aggregation by key stays exact); beyond ``max_pending`` queued events new ones are
+        dropped with a warning, as the kubelet's broadcaster drops when its queue is full."""
+        uid = str(model.meta(pod).get("uid"))
+        if sum(len(q) for q in self._pending.values()) >= self.max_pending:
+            log.warning("event %s for %s dropped: %d events queued", reason, model.meta(pod).get("name"),
+                        self.max_pending)
+            return
+        q = self._pending.get(uid)
+        if q is not None:
+            q.append((pod, type_, reason, message, self.clock()))
+            return
+        self._pending[uid] = collections.deque([(pod, type_, reason, message, self.clock())])
+        t = asyncio.get_running_loop().create_task(self._send_pending(uid))
+        self._senders.add(t)
+        t.add_done_callback(self._senders.discard)
+
+    async def flush(self) -> None:
+        """Until every queued event was sent (or failed)."""
+        while self._senders:
+            await asyncio.gather(*list(self._senders), return_exceptions=True)
+
+    async def _send_pending(self, uid: str) -> None:
+        q = self._pending[uid]
+        try:
+            while q:
+                await self._send(*q[0])
+                q.popleft()
+        finally:
+            del self._pending[uid]
+
+    async def _send(self, pod: model.Pod, type_: str, reason: str, message: str, at: float) -> None:
         m = model.meta(pod)
         ns = str(m.get("namespace"))
         key = (str(m.get("uid")), reason, message)
-        now = rfc3339(self.clock())
+        now = rfc3339(at)
         rec = self._events.get(key)
         try:
             if rec is not None:

@@ -121,8 +121,9 @@ async def test_agent_loops(tmp_path: Any) -> None:
         web_key = "api/v1/namespaces/default/pods/web"
         await _until(lambda: api.store[web_key].get("status", {}).get("phase") == "Running")
         await _until(lambda: len(agent.workers) == 1)
-        reasons = {v["reason"] for k, v in api.store.items() if "/events/" in k}
-        assert {"Pulling", "Pulled", "Created", "Started"} <= reasons
+        # events are sent in the background, in order per pod
+        await _until(lambda: {"Pulling", "Pulled", "Created", "Started"}
+                     <= {v["reason"] for k, v in api.store.items() if "/events/" in k})
 
         api.put_pod(_pod("big", containers=[{"name": "app", "image": "busybox:1.36",
                                              "resources": {"requests": {"cpu": "3"}}}]))
