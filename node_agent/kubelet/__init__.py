@@ -9,5 +9,6 @@ Pure (no I/O, injected time):
 - ``env``, ``volumes``, ``containers``   container environment, volume plan, CRI request records;
 - ``node``       Node object, node status and Lease; ``stats`` the Summary API document.
 I/O at the edges: ``worker`` (one pod), ``agent`` (node loops), ``cri_client`` (CRI gRPC), ``apiclient`` (REST),
-``prober`` (probe/hook checks), ``server`` (kubelet HTTP endpoint). The process is ``python -m node_agent``.
+``prober`` (probe/hook checks), ``server`` (kubelet HTTP endpoint), ``portforward`` (kubectl's
+WebSocket-tunnelled SPDY port-forward, framing in the pure ``spdy``). The process is ``python -m node_agent``.
 """

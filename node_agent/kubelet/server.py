@@ -6,8 +6,10 @@ directory (``<log_root>/<ns>_<pod>_<uid>/<container>/<attempt>.log``; each line
 ``<RFC3339Nano> <stdout|stderr> <P|F> <text>``, P = partial line) and supports ``previous``, ``tailLines``,
 ``timestamps``, ``sinceSeconds``, ``limitBytes`` and ``follow`` (polls the file; ends once the container no
 longer runs and its file is drained, when a newer attempt starts, or after ``follow_limit_s``). ``/exec`` and
-``/attach`` relay a WebSocket client to the runtime's CRI streaming URL. Bad parameters get a Kubernetes Status
-400; an unknown pod/container a Status 404. The pure parts (parsing/selecting lines) are plain functions.
+``/attach`` relay a WebSocket client to the runtime's CRI streaming URL; so does ``/portForward``, except that
+kubectl's WebSocket-tunnelled SPDY (``SPDY/3.1+portforward.k8s.io``) is served here (``portforward``). Bad
+parameters get a Kubernetes Status 400; an unknown pod/container a Status 404. The pure parts (parsing/selecting
+lines) are plain functions.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from node_agent.kubelet import portforward
 from node_agent.kubelet.runtime_api import RuntimeError_, StreamingClient
 
 _LINE = re.compile(r"^(\S+) (stdout|stderr) ([PF]) ?(.*)$", re.S)
@@ -242,6 +245,15 @@ def make_app(log_root: str, pods: Callable[[], list[dict[str, Any]]], stats: Cal
             ports = [int(p) for p in req.query.getall("port", [])]
         except ValueError:
             return _status(400, "BadRequest", "port: must be an integer")
+        if portforward.wants_spdy(req):
+            # kubectl's WebSocket-tunnelled SPDY: one runtime port-forward per forwarded connection
+            async def dial(port: int) -> portforward.PodConnection:
+                try:
+                    url = await streaming.port_forward_url(sid, [port])
+                except RuntimeError_ as e:
+                    raise portforward.DialError(e.message) from None
+                return await portforward.RuntimePortConnection.open(url)
+            return await portforward.serve(req, dial)
         try:
             url = await streaming.port_forward_url(sid, ports)
         except RuntimeError_ as e:
