@@ -1,10 +1,10 @@
 """The node's DNS server (asyncio, UDP and TCP): cluster names from the current Zone, other names forwarded.
 
 The zone is read through a callable on every query, so whoever watches Services and EndpointSlices swaps in a new
-Zone and the next query sees it. Other names are forwarded to the upstream resolvers in order (node_agent/dns/
-upstream.py: UDP, TCP on truncation, optionally from another network namespace), each bounded by
-FORWARD_TIMEOUT_S; when none answers the client gets SERVFAIL (its resolver then tries its next option), never a
-hang.
+Zone and the next query sees it; while it returns None (no view of the cluster yet) every query gets SERVFAIL. Other
+names are forwarded to the upstream resolvers in order (node_agent/dns/upstream.py: UDP, TCP on truncation,
+optionally from another network namespace), each bounded by FORWARD_TIMEOUT_S; when none answers the client gets
+SERVFAIL (its resolver then tries its next option), never a hang.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 class DnsServer:
-    def __init__(self, zone: Callable[[], Zone], upstreams: Sequence[tuple[str, int] | Upstream],
+    def __init__(self, zone: Callable[[], Zone | None], upstreams: Sequence[tuple[str, int] | Upstream],
                  upstream_netns: str = "", forward_timeout_s: float = FORWARD_TIMEOUT_S) -> None:
         self.zone = zone
         self.upstreams = [u if isinstance(u, Upstream) else Upstream(u[0], u[1], upstream_netns) for u in upstreams]
@@ -39,7 +39,10 @@ class DnsServer:
             request = DNSRecord.parse(data)
         except Exception:      # dnslib raises several types for malformed packets; drop them like a resolver does
             return None
-        reply = answer(self.zone(), request)
+        zone = self.zone()
+        if zone is None:   # not synced yet (a restarting proxy): SERVFAIL makes clients retry; NXDOMAIN would stick
+            return _servfail(request)
+        reply = answer(zone, request)
         if reply is not None:
             return bytes(reply.pack())
         for upstream in self.upstreams:
@@ -47,9 +50,7 @@ class DnsServer:
                 return await asyncio.wait_for(exchange(data, upstream), self.forward_timeout_s)
             except (OSError, TimeoutError) as e:
                 log.debug("upstream %s:%d: %r", upstream.host, upstream.port, e)
-        failure = request.reply()
-        failure.header.rcode = RCODE.SERVFAIL
-        return bytes(failure.pack())
+        return _servfail(request)
 
     async def start(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
@@ -76,6 +77,12 @@ class DnsServer:
             t.close()
         if self._tcp is not None:
             self._tcp.close()
+
+
+def _servfail(request: DNSRecord) -> bytes:
+    failure = request.reply()
+    failure.header.rcode = RCODE.SERVFAIL
+    return bytes(failure.pack())
 
 
 class _Udp(asyncio.DatagramProtocol):

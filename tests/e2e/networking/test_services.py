@@ -152,8 +152,17 @@ def _ready(pod: dict) -> bool:
 
 
 def _answers(c: Cluster, target: str, port: int, n: int) -> Counter[str]:
-    out = c.sh("client", f"for i in $(seq 1 {n}); do nc -w 2 {target} {port} </dev/null; done", check=False)
-    return Counter(line.strip() for line in out.splitlines() if line.strip())
+    """Who answered n connections to target:port from the client pod (errors count under their message)."""
+    r = subprocess.run(["kubectl", "--cache-dir", str(c.cache), "exec", "client", "--", "sh", "-c",
+                        f"for i in $(seq 1 {n}); do nc -w 3 {target} {port} </dev/null; done"],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "KUBECONFIG": str(c.state / "kubeconfig")})
+    lines = r.stdout.splitlines() + [f"error: {e}" for e in r.stderr.splitlines()]
+    return Counter(line.strip() for line in lines if line.strip())
+
+
+def _served(seen: Counter[str]) -> set[str]:
+    return {k for k in seen if not k.startswith("error:")}
 
 
 def _addresses(nslookup_output: str) -> list[str]:
@@ -164,7 +173,8 @@ def test_pod_reaches_a_pod_on_the_other_node_by_ip(cluster: Cluster) -> None:
     remote = [p for p in cluster.pods("app=web") if p["spec"]["nodeName"] == "node-2"]
     assert remote, "the scheduler put web pods on both nodes"
     pod = remote[0]
-    assert _answers(cluster, pod["status"]["podIP"], 8080, 1) == {pod["metadata"]["name"]: 1}
+    seen = _answers(cluster, pod["status"]["podIP"], 8080, 3)
+    assert seen == {pod["metadata"]["name"]: 3}, seen
 
 
 def test_service_name_reaches_every_ready_backend_on_both_nodes(cluster: Cluster) -> None:
@@ -177,19 +187,19 @@ def test_service_name_reaches_every_ready_backend_on_both_nodes(cluster: Cluster
         seen.clear()
         seen.update(_answers(cluster, "web.default.svc.cluster.local", 80, 60))
         return set(seen) == names
-    wait_for(all_answer, timeout_s=60, interval_s=1, what="every web replica answering through the Service name")
-    assert sum(seen.values()) == 60, seen
+    wait_for(all_answer, timeout_s=90, interval_s=1, what="every web replica answering through the Service name")
+    assert sum(seen.values()) == 60 and set(seen) == names, seen
 
 
 def test_a_pod_turning_unready_stops_receiving_traffic(cluster: Cluster) -> None:
     victim = cluster.pods("app=web")[0]["metadata"]["name"]
     cluster.kubectl("exec", victim, "--", "rm", "/tmp/ready")
-    wait_for(lambda: not _ready(json.loads(cluster.kubectl("get", "pod", victim, "-o", "json"))), timeout_s=30,
+    wait_for(lambda: not _ready(json.loads(cluster.kubectl("get", "pod", victim, "-o", "json"))), timeout_s=60,
              interval_s=0.5, what="the pod reported unready")
-    wait_for(lambda: victim not in _answers(cluster, "web", 80, 10), timeout_s=30, interval_s=0.5,
+    wait_for(lambda: victim not in _answers(cluster, "web", 80, 10), timeout_s=60, interval_s=0.5,
              what="the proxies dropping the unready endpoint")
     seen = _answers(cluster, "web", 80, 40)
-    assert victim not in seen and len(seen) == 3 and sum(seen.values()) == 40, seen
+    assert victim not in seen and sum(seen.values()) == 40 and len(_served(seen)) == 3, seen
 
 
 def test_node_port_answers_on_every_node(cluster: Cluster) -> None:
@@ -213,6 +223,7 @@ def test_dns_statefulset_peers_headless_srv_and_external_name(cluster: Cluster) 
     assert _addresses(peer) == [db["db-1"]]
     assert cluster.kubectl("exec", "db-1", "--", "nc", "-w", "2", "db-0.peers.default.svc.cluster.local",
                            "9000").strip() == "db-0"
+    assert cluster.kubectl("exec", "db-1", "--", "nc", "-w", "2", "db-0.peers", "9000").strip() == "db-0"   # search
     headless = cluster.kubectl("exec", "client", "--", "nslookup", "-type=a", "peers.default.svc.cluster.local")
     assert _addresses(headless) == sorted(db.values())
     srv = cluster.kubectl("exec", "client", "--", "nslookup", "-type=srv", "_tcp._tcp.peers.default.svc.cluster.local")
@@ -282,7 +293,8 @@ def test_proxy_restart_keeps_connections_and_rules_and_forwards_upstream(cluster
         wait_for(lambda: echoed() > mark + 10, timeout_s=30, interval_s=0.5,
                  what="the long-lived connection still echoing after the restart")
         assert json.loads(cluster.kubectl("get", "pod", "longconn", "-o", "json"))["status"]["phase"] == "Running"
-        assert len(_answers(cluster, "web.default.svc.cluster.local", 80, 10)) >= 1   # new connections
+        fresh = _answers(cluster, "web.default.svc.cluster.local", 80, 10)   # new connections after the restart
+        assert len(_served(fresh)) >= 2 and sum(fresh.values()) == 10 and not set(fresh) - _served(fresh), fresh
         outside = cluster.kubectl("exec", "client", "--", "nslookup", "-type=a", OUTSIDE_NAME)
         assert _addresses(outside) == [OUTSIDE_ADDRESS], outside
     finally:

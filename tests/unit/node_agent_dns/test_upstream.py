@@ -108,3 +108,10 @@ async def test_server_skips_a_dead_upstream_then_servfails_when_none_answers(
     # cluster names never leave the node
     in_zone = await server.resolve(bytes(DNSRecord.question("nope.default.svc.cluster.local").pack()))
     assert in_zone is not None and DNSRecord.parse(in_zone).header.rcode == RCODE.NXDOMAIN
+
+
+async def test_no_zone_yet_means_servfail_not_nxdomain() -> None:
+    """A restarting proxy has no view of the cluster for a moment: clients must retry, not cache a negative."""
+    server = DnsServer(lambda: None, [])
+    reply = await server.resolve(bytes(DNSRecord.question("web.default.svc.cluster.local").pack()))
+    assert reply is not None and DNSRecord.parse(reply).header.rcode == RCODE.SERVFAIL
