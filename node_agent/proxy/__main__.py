@@ -72,7 +72,7 @@ class Proxy:
         self.resync_delay_s = resync_delay_s
         self.services = Reflector(api, "/api/v1/services", self.changed)
         self.slices = Reflector(api, "/apis/discovery.k8s.io/v1/endpointslices", self.changed)
-        self.zone = Zone()
+        self.zone: Zone | None = None   # None until the first sync: DNS answers SERVFAIL, not a false NXDOMAIN
         self._dirty = asyncio.Event()
         self.programmed: Model | None = None   # what the kernel holds, as far as we know; None: read it first
         self.syncs = 0
