@@ -3,11 +3,15 @@
 This is the only module in the project that imports pysyncobj. What it changes in pysyncobj, and why:
 - AppendEntries are rewritten by trim.plan_append before pysyncobj handles them, so a follower never truncates
   entries that match the leader's (pysyncobj drops them whenever its log is longer: DESIGN.md);
-- durability: the journal (an mmap) is flushed to disk before a follower acknowledges entries and before the leader
-  sends entries (so every acknowledgement counted for a commit is on disk), and term/vote are fsynced before any
-  vote is answered; `fsync=False` (the --unsafe-no-fsync flag) skips both;
+- durability: the journal (an mmap) is fdatasync'ed (which, unlike pysyncobj's msync, releases the GIL) before a
+  follower acknowledges entries, and by the leader right after it sends them and before it counts itself in any
+  commit (so every acknowledgement counted for a commit is on disk); term/vote are fsynced before any vote is
+  answered; `fsync=False` (the --unsafe-no-fsync flag) skips both;
 - latency: appendEntriesUseBatch=False, so a new command wakes the Raft thread instead of waiting for a tick;
+  messages between members are stored, not deflated (CPU, not bandwidth, is scarce on one machine);
 - a cut-off leader steps down after ~1.5 election timeouts (leaderFallbackTimeout) instead of 30 s;
+- members ping each other, so an idle follower-to-follower connection is never found stale (and dropped, with the
+  vote request it was to carry) just when the leader dies;
 - snapshots are the state machine's own bytes (snapshot()/restore(), through a SyncObjConsumer: pysyncobj pickles
   consumers' _serialize() output), taken without fork (gRPC threads + fork do not mix).
 Commands are applied on pysyncobj's thread; results reach asyncio callers through call_soon_threadsafe.
@@ -18,19 +22,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
+import zlib
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import pysyncobj.journal
+import pysyncobj.tcp_connection
 from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
 
+from etcd_raft.raftlog.batching import GroupCommit
 from etcd_raft.raftlog.config import NoLeaderError, ProposalTimeout, RaftConfig, RaftStatus
 from etcd_raft.raftlog.trim import plan_append
 
 log = logging.getLogger("etcd_raft.raftlog")
 BARRIER = b""      # the no-op command that read barriers propose
+PING = {"type": "kemu_ping"}    # keeps idle member-to-member connections alive (never reaches pysyncobj's logic)
 UNSAFE_BUFFER_S = 0.3
+MAX_INFLIGHT_BATCHES = 2     # group commit window per member: more pipelining, smaller batches
 
 
 def _durable_store_meta(self: Any, meta: dict[str, Any]) -> None:
@@ -46,6 +56,37 @@ def _durable_store_meta(self: Any, meta: dict[str, Any]) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _sync_journal(journal: Any) -> None:
+    """Make the journal's mmap durable. pysyncobj's flush() is mmap.flush(), an msync that holds the GIL for the
+    whole disk write and so stalls the event loop (most of the leader's GIL time under load). fdatasync on the
+    mapped file writes the same dirty page-cache pages (Linux: msync(MS_SYNC) is an fsync of the range) and
+    releases the GIL while the disk works."""
+    mapped = getattr(getattr(journal, "_FileJournal__journalFile", None), "_ResizableFile__f", None)
+    if mapped is None:           # another journal type (or a pysyncobj that renamed its internals): its own flush
+        journal.flush()
+        return
+    os.fdatasync(mapped.fileno())
+
+
+class _StoredZlib:
+    """What pysyncobj's connections see as `zlib`: compress() stores (level 0) instead of deflating at level 3.
+    Members talk over loopback or a local bridge, where bytes are cheap and the CPU is not: deflate cost tens of
+    microseconds per message on the Raft thread. The output is still a zlib stream, so decompress is unchanged."""
+
+    error = zlib.error
+
+    @staticmethod
+    def compress(data: bytes, level: int = -1) -> bytes:
+        return zlib.compress(data, 0)
+
+    @staticmethod
+    def decompress(data: bytes) -> bytes:
+        return zlib.decompress(data)
+
+
+pysyncobj.tcp_connection.zlib = _StoredZlib  # type: ignore[assignment]
 
 
 class _StateMachine(SyncObjConsumer):  # type: ignore[misc]
@@ -71,13 +112,14 @@ class _Raft(SyncObj):  # type: ignore[misc]
         self._kemu_hold = False
         self._kemu_dirty = True
         self._kemu_defer_send = self._kemu_send_pending = False
+        self._kemu_next_ping = 0.0
         config.data_dir.mkdir(parents=True, exist_ok=True)
         et = config.election_timeout_s
         conf = SyncObjConf(
             appendEntriesUseBatch=False, dynamicMembershipChange=True,
             journalFile=str(config.data_dir / "raft.journal"), fullDumpFile=str(config.data_dir / "raft.snapshot"),
             raftMinTimeout=et, raftMaxTimeout=2 * et, appendEntriesPeriod=config.heartbeat_interval_s,
-            leaderFallbackTimeout=1.5 * et, connectionTimeout=max(1.0, 2 * et), connectionRetryTime=0.2,
+            leaderFallbackTimeout=1.5 * et, connectionTimeout=self._connection_timeout_s(et), connectionRetryTime=0.2,
             logCompactionMinEntries=config.snapshot_every_entries, logCompactionMinTime=60, useFork=False,
             commandsWaitLeader=False,
         )
@@ -86,6 +128,26 @@ class _Raft(SyncObj):  # type: ignore[misc]
         super().__init__(config.self_addr, list(config.peer_addrs), conf,
                          consumers=[_StateMachine(snapshot, restore)])
         self._track_appends()
+
+    @staticmethod
+    def _connection_timeout_s(election_timeout_s: float) -> float:
+        return max(1.0, 2 * election_timeout_s)
+
+    # -- liveness of follower-to-follower connections
+    def _onTick(self, timeToWait: float = 0.0) -> None:
+        # pysyncobj drops a connection that has read nothing for connectionTimeout, and checks that only when it
+        # next sends. Followers exchange nothing while a leader is alive, so after a leader dies the first vote
+        # request between them found a stale connection and was dropped with it (never resent: the election
+        # failed and a second one ran, ~1.5 s lost per failover). Pings between members keep every connection read.
+        now = time.monotonic()
+        if now >= self._kemu_next_ping:
+            self._kemu_next_ping = now + self._SyncObj__conf.connectionTimeout / 4
+            leader = self._SyncObj__raftLeader
+            if leader is not self._SyncObj__selfNode:
+                for node in self._SyncObj__otherNodes:
+                    if node is not leader:     # the leader's link carries heartbeats already
+                        self._SyncObj__transport.send(node, PING)
+        SyncObj._onTick(self, timeToWait)
 
     # -- state machine (pysyncobj calls these on its own thread)
     @replicated  # type: ignore[misc]
@@ -98,6 +160,8 @@ class _Raft(SyncObj):  # type: ignore[misc]
 
     # -- the truncation fix
     def _SyncObj__onMessageReceived(self, node: Any, message: dict[str, Any]) -> None:
+        if message.get("type") == PING["type"]:
+            return
         if (message.get("type") == "append_entries" and "prevLogIdx" in message and "transmission" not in message
                 and message.get("term", -1) >= self.raftCurrentTerm):
             local = [(e[1], e[2]) for e in SyncObj._SyncObj__getEntries(self, message["prevLogIdx"])]
@@ -136,7 +200,7 @@ class _Raft(SyncObj):  # type: ignore[misc]
     def _flush_journal(self) -> None:
         if self._kemu_fsync and self._kemu_dirty:
             self._kemu_dirty = False
-            self._SyncObj__raftLog.flush()
+            _sync_journal(self._SyncObj__raftLog)
 
     def _SyncObj__sendNextNodeIdx(self, node: Any, reset: bool = False, nextNodeIdx: int | None = None,
                                   success: bool = False) -> None:
@@ -147,8 +211,11 @@ class _Raft(SyncObj):  # type: ignore[misc]
         if self._kemu_defer_send:          # inside _checkCommandsToApply: one send after the whole queue
             self._kemu_send_pending = True
             return
-        self._flush_journal()
+        # Send first, then make the new entries durable: the followers' network and disk work overlaps the
+        # leader's own fsync. Still safe: the leader counts itself in a commit only when this thread next
+        # computes commits, and that runs after this fsync returns, as does handling any follower's ack.
         SyncObj._SyncObj__sendAppendEntries(self)
+        self._flush_journal()
 
     def _checkCommandsToApply(self) -> None:
         # With appendEntriesUseBatch=False pysyncobj sends AppendEntries (and we flush the journal) after every
@@ -175,7 +242,8 @@ class ReplicatedLog:
         self._barrier_inflight: asyncio.Future[None] | None = None
         self._barrier_next: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._queue: list[tuple[bytes, asyncio.Future[object]]] = []
+        self._batcher: GroupCommit | None = None      # made on first use, on the caller's loop
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -184,38 +252,27 @@ class ReplicatedLog:
 
     async def propose(self, command: bytes, timeout_s: float) -> object:
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[object] = loop.create_future()
         if self.config.unsafe_ack_before_replication and command != BARRIER:
             # Test-only fault (the drills' broken store): acknowledge now, hand the command to Raft only later,
             # as a store that buffers writes before replicating them would. A leader crash loses what is buffered.
             loop.call_later(UNSAFE_BUFFER_S, lambda: self._raft._kemu_command(command, callback=lambda r, e: None))
             return None
-        # Proposals made in the same event-loop turn share one Raft entry: one journal write and one replication
-        # round for all of them (throughput under many concurrent clients); a lone proposal goes out at once.
-        self._queue.append((command, done))
-        if len(self._queue) == 1:
-            loop.call_soon(self._flush, loop)
-        try:
-            return await asyncio.wait_for(asyncio.shield(done), timeout_s)
-        except TimeoutError:
-            raise ProposalTimeout() from None
+        if self._batcher is None:
+            self._loop = loop
+            self._batcher = GroupCommit(loop, self._submit_batch, _settle, ProposalTimeout, MAX_INFLIGHT_BATCHES)
+        # Concurrent proposals share Raft entries (see batching.py); a lone one goes out at once.
+        return await self._batcher.add(command, timeout_s)
 
-    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        batch, self._queue = self._queue, []
-        if not batch:
-            return
-        if len(batch) == 1:
-            (command, done), = batch
-            self._raft._kemu_command(command, callback=lambda result, error: loop.call_soon_threadsafe(
-                _settle, done, result, error))
-            return
-        futures = [done for _, done in batch]
-
-        def on_results(results: list[object] | None, error: int) -> None:
-            for i, fut in enumerate(futures):
-                loop.call_soon_threadsafe(_settle, fut, results[i] if results is not None else None, error)
-
-        self._raft._kemu_batch([command for command, _ in batch], callback=on_results)
+    def _submit_batch(self, commands: list[bytes], done: Callable[[list[object] | None, int], None]) -> None:
+        """GroupCommit's way into Raft: one entry per batch; the answer comes back on this loop in one wake-up."""
+        loop = self._loop
+        assert loop is not None
+        if len(commands) == 1:
+            self._raft._kemu_command(commands[0], callback=lambda result, error: loop.call_soon_threadsafe(
+                done, [result], error))
+        else:
+            self._raft._kemu_batch(commands, callback=lambda results, error: loop.call_soon_threadsafe(
+                done, results, error))
 
     async def read_barrier(self, timeout_s: float) -> None:
         """Returns once this member has applied every entry committed before the call: a no-op goes through the

@@ -95,8 +95,8 @@ class Member:
 
     # ---------------------------------------------------------------- state machine hook (raft thread)
     def _apply(self, command: bytes) -> object:
-        result = self.state.apply(command)
         proposal = internal_pb2.Proposal.FromString(command)
+        result = self.state.apply_proposal(proposal)
         kind = proposal.WhichOneof("request")
         if kind == "lease_grant" and not isinstance(result, EtcdError):
             self.leases.granted(proposal.lease_grant.ID, proposal.lease_grant.TTL)

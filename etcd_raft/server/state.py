@@ -26,7 +26,9 @@ class MemberState:
         self.alarms: set[tuple[int, int]] = set()        # (member id, alarm type)
 
     def apply(self, command: bytes) -> Message | EtcdError:
-        proposal = internal_pb2.Proposal.FromString(command)
+        return self.apply_proposal(internal_pb2.Proposal.FromString(command))
+
+    def apply_proposal(self, proposal: internal_pb2.Proposal) -> Message | EtcdError:
         kind = proposal.WhichOneof("request")
         with self.lock:
             try:

@@ -1,0 +1,58 @@
+"""After an idle spell, the leader's death is followed by ONE successful election (real pysyncobj, real sockets).
+
+Followers exchange nothing while a leader is alive. pysyncobj drops a connection that has read nothing for its
+connection timeout, but notices only when it next sends -- so, unpatched, the first vote request a follower sent
+after the leader died went down with the stale connection, that election failed, and a second one (another
+election timeout) was needed. The replicated log pings between members to keep every connection fresh.
+
+Timeouts are chosen so the outcome does not depend on chance: the first leader times out first (0.3-0.6 s), then
+the fast survivor (0.6-1.2 s), while the slow survivor (3-6 s) cannot compete; with fresh connections the fast
+survivor wins at term+1, with a stale one it could only win at term+2 or later.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from etcd_raft.raftlog import RaftConfig, ReplicatedLog
+from tests.support.procs import free_port
+
+pytestmark = pytest.mark.integration
+
+HEARTBEAT_S = 0.05
+TIMEOUTS_S = [0.3, 0.6, 3.0]        # first leader, fast survivor, slow survivor
+
+
+def wait_leader(logs: list[ReplicatedLog], timeout_s: float = 20.0) -> tuple[int, int]:
+    """(index of the leader all live members agree on, its term)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        statuses = [log.status() for log in logs]
+        leaders = [i for i, s in enumerate(statuses) if s.is_leader]
+        if len(leaders) == 1 and all(s.leader_addr == statuses[leaders[0]].self_addr for s in statuses):
+            return leaders[0], statuses[leaders[0]].term
+        time.sleep(0.02)
+    raise AssertionError(f"no agreed leader: {[log.status() for log in logs]}")
+
+
+def test_leader_death_after_idle_needs_one_election(tmp_path: Path) -> None:
+    addrs = [f"127.0.0.1:{free_port()}" for _ in TIMEOUTS_S]
+    logs = [ReplicatedLog(RaftConfig(addr, [a for a in addrs if a != addr], tmp_path / f"m{i}", HEARTBEAT_S, et,
+                                     fsync=False),
+                          apply=lambda command: None, snapshot=lambda: b"", restore=lambda data: None)
+            for i, (addr, et) in enumerate(zip(addrs, TIMEOUTS_S, strict=True))]
+    try:
+        leader, term = wait_leader(logs)
+        survivors = [log for i, log in enumerate(logs) if i != leader]
+        slowest = max(TIMEOUTS_S[i] for i in range(len(logs)) if i != leader)
+        time.sleep(1.5)                   # longer than the fast members' connection timeout (1.0-1.2 s)
+        logs.pop(leader).close()
+        new_leader, new_term = wait_leader(survivors)
+        assert survivors[new_leader].config.election_timeout_s < slowest
+        assert new_term == term + 1, f"the first election after the leader's death failed: term {term} -> {new_term}"
+    finally:
+        for log in logs:
+            log.close()
