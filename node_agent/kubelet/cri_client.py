@@ -8,6 +8,7 @@ gRPC failures become ``RuntimeError_`` with the kubelet's reason (ErrImagePull, 
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import time
 from collections.abc import Awaitable, Callable
@@ -80,26 +81,35 @@ class CriRuntime:
         return {u: await self.observe(u) for u in uids if u}
 
     async def observe(self, pod_uid: str) -> ObservedPod:
+        # The calls of one observation are independent: issued together, a busy node answers them in one round
+        # trip's time rather than four or more in sequence.
         sel = {LABEL_POD_UID: pod_uid}
-        sbs = await self._call(self.rt.ListPodSandbox, self.pb.ListPodSandboxRequest(
-            filter=self.pb.PodSandboxFilter(label_selector=sel)), "RuntimeError")
+        sbs, cs = await asyncio.gather(
+            self._call(self.rt.ListPodSandbox, self.pb.ListPodSandboxRequest(
+                filter=self.pb.PodSandboxFilter(label_selector=sel)), "RuntimeError"),
+            self._call(self.rt.ListContainers, self.pb.ListContainersRequest(
+                filter=self.pb.ContainerFilter(label_selector=sel)), "RuntimeError"))
+        ready = [s for s in sbs.items if s.state == 0]
+        sb_statuses, c_statuses = await asyncio.gather(
+            asyncio.gather(*(self._call(self.rt.PodSandboxStatus, self.pb.PodSandboxStatusRequest(
+                pod_sandbox_id=s.id), "RuntimeError") for s in ready)),
+            asyncio.gather(*(self._call(self.rt.ContainerStatus, self.pb.ContainerStatusRequest(
+                container_id=c.id), "RuntimeError") for c in cs.containers), return_exceptions=True))
+        by_id = {s.id: st for s, st in zip(ready, sb_statuses, strict=True)}
         sandboxes = []
         for s in sbs.items:
             ob = self._sandbox(s)
-            if ob.ready:
-                st = await self._call(self.rt.PodSandboxStatus,
-                                      self.pb.PodSandboxStatusRequest(pod_sandbox_id=s.id), "RuntimeError")
+            st = by_id.get(s.id)
+            if st is not None:
                 ob = ObservedSandbox(ob.id, ob.attempt, st.status.state == 0, st.status.network.ip, ob.created_at)
             sandboxes.append(ob)
-        cs = await self._call(self.rt.ListContainers, self.pb.ListContainersRequest(
-            filter=self.pb.ContainerFilter(label_selector=sel)), "RuntimeError")
         containers = []
-        for c in cs.containers:
-            try:
-                st = (await self._call(self.rt.ContainerStatus,
-                                       self.pb.ContainerStatusRequest(container_id=c.id), "RuntimeError")).status
-            except RuntimeError_:
+        for c, resp in zip(cs.containers, c_statuses, strict=True):
+            if isinstance(resp, RuntimeError_):
                 continue  # removed between list and status
+            if isinstance(resp, BaseException):
+                raise resp
+            st = resp.status
             containers.append(ObservedContainer(
                 id=st.id, name=st.metadata.name, attempt=st.metadata.attempt,
                 state=_STATES.get(st.state, "unknown"),  # type: ignore[arg-type]

@@ -34,7 +34,7 @@ from node_agent.kubelet.actions import (
 from node_agent.kubelet.backoff import CrashLoopBackOff, backoff_key
 from node_agent.kubelet.containers import container_request, sandbox_request
 from node_agent.kubelet.env import EnvError, container_env, service_env
-from node_agent.kubelet.model import CONTAINER_RUNNING, ObservedPod
+from node_agent.kubelet.model import CONTAINER_RUNNING, ObservedPod, ObservedSandbox
 from node_agent.kubelet.prober import run_check, run_hook
 from node_agent.kubelet.probes import ContainerProbes, ProbeSpecError
 from node_agent.kubelet.runtime_api import RuntimeClient, RuntimeError_, SandboxRequest
@@ -83,6 +83,8 @@ class PodWorker:
         self.waiting: dict[str, tuple[str, str]] = {}  # container name -> (reason, message) for status
         self.pull_failed_at: dict[str, float] = {}
         self.last_status: dict[str, Any] | None = None
+        # ConfigMaps and Secrets the pod refers to, read once per pass for volumes and every container's env
+        self._objects: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None = None
         self.done = False  # the pod object was deleted by us (or is gone): stop
         self._poke = asyncio.Event()
 
@@ -194,11 +196,19 @@ class PodWorker:
             self.waiting[w.name] = ("CrashLoopBackOff", w.message)
         if not (a.create_sandbox or a.start):
             return
+        self._objects = None
         try:
             plans = await self._volumes(sandbox.ip if sandbox and not a.create_sandbox else "")
         except (VolumeError, OSError) as e:
             await self.reporter.event(self.pod, "Warning", "FailedMount", f"MountVolume.SetUp failed: {e}")
             return
+        try:
+            await self._create_and_start(a, sandbox, plans, now)
+        finally:
+            self._objects = None
+
+    async def _create_and_start(self, a: PodActions, sandbox: ObservedSandbox | None, plans: list[VolumePlan],
+                                now: float) -> None:
         sreq = sandbox_request(self.pod, a.sandbox_attempt if a.create_sandbox else (sandbox.attempt if sandbox else 0),
                                self.cfg.log_root, self.cfg.dns_servers)
         sandbox_id = sandbox.id if sandbox is not None else ""
@@ -248,7 +258,7 @@ class PodWorker:
 
     async def _volumes(self, pod_ip: str) -> list[VolumePlan]:
         ns = str(model.meta(self.pod).get("namespace"))
-        cms, secrets = await self._referenced_objects(ns)
+        cms, secrets = self._objects = await self._referenced_objects(ns)  # the pass's containers reuse them
         plans = plan_volumes(self.pod, os.path.join(self.cfg.pods_dir, self.uid), config_maps=cms, secrets=secrets,
                              pod_ip=pod_ip, host_ip=self.cfg.host_ip)
         for p in plans:
@@ -308,7 +318,7 @@ class PodWorker:
             return False
         ns = str(model.meta(self.pod).get("namespace"))
         try:
-            cms, secrets = await self._referenced_objects(ns)
+            cms, secrets = self._objects or await self._referenced_objects(ns)
             links = model.spec(self.pod).get("enableServiceLinks")
             svc_env = service_env(await self.reporter.list_services(ns), ns, links is None or bool(links))
             env = container_env(self.pod, s.spec, config_maps=cms, secrets=secrets, pod_ip=pod_ip,
