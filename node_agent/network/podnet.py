@@ -4,7 +4,8 @@ Runs in the node's network namespace (the node agent's own). attach() moves one 
 network namespace (given as a path such as /proc/<holder pid>/ns/net or /run/netns/<name>), names it eth0, gives it
 the pod address with a default route via the bridge; detach() deletes the host end (the kernel removes the peer)
 and frees the address. Both are idempotent. Forwarding is enabled inside the node's namespace only. The bridge is
-checked once per process (again after a failed attach); each attach is two ``ip -batch`` runs.
+checked once per process (again after a failed attach); each attach is two ``ip -batch`` runs. Thread-safe: address
+allocation and its state file are under a lock (the runtime sets up several sandboxes at once).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +53,7 @@ class PodNetwork:
         self.state_file = state_file
         self.ipam = Ipam.load(state_file, cidr)
         self._bridge_ready = False  # ensure_bridge() ran in this process (once, not per pod)
+        self._lock = threading.Lock()  # address allocation and its state file
 
     @staticmethod
     def host_veth(sandbox_id: str) -> str:
@@ -72,11 +75,12 @@ class PodNetwork:
         Path("/proc/sys/net/ipv4/ip_forward").write_text("1")   # per network namespace
 
     def attach(self, sandbox_id: str, netns_path: str) -> Attachment:
-        if not self._bridge_ready:
-            self.ensure_bridge()
-            self._bridge_ready = True
-        address = self.ipam.allocate(sandbox_id)
-        self.ipam.save(self.state_file)
+        with self._lock:  # the runtime attaches several sandboxes at once, from its worker threads
+            if not self._bridge_ready:
+                self.ensure_bridge()
+                self._bridge_ready = True
+            address = self.ipam.allocate(sandbox_id)
+            self.ipam.save(self.state_file)
         host = self.host_veth(sandbox_id)
         if not _link_exists(host):
             tmp_peer = "p" + host[4:]
@@ -97,12 +101,14 @@ class PodNetwork:
                     "link set lo up",
                     f"route add default via {self.ipam.gateway}")))
             except RuntimeError:
-                self._bridge_ready = False  # the bridge may be what went missing: check it again next time
+                with self._lock:
+                    self._bridge_ready = False  # the bridge may be what went missing: check it again next time
                 _run(["ip", "link", "del", host], check=False)
                 raise
         return Attachment(sandbox_id, address, self.ipam.gateway, self.ipam.prefixlen, host)
 
     def detach(self, sandbox_id: str) -> None:
         _run(["ip", "link", "del", self.host_veth(sandbox_id)], check=False)
-        if self.ipam.release(sandbox_id) is not None:
-            self.ipam.save(self.state_file)
+        with self._lock:
+            if self.ipam.release(sandbox_id) is not None:
+                self.ipam.save(self.state_file)
