@@ -91,6 +91,16 @@ def _rmdir(p: Path, timeout_s: float = 5.0) -> None:
             time.sleep(0.02)
 
 
+_V1_PRESENT: dict[Path, list[str]] = {}
+
+
+def _v1_controllers() -> list[str]:
+    """The v1 controllers mounted under ROOT (looked up once: hierarchies are mounted at boot, not per pod)."""
+    if ROOT not in _V1_PRESENT:
+        _V1_PRESENT[ROOT] = [c for c in V1_CONTROLLERS if (ROOT / c).is_dir()]
+    return list(_V1_PRESENT[ROOT])
+
+
 class Cgroup:
     """One cgroup (pod or container) across the backend's hierarchies."""
 
@@ -127,7 +137,7 @@ class V1Cgroup(Cgroup):
         return ROOT / ctrl / self.rel
 
     def _ctrls(self) -> list[str]:
-        return [c for c in V1_CONTROLLERS if (ROOT / c).is_dir()]
+        return _v1_controllers()
 
     def create(self) -> None:
         for c in self._ctrls():
@@ -193,11 +203,14 @@ class V1Cgroup(Cgroup):
                     pass
         for c in self._ctrls():
             d = self._dir(c)
-            if d.is_dir():
-                for child in sorted(d.iterdir()):
-                    if child.is_dir():
-                        _rmdir(child)
-                _rmdir(d)
+            try:
+                # scandir's entry types need no stat per control file (a memory cgroup has dozens)
+                children = [Path(e.path) for e in os.scandir(d) if e.is_dir(follow_symlinks=False)]
+            except FileNotFoundError:
+                continue
+            for child in children:
+                _rmdir(child)
+            _rmdir(d)
 
 
 class V2Cgroup(Cgroup):

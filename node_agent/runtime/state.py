@@ -16,7 +16,8 @@ from typing import Any
 def save(path: Path, record: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
+    # compact: json's C encoder (an indent falls back to its pure-Python one, ~10x the CPU of a pod's records)
+    tmp.write_text(json.dumps(record, separators=(",", ":"), sort_keys=True))
     os.replace(tmp, path)
 
 
