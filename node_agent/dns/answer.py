@@ -1,4 +1,5 @@
-"""Answer one DNS query from a Zone (pure): authoritative for the cluster domain, None for other names (forward).
+"""Answer one DNS query from a Zone (pure): authoritative for the cluster domain and for the reverse names of
+cluster addresses the zone knows (PTR); None for other names (forward).
 
 Rules: A/SRV/CNAME from the zone; a CNAME to another in-zone name is followed within the answer; a name that exists
 with no record of the asked type gets NOERROR with an empty answer (NODATA); an unknown in-zone name gets NXDOMAIN.
@@ -6,7 +7,7 @@ with no record of the asked type gets NOERROR with an empty answer (NODATA); an 
 
 from __future__ import annotations
 
-from dnslib import CNAME, QTYPE, RCODE, RR, SRV, A, DNSRecord
+from dnslib import CNAME, PTR, QTYPE, RCODE, RR, SRV, A, DNSRecord
 
 from node_agent.dns.records import TTL_S, Zone
 
@@ -14,11 +15,18 @@ from node_agent.dns.records import TTL_S, Zone
 def answer(zone: Zone, request: DNSRecord) -> DNSRecord | None:
     q = request.q
     name = str(q.qname).lower()
+    qtype = QTYPE[q.qtype]
+    if name in zone.ptr:
+        reverse = request.reply()
+        reverse.header.aa = 1
+        if qtype in ("PTR", "ANY"):
+            for target in zone.ptr[name]:
+                reverse.add_answer(RR(name, QTYPE.PTR, rdata=PTR(target), ttl=TTL_S))
+        return reverse
     if not zone.in_zone(name):
         return None
     reply = request.reply()
     reply.header.aa = 1
-    qtype = QTYPE[q.qtype]
     seen: set[str] = set()
     current = name
     while current in zone.cname and current not in seen and qtype != "CNAME":

@@ -7,6 +7,9 @@
   endpoint's name (headless: `<hostname>` or the dashed IP).
 - ExternalName services: CNAME to spec.externalName.
 - `<a-b-c-d>.<ns>.pod.<zone>`: A for pod IPs seen in endpoints.
+- PTR (`<d>.<c>.<b>.<a>.in-addr.arpa`): a ClusterIP -> its service name; a headless service's endpoint -> its
+  `<hostname or a-b-c-d>.<svc>.<ns>.svc.<zone>` name. Other reverse names are not ours (forwarded, as CoreDNS's
+  fallthrough does).
 Names are lower-case and absolute (trailing dot). A Zone answers lookups; names under the zone that it does not hold
 are NXDOMAIN; everything else is for the upstream resolver.
 """
@@ -38,6 +41,7 @@ class Zone:
     a: dict[str, list[str]] = field(default_factory=dict)
     cname: dict[str, str] = field(default_factory=dict)
     srv: dict[str, list[Srv]] = field(default_factory=dict)
+    ptr: dict[str, list[str]] = field(default_factory=dict)     # reverse name -> names
 
     @property
     def suffix(self) -> str:
@@ -61,6 +65,11 @@ def _abs(name: str) -> str:
     return name.lower().rstrip(".") + "."
 
 
+def reverse_name(ip: str) -> str:
+    """10.96.0.1 -> 1.0.96.10.in-addr.arpa. (IPv4)"""
+    return ".".join(reversed(ip.split("."))) + ".in-addr.arpa."
+
+
 def _dashed(ip: str) -> str:
     return ip.replace(".", "-").replace(":", "-")
 
@@ -80,8 +89,12 @@ def build_zone(services: Iterable[Obj], slices: Iterable[Obj], domain: str = DEF
                  if serving(ep) for addr in ep.get("addresses", [])]
         if headless:
             zone.a[fqdn] = sorted({addr for _, addr in ready})
+            for ep, addr in ready:
+                member = _abs(f"{ep.get('hostname') or _dashed(addr)}.{fqdn}")
+                zone.ptr.setdefault(reverse_name(addr), []).append(member)
         else:
             zone.a[fqdn] = [spec["clusterIP"]]
+            zone.ptr.setdefault(reverse_name(spec["clusterIP"]), []).append(fqdn)
         for ep, addr in ready:
             if ep.get("hostname"):
                 zone.a.setdefault(_abs(f"{ep['hostname']}.{fqdn}"), []).append(addr)
@@ -99,7 +112,7 @@ def build_zone(services: Iterable[Obj], slices: Iterable[Obj], domain: str = DEF
                     zone.a.setdefault(_abs(f"{ep.get('hostname') or _dashed(addr)}.{fqdn}"), [addr])
             else:
                 zone.srv[srv_name] = [Srv(0, 100, int(port["port"]), fqdn)]
-    for names in zone.a.values():
+    for names in [*zone.a.values(), *zone.ptr.values()]:
         names[:] = sorted(set(names))
     return zone
 

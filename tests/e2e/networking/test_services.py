@@ -5,7 +5,8 @@ One cluster serves every check in this module (module fixture, in file order):
 - pod to pod across nodes by IP; a Service name balances over every ready backend on both nodes; a pod whose
   readiness probe fails stops receiving traffic; a NodePort answers on every node's address, from the host side of
   the underlay and from another node; StatefulSet peers resolve by stable names through their headless Service,
-  which returns every pod IP; SRV for named ports; ExternalName is a CNAME; a UDP Service is DNATed too;
+  which returns every pod IP; SRV for named ports; ExternalName is a CNAME; PTR for a VIP and a StatefulSet pod; a
+  UDP Service is DNATed too;
 - the node's proxy is SIGKILLed and started again (with an upstream resolver the test runs on the underlay's host
   address): a long-lived nc connection through a VIP survives, the kernel table is left exactly as it was (same
   rule handles: adopted by fingerprint, not rebuilt), new connections work, and names outside the cluster are
@@ -235,6 +236,10 @@ def test_dns_statefulset_peers_headless_srv_and_external_name(cluster: Cluster) 
     vip = cluster.kubectl("get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}")
     ext = cluster.kubectl("exec", "client", "--", "nslookup", "-type=a", "ext.default.svc.cluster.local")
     assert "canonical name = web.default.svc.cluster.local" in ext and _addresses(ext) == [vip]
+    # reverse lookups of cluster addresses stay in the cluster
+    assert "name = web.default.svc.cluster.local" in cluster.kubectl("exec", "client", "--", "nslookup", vip)
+    assert "name = db-0.peers.default.svc.cluster.local" in cluster.kubectl("exec", "client", "--", "nslookup",
+                                                                           db["db-0"])
 
 
 def test_udp_service(cluster: Cluster) -> None:

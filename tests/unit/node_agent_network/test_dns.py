@@ -80,3 +80,14 @@ async def test_server_over_udp_and_tcp_and_servfail_without_upstream(zone: Zone)
         assert other.header.rcode == RCODE.SERVFAIL
     finally:
         server.close()
+
+
+def test_ptr_for_cluster_ips_and_headless_members_other_reverse_names_forwarded(zone: Zone) -> None:
+    svc = _ask(zone, "15.0.96.10.in-addr.arpa", "PTR")
+    assert svc is not None and [str(rr.rdata) for rr in svc.rr] == ["web.shop.svc.cluster.local."]
+    member = _ask(zone, "6.2.244.10.in-addr.arpa.", "PTR")
+    assert member is not None and [str(rr.rdata) for rr in member.rr] == ["db-1.db.shop.svc.cluster.local."]
+    assert _ask(zone, "7.2.244.10.in-addr.arpa", "PTR") is None       # not ready: not ours, forwarded
+    assert _ask(zone, "1.2.0.192.in-addr.arpa", "PTR") is None
+    nodata = _ask(zone, "15.0.96.10.in-addr.arpa", "A")
+    assert nodata is not None and not nodata.rr and nodata.header.rcode == RCODE.NOERROR
