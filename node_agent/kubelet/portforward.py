@@ -92,16 +92,19 @@ class Session:
             r = self.requests.get(rid) if rid is not None else None
             if r is None or f.stream_id != r.data_id:
                 return
-            for chunk in [f.data] if f.data else []:
-                if r.conn is None:
-                    r.pending.append(chunk)
-                else:
-                    await r.conn.write(chunk)
-            if f.fin:  # the client will send no more: half-close towards the pod
-                if r.conn is None:
-                    r.pending.append(b"")
-                else:
-                    await r.conn.close_write()
+            try:
+                for chunk in [f.data] if f.data else []:
+                    if r.conn is None:
+                        r.pending.append(chunk)
+                    else:
+                        await r.conn.write(chunk)
+                if f.fin:  # the client will send no more: half-close towards the pod
+                    if r.conn is None:
+                        r.pending.append(b"")
+                    else:
+                        await r.conn.close_write()
+            except (OSError, aiohttp.ClientError) as e:  # the pod side went away: only this request ends
+                await self._finish(r, f"error forwarding port {r.port}: {e}")
             return
         if f.type == spdy.SYN_STREAM:
             await self._open(f)
@@ -136,6 +139,12 @@ class Session:
             r.task = asyncio.create_task(self._forward(r))
 
     async def _forward(self, r: _Request) -> None:
+        try:
+            await self._copy_out(r)
+        except (OSError, aiohttp.ClientError) as e:  # the WebSocket itself is gone: run() cleans up
+            log.debug("port-forward request on port %d: %s", r.port, e)
+
+    async def _copy_out(self, r: _Request) -> None:
         try:
             r.conn = await self.dial(r.port)
         except (DialError, OSError, aiohttp.ClientError) as e:

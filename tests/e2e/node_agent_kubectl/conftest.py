@@ -189,9 +189,19 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
             if made is not None:
                 _remove_leftovers(made)
             procs.close()
+            _unmount_under(tmp / "kubelet")
             destroy_machine(machine)
             destroy_underlay(underlay)
             shutil.rmtree(short, ignore_errors=True)
+
+
+def _unmount_under(root: Path) -> None:
+    """tmpfs volumes (secrets, projected) of pods the kubelet never got to delete."""
+    prefix = str(root) + "/"
+    with open("/proc/mounts") as f:
+        points = [line.split()[1] for line in f if line.split()[1].startswith(prefix)]
+    for p in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "-l", p], capture_output=True, timeout=30)
 
 
 def _collect(proc: subprocess.Popen[str], buf: list[str]) -> None:

@@ -180,11 +180,13 @@ def test_exec_with_a_tty(node: Node) -> None:
 
 # ---- configuration ---------------------------------------------------------------------------------------------
 def test_config_map_and_secret_volumes_and_env(node: Node) -> None:
-    pod = _running(node, "config")
+    _running(node, "config")
     env = dict(line.split("=", 1) for line in _exec(node, "config", "env").splitlines() if "=" in line)
     assert env["COLOR"] == "teal" and env["DB_USER"] == "admin"
     assert env["MY_NAME"] == "config"
-    assert env["MY_IP"] == pod["status"]["podIP"] and env["MY_IP"].startswith("10.244.7.")
+    assert env["MY_IP"].startswith("10.244.7."), env
+    wait_for(lambda: node.k.pod("config")["status"].get("podIP") == env["MY_IP"], 20, 0.5,
+             what=f"status.podIP {env['MY_IP']}")
     assert env["MEM_MI"] == "64" and env["CPU_M"] == "300"
     assert env["CM_color"] == "teal" and env["CM_size"] == "XL" and env["password"] == "s3cr3t-pw"
     assert _exec(node, "config", "cat", "/etc/cm/color") == "teal"
