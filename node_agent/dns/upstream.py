@@ -75,7 +75,8 @@ def host_netns_path() -> str:
     return ""
 
 
-def _setns(path: str) -> None:
+def enter_netns(path: str) -> None:
+    """Move the calling thread (only) into the network namespace at `path` (setns(2))."""
     libc = ctypes.CDLL(None, use_errno=True)
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -95,7 +96,7 @@ def socket_in(netns: str, family: int, kind: int) -> socket.socket:
 
         def make() -> None:
             try:
-                _setns(netns)
+                enter_netns(netns)
                 box.append(socket.socket(family, kind))
             except BaseException as e:     # handed to the caller's thread below
                 box.append(e)
