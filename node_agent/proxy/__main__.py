@@ -37,7 +37,7 @@ from node_agent.dns.server import DnsServer
 from node_agent.dns.upstream import host_nameservers, host_netns_path, parse_hostport
 from node_agent.kubelet.apiclient import ApiClient
 from node_agent.netpol.agent import NetpolAgent
-from node_agent.proxy import rules
+from node_agent.proxy import libnft, rules
 from node_agent.proxy.rules import TABLE, Model
 from node_agent.reflector import Reflector
 
@@ -76,6 +76,9 @@ class Proxy:
         self._dirty = asyncio.Event()
         self.programmed: Model | None = None   # what the kernel holds, as far as we know; None: read it first
         self.syncs = 0
+        # in-process libnftables (keeps its ruleset cache: a small delta costs ~1 ms, not a process and a re-read);
+        # the `nft` command inside --netns otherwise
+        self.lib = libnft.Nft() if not netns and libnft.available() else None
 
     def changed(self) -> None:
         self._dirty.set()
@@ -89,12 +92,17 @@ class Proxy:
         return result.stdout
 
     def _nft(self, rules: str) -> None:
-        self._run(["nft", "-f", "-"], rules)
+        if self.lib is not None:
+            self.lib.run(rules)
+        else:
+            self._run(["nft", "-f", "-"], rules)
 
     def _kernel_fingerprint(self) -> str | None:
+        listing = ["list", "chain", "ip", TABLE, rules.STATE_CHAIN]
         try:
-            return rules.fingerprint_in(self._run(["nft", "list", "chain", "ip", TABLE, rules.STATE_CHAIN]))
-        except RuntimeError:      # no table yet
+            text = self.lib.run(" ".join(listing)) if self.lib is not None else self._run(["nft", *listing])
+            return rules.fingerprint_in(text)
+        except RuntimeError:      # no table yet (NftError is one too)
             return None
 
     def _script(self, model: Model) -> tuple[str, str]:
