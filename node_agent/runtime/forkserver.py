@@ -6,11 +6,14 @@ fork server is one small single-threaded Python process, started by the runtime,
 imported and forks a child per request, so a shim costs a fork and a holder a fork plus one exec (``sleep``).
 
 Protocol (``SOCK_SEQPACKET`` socket pair, one JSON message per request, file descriptors as SCM_RIGHTS):
-  {"kind": "shim", "bundle": B, "log": L} + [ready_w]  -> the child runs node_agent.runtime.shim's ``run(B, ready_w)``
+  {"kind": "shim", "bundle": B, "log": L} + [ready_w]  -> the child writes ``<pid>\n`` to ready_w, then runs
+      node_agent.runtime.shim's ``serve(B, ready_w)`` (which writes ``\n`` once the container started or failed)
   {"kind": "holder", "hostname": H, "host_network": bool, "log": L} + [ready_w]
       -> the child unshares IPC (+ net and UTS unless host network), sets the hostname, brings ``lo`` up, writes
          ``ready <pid> <pid>`` to ready_w and execs ``sleep infinity`` (so the holder is the namespace owner itself)
-  reply: {"pid": N} or {"error": "..."}
+There is no reply: everything the runtime learns comes through ready_w, and end-of-file on it without the expected
+line means the child (or the fork) failed; the server logs why on its stderr. So the runtime's threads never wait
+for each other's round trips: a request costs them one sendmsg, and the server only forks.
 Children start a new session (they outlive the runtime and the server), reset signal dispositions, and send their
 stdout/stderr to L. The server reaps its children on SIGCHLD and ignores their statuses (exit statuses travel
 through the shim's files). It exits when the runtime's end of the socket closes.
@@ -78,6 +81,7 @@ def _child(sock: socket.socket, req: dict[str, Any], fds: list[int], sleep_bin: 
         if req["kind"] == "holder":
             _holder(req, fds[0], sleep_bin)
         elif req["kind"] == "shim":
+            os.write(fds[0], f"{os.getpid()}\n".encode())
             code = shim.serve(str(req["bundle"]), fds[0])
     except BaseException:
         import traceback
@@ -117,16 +121,14 @@ def serve(sock: socket.socket) -> int:
             req = json.loads(msg)
             if req.get("kind") not in ("holder", "shim") or len(fds) != 1 or not req.get("log"):
                 raise ValueError(f"bad request {msg[:200]!r} with {len(fds)} fds")
-            pid = os.fork()
-            if pid == 0:
+            if os.fork() == 0:
                 _child(sock, req, fds, sleep_bin)
-            reply: dict[str, Any] = {"pid": pid}
         except (ValueError, OSError) as e:
-            reply = {"error": str(e)}
+            # closing the ready pipe below without a line tells the runtime the request failed
+            print(f"fork server: {e}", file=sys.stderr, flush=True)
         finally:
             for fd in fds:
                 os.close(fd)
-        sock.send(json.dumps(reply).encode())
 
 
 class ForkServerError(Exception):
@@ -155,8 +157,9 @@ class ForkServer:
         self.sock = ours
         return ours
 
-    def spawn(self, request: dict[str, Any], fd: int) -> int:
-        """Fork a child for ``request`` handing it ``fd``; returns its PID. Raises ForkServerError."""
+    def spawn(self, request: dict[str, Any], fd: int) -> None:
+        """Ask for a child for ``request``, handing it ``fd`` (the caller then reads that pipe's other end).
+        Raises ForkServerError when the server cannot be reached even after a restart."""
         data = json.dumps(request).encode()
         with self.lock:
             for attempt in (0, 1):
@@ -164,21 +167,11 @@ class ForkServer:
                     else self._start()
                 try:
                     socket.send_fds(sock, [data], [fd])
-                    raw = sock.recv(_MAX_MSG)
+                    return
                 except OSError as e:
-                    raw = b""
-                    err = str(e)
-                else:
-                    err = "the fork server exited"
-                if raw:
-                    reply = json.loads(raw)
-                    if "pid" in reply:
-                        return int(reply["pid"])
-                    raise ForkServerError(str(reply.get("error")))
-                self.close_locked()
-                if attempt:
-                    raise ForkServerError(err)
-        raise AssertionError("unreachable")
+                    self.close_locked()
+                    if attempt:
+                        raise ForkServerError(f"the fork server is unreachable: {e}") from e
 
     def close_locked(self) -> None:
         if self.sock is not None:

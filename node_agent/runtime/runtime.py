@@ -320,7 +320,10 @@ class Runtime:
                 if r >= 0:
                     os.close(r)
             if len(line) != 3 or line[0] != "ready":
-                raise RuntimeFailure(f"failed to create pod sandbox namespaces: {(d / 'holder.log').read_text()}")
+                log_file = d / "holder.log"
+                why = log_file.read_text() if log_file.exists() else \
+                    "the fork server did not start it (see the runtime's log)"
+                raise RuntimeFailure(f"failed to create pod sandbox namespaces: {why}")
             return line
         argv = holder_argv(sid, hostname, host_network, share_pid)
         with open(d / "holder.log", "wb") as log:
@@ -494,22 +497,26 @@ class Runtime:
             (bundle / f).unlink(missing_ok=True)
         ready_r, ready_w = os.pipe()
         try:
-            # forked by the fork server (no interpreter start per container; node_agent.runtime.forkserver)
-            shim_pid = self.forkserver.spawn({"kind": "shim", "bundle": str(bundle), "log": str(bundle / "shim.log")},
-                                             ready_w)
-        except ForkServerError as e:
-            os.close(ready_r)
-            raise RuntimeFailure(f"failed to start the container's shim: {e}") from e
-        finally:
-            os.close(ready_w)
-        with self.lock:
-            c["shim_pid"], c["shim_start"] = shim_pid, nsutil.proc_start_time(shim_pid)
-            self._save_ct(c)
-        try:
-            # the shim writes a byte (or dies: EOF) once started.json or exit.json is there
-            ready, _, _ = select.select([ready_r], [], [], 30)
-            if ready:
-                os.read(ready_r, 1)
+            # forked by the fork server (no interpreter start per container; node_agent.runtime.forkserver): the
+            # pipe carries the shim's pid, then a newline once started.json or exit.json is there (EOF: it died)
+            try:
+                self.forkserver.spawn({"kind": "shim", "bundle": str(bundle), "log": str(bundle / "shim.log")},
+                                      ready_w)
+            except ForkServerError as e:
+                raise RuntimeFailure(f"failed to start the container's shim: {e}") from e
+            finally:
+                os.close(ready_w)
+            line, rest = _read_line(ready_r, 30)
+            if not line.isdigit():
+                raise RuntimeFailure(f"failed to start the container's shim (see {bundle / 'shim.log'})")
+            shim_pid = int(line)
+            with self.lock:
+                c["shim_pid"], c["shim_start"] = shim_pid, nsutil.proc_start_time(shim_pid)
+                self._save_ct(c)
+            if not rest:
+                ready, _, _ = select.select([ready_r], [], [], 30)
+                if ready:
+                    os.read(ready_r, 1)
         finally:
             os.close(ready_r)
         deadline = time.monotonic() + 1
@@ -704,6 +711,21 @@ class Runtime:
             p.communicate()
             raise DeadlineExceeded(f"command {json.dumps(list(cmd))} timed out after {timeout_s:g}s") from e
         return _exit_code(p.returncode, err), out, err
+
+
+def _read_line(fd: int, timeout_s: float) -> tuple[str, bytes]:
+    """The first line from pipe ``fd`` (without its newline) and whatever followed it in the same reads; ("", b"")
+    on end-of-file or timeout before a newline."""
+    buf = b""
+    deadline = time.monotonic() + timeout_s
+    while b"\n" not in buf:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        chunk = os.read(fd, 256) if ready else b""
+        if not chunk:
+            return "", b""
+        buf += chunk
+    line, _, rest = buf.partition(b"\n")
+    return line.decode(errors="replace").strip(), rest
 
 
 def _exit_code(rc: int, err: bytes) -> int:
