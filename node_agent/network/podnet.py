@@ -83,19 +83,18 @@ class PodNetwork:
             self.ipam.save(self.state_file)
         host = self.host_veth(sandbox_id)
         if not _link_exists(host):
-            tmp_peer = "p" + host[4:]
             # Two `ip -batch` runs (one per namespace) instead of a dozen `ip`/`nsenter` execs: pod start is
-            # dominated by process starts. A pod reaching itself through a Service VIP comes back through its own
-            # bridge port, hence hairpin.
+            # dominated by process starts. The peer is created as eth0 right in the pod's namespace: moving a
+            # device between namespaces waits for an RCU grace period under the kernel's RTNL lock (~20 ms each,
+            # serialising concurrent pod starts). A pod reaching itself through a Service VIP comes back through
+            # its own bridge port, hence hairpin.
             try:
                 _run(["ip", "-batch", "-"], input_text="".join(f"{line}\n" for line in (
-                    f"link add {host} type veth peer name {tmp_peer}",
-                    f"link set {tmp_peer} netns {netns_path}",
+                    f"link add {host} type veth peer name eth0 netns {netns_path}",
                     f"link set {host} master {self.bridge}",
                     f"link set {host} up",
                     f"link set dev {host} type bridge_slave hairpin on")))
                 _in(netns_path, "ip", "-batch", "-", input_text="".join(f"{line}\n" for line in (
-                    f"link set {tmp_peer} name eth0",
                     f"addr add {address}/{self.ipam.prefixlen} dev eth0",
                     "link set eth0 up",
                     "link set lo up",
