@@ -2,16 +2,18 @@
 
 Setup (root): `kemu up --nodes 2 --netns on --fast` on a free underlay subnet, torn down with `kemu down` at the end.
 
-1. nft apply time (`nft -f` alone, in a scratch network namespace the benchmark creates): the whole table for
-   --services x --endpoints (default 100 x 10) as one transaction, and one incremental change on top of it (one
-   endpoint added to one service) as the proxy now programs it; --repeats each, median and max.
+1. nft apply time (in a scratch network namespace the benchmark creates): the whole table for --services x
+   --endpoints (default 100 x 10) as one transaction, and one incremental change on top of it (one endpoint added
+   to one service), each through the `nft -f` command and through an in-process libnftables context (what the
+   proxy uses: node_agent/proxy/libnft.py); --repeats each, median and max.
 2. Programming through the proxy (node_agent.proxy on node-1 and node-2, as `kemu up` runs them):
    - burst: the Services and their EndpointSlices are created through the apiserver (16 in flight); the time is from
      the last create's response (every object present in the apiserver) until both nodes' tables hold every VIP;
    - cold start: node-1's proxy is SIGKILLed, its table deleted, and the same command started again; the time is
      from the start to the complete table (process start, list, one full transaction);
-   - incremental: one endpoint is added to an EndpointSlice, --changes times; from the update's response until the
-     new endpoint is in node-1's table. The proxy's own log gives the nft part of each pass.
+   - incremental: one endpoint is added to an EndpointSlice, --changes times, 0.3 s apart (isolated changes); from
+     the update's response until the new endpoint's chain is in node-1's table. The proxy's own log gives the
+     programming part of each pass.
 3. Latency: a client pod on node-1; backends on node-1 and node-2 each run a small Python echo server inside the
    pod's network namespace (entered by the benchmark); each backend has a Service with that one endpoint. --requests
    TCP connect + 16-byte echo + close per target, VIP and pod IP alternating, p50/p99 in microseconds.
@@ -31,6 +33,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -38,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from kemu.rest import Conflict, RestClient
+from node_agent.dns.upstream import enter_netns
+from node_agent.proxy import libnft
 from node_agent.proxy.rules import TABLE, Endpoint, delta_script, desired, endpoint_chain, full_script, service_ports
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -108,12 +113,14 @@ def latency_row(name: str, vip_us: Sequence[float], direct_us: Sequence[float]) 
 def render(result: dict[str, Any]) -> str:
     s, e = result["services"], result["endpoints"]
     rows = ["| measurement | p50 | max | n |", "|---|---|---|---|"]
-    for key, label in [("nft_full", f"nft -f, whole table ({s} services x {e} endpoints)"),
-                       ("nft_delta", "nft -f, one endpoint added (incremental transaction)"),
+    for key, label in [("nft_full", f"`nft -f` command, whole table ({s} services x {e} endpoints)"),
+                       ("nft_delta", "`nft -f` command, one endpoint added (incremental transaction)"),
+                       ("lib_full", "libnftables in-process, whole table"),
+                       ("lib_delta", "libnftables in-process, one endpoint added (what the proxy does)"),
                        ("burst", f"{s} Services + {s} EndpointSlices created -> rules on both nodes"),
                        ("cold_start", "proxy started on an empty table -> complete table"),
                        ("incremental", "one endpoint added to a slice -> rule on node-1"),
-                       ("proxy_nft_incremental", "  of which the proxy's nft pass (from its log)")]:
+                       ("proxy_nft_incremental", "  of which the proxy's programming pass (from its log)")]:
         if key in result:
             r = result[key]
             rows.append(f"| {label} | {r['p50_ms']} ms | {r['max_ms']} ms | {r['n']} |")
@@ -166,19 +173,39 @@ def nft_apply_times(services: int, endpoints: int, repeats: int) -> dict[str, di
         grown = desired(service_ports(svcs, [*slices[:-1], endpoint_slice(f"bench-{services - 1}", [
             *[f"10.200.{services - 1}.{j + 1}" for j in range(endpoints)], "10.200.255.1"])]))
         nft = ["nsenter", f"--net=/run/netns/{ns}", "nft", "-f", "-"]
-        full, delta = [], []
+        lib = _library_in(ns) if libnft.available() else None
+        times: dict[str, list[float]] = {"nft_full": [], "nft_delta": [], "lib_full": [], "lib_delta": []}
+
+        def timed(key: str, apply: Callable[[str], object], script: str) -> None:
+            t = time.monotonic()
+            apply(script)
+            times[key].append(time.monotonic() - t)
         for _ in range(repeats):
-            t = time.monotonic()
-            run(nft, full_script(base))
-            full.append(time.monotonic() - t)
-            script = delta_script(base, grown)
-            t = time.monotonic()
-            run(nft, script)
-            delta.append(time.monotonic() - t)
+            timed("nft_full", lambda text: run(nft, text), full_script(base))
+            timed("nft_delta", lambda text: run(nft, text), delta_script(base, grown))
             run(nft, delta_script(grown, base))
-        return {"nft_full": summary_ms(full), "nft_delta": summary_ms(delta)}
+            if lib is not None:
+                timed("lib_full", lib.run, full_script(base))
+                timed("lib_delta", lib.run, delta_script(base, grown))
+                lib.run(delta_script(grown, base))
+        if lib is not None:
+            lib.close()
+        return {k: summary_ms(v) for k, v in times.items() if v}
     finally:
         run(["ip", "netns", "del", ns])
+
+
+def _library_in(netns: str) -> libnft.Nft:
+    """A libnftables context bound to `netns` (its netlink socket is made by a thread that entered it)."""
+    box: list[libnft.Nft] = []
+
+    def make() -> None:
+        enter_netns(f"/run/netns/{netns}")
+        box.append(libnft.Nft())
+    t = threading.Thread(target=make)
+    t.start()
+    t.join()
+    return box[0]
 
 
 class Cluster:
@@ -249,7 +276,7 @@ async def create_all(client: RestClient, objs: list[tuple[str, dict]]) -> None:
 
 
 def programming(c: Cluster, client: RestClient, services: int, endpoints: int, changes: int,
-                procs: list[subprocess.Popen[bytes]]) -> dict[str, Any]:
+                procs: list[subprocess.Popen[bytes]], spacing_s: float = 0.3) -> dict[str, Any]:
     svcs, slices = bench_objects(services, endpoints)
     objs = [(f"/api/v1/namespaces/{NS}/services", s) for s in svcs]
     objs += [(f"/apis/discovery.k8s.io/v1/namespaces/{NS}/endpointslices", s) for s in slices]
@@ -277,6 +304,7 @@ def programming(c: Cluster, client: RestClient, services: int, endpoints: int, c
         new_ip = f"10.200.{i}.{endpoints + 1 + k // services}"
         body = endpoint_slice(f"bench-{i}", [*[f"10.200.{i}.{j + 1}" for j in range(endpoints)], new_ip])
         path = f"/apis/discovery.k8s.io/v1/namespaces/{NS}/endpointslices/bench-{i}-s"
+        time.sleep(spacing_s)     # an isolated change, not one queued behind the previous pass's --resync-delay
         current = asyncio.run(_get(client, path))
         body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         asyncio.run(_put(client, path, body))

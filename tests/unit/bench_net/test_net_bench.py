@@ -24,5 +24,5 @@ def test_percentiles_summaries_and_table() -> None:
     row = latency_row("same node", [100.0, 200.0], [50.0, 60.0])
     assert row["vip_p50_us"] == 100 and row["direct_p99_us"] == 60
     text = render({"services": 100, "endpoints": 10, "nft_full": summary_ms([0.3]), "latency": [row]})
-    assert "| nft -f, whole table (100 services x 10 endpoints) | 300.0 ms | 300.0 ms | 1 |" in text
+    assert "| `nft -f` command, whole table (100 services x 10 endpoints) | 300.0 ms | 300.0 ms | 1 |" in text
     assert "| same node | 100 us | 200 us | 50 us | 60 us | 2 |" in text
