@@ -75,8 +75,12 @@ class Node:
 
     watch_buf: list[str] = field(default_factory=list)
 
-    def oom_versions(self) -> list[dict[str, Any]]:
-        """Every version of pod ``oom`` kubectl's watch has printed so far (concatenated JSON documents)."""
+    def versions(self, name: str) -> list[dict[str, Any]]:
+        """Every version of pod ``name`` kubectl's watch has printed so far."""
+        return [p for p in self.all_versions() if p["metadata"]["name"] == name]
+
+    def all_versions(self) -> list[dict[str, Any]]:
+        """Every pod version kubectl's watch (``get pods -w -o json``) has printed so far (concatenated JSON)."""
         text, pos = "".join(self.watch_buf), 0
         out: list[dict[str, Any]] = []
         dec = json.JSONDecoder()
@@ -166,8 +170,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
         k.run("create", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
                                                      "items": all_pods(node_name, str(hostpath))}))
         made = Node(k, procs, node_name, sock, cri_root, machine, hostpath, api_url, api.ca_file, time.monotonic())
-        # Every status the OOM pod goes through (its restarts and back-offs happen while other tests run).
-        watch = subprocess.Popen([*k.base, "get", "pod", "oom", "-w", "-o", "json"], stdout=subprocess.PIPE,
+        # Every status every pod goes through (the OOM pod's restarts and back-offs happen while other tests run).
+        watch = subprocess.Popen([*k.base, "get", "pods", "-w", "-o", "json"], stdout=subprocess.PIPE,
                                  stderr=subprocess.DEVNULL, text=True)
         reader = threading.Thread(target=_collect, args=(watch, made.watch_buf), daemon=True)
         reader.start()

@@ -272,11 +272,11 @@ def test_cpu_limit_throttles_a_busy_loop(node: Node) -> None:
 
 
 def test_memory_limit_oom_kills_and_restarts_with_growing_back_off(node: Node) -> None:
-    # node.watch_oom holds every version of the pod that `kubectl get pod oom -w -o json` printed since creation
+    # node.versions(): every version of the pod `kubectl get pods -w -o json` printed since its creation
     def history() -> tuple[dict[str, str], bool]:
         ended: dict[str, str] = {}  # startedAt -> finishedAt of each ended instance
         backoff = False
-        for pod in node.oom_versions():
+        for pod in node.versions("oom"):
             for cs in pod["status"].get("containerStatuses") or []:
                 term = (cs.get("lastState") or {}).get("terminated")
                 if term:
@@ -399,3 +399,4 @@ def _pod_pids(uids: list[str]) -> set[int]:
                 f"/sys/fs/cgroup/kemu/*/pod{uid}/*/cgroup.procs"):
             pids |= {int(x) for x in Path(f).read_text().split()}
     return pids
+
