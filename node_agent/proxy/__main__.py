@@ -2,18 +2,19 @@
 
     python -m node_agent.proxy --apiserver URL --token-file F [--ca-file F] [--netns NAME]
         [--dns-listen IP:PORT] [--upstream-dns IP[:PORT] ...] [--upstream-netns PATH] [--resync-delay 0.1]
-        [--pod-routes --node-name N]
+        [--verify-interval 30] [--pod-routes --node-name N]
 
 Watches Services and EndpointSlices (list + watch, relist on 410) and, after changes (at most one pass per
 ``--resync-delay``: a change after a quiet spell goes out at once, later ones gather into the next pass, as
-kube-proxy's minSyncPeriod), brings the node's ``ip kemu_proxy`` nftables table to the wanted state in one transaction
-(``nft -f``; inside network namespace ``--netns`` when given, else where the process runs): the whole table the
-first time, afterwards only the difference (node_agent/proxy/rules.py). The same view feeds the DNS server's zone
-when ``--dns-listen`` is set; names outside the cluster domain are forwarded to ``--upstream-dns`` (default: the
-nameservers of /etc/resolv.conf), from network namespace ``--upstream-netns`` when given. Rules are reconciled:
-deleting a Service removes its rules on the next pass; a restarted proxy whose wanted table equals the kernel's
-(same fingerprint) leaves it untouched, otherwise it replaces it atomically, and conntrack keeps established
-connections either way.
+kube-proxy's minSyncPeriod), brings the node's ``ip kemu_proxy`` nftables table to the wanted state in one
+transaction (in-process libnftables where the process runs; ``nft -f`` inside network namespace ``--netns`` when
+given): the whole table the first time, afterwards only the difference (node_agent/proxy/rules.py). The same view
+feeds the DNS server's zone when ``--dns-listen`` is set; names outside the cluster domain are forwarded to
+``--upstream-dns`` (default: the nameservers of /etc/resolv.conf), from network namespace ``--upstream-netns`` when
+given. Rules are reconciled: deleting a Service removes its rules on the next pass; a restarted proxy whose wanted
+table equals the kernel's (same fingerprint) leaves it untouched, otherwise it replaces it atomically, and conntrack
+keeps established connections either way. After ``--verify-interval`` (30 s) without changes it checks the kernel
+still holds its table (same fingerprint) and replaces it when not.
 
 With ``--pod-routes`` it also routes every other node's ``spec.podCIDR`` via that node's InternalIP (what a
 host-gateway CNI such as flannel's host-gw does), so pods on different nodes reach each other across the underlay.
@@ -79,6 +80,7 @@ class Proxy:
         # in-process libnftables (keeps its ruleset cache: a small delta costs ~1 ms, not a process and a re-read);
         # the `nft` command inside --netns otherwise
         self.lib = libnft.Nft() if not netns and libnft.available() else None
+        self.verify_interval_s = 30.0   # quiet this long: check the kernel still holds our table
 
     def changed(self) -> None:
         self._dirty.set()
@@ -126,11 +128,29 @@ class Proxy:
             self._run(["ip", "route", "del", cidr])
         self.routes = wanted
 
+    async def _verify(self) -> None:
+        """Quiet for a while: is the kernel's table still the one we programmed? (someone may have deleted it)"""
+        if self.programmed is None:
+            return
+        try:
+            found = await asyncio.to_thread(self._kernel_fingerprint)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            log.warning("checking %s: %s", TABLE, e)
+            return
+        if found != self.programmed.fingerprint():
+            log.warning("table %s is not what we programmed (fingerprint %s): replacing it", TABLE, found)
+            self.programmed = None
+            self._dirty.set()
+
     async def sync_loop(self) -> None:
         await asyncio.gather(self.services.synced.wait(), self.slices.synced.wait())
         last_pass = -float("inf")
         while True:
-            await self._dirty.wait()
+            try:
+                await asyncio.wait_for(self._dirty.wait(), self.verify_interval_s)
+            except TimeoutError:
+                await self._verify()
+                continue
             # bounded frequency: wait out the rest of resync_delay since the last pass (events arriving meanwhile
             # join this one); a short floor lets events that arrived together land in one transaction
             await asyncio.sleep(max(min(0.01, self.resync_delay_s),
@@ -171,6 +191,7 @@ async def amain(a: argparse.Namespace) -> None:
             token = f.read().strip().split(",")[0]
     api = ApiClient(a.apiserver, token, a.ca_file, user_agent="kube-proxy/v1.32.0 (linux/amd64) kemu")
     proxy = Proxy(api, a.netns, a.resync_delay, a.node_name, a.pod_routes)
+    proxy.verify_interval_s = a.verify_interval
     tasks = [asyncio.ensure_future(proxy.services.run()), asyncio.ensure_future(proxy.slices.run()),
              asyncio.ensure_future(proxy.sync_loop())]
     if proxy.nodes is not None:
@@ -213,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--upstream-netns", default="",
                    help="send forwarded queries from this network namespace (a path, or `host`: the host's)")
     p.add_argument("--resync-delay", type=float, default=0.1)
+    p.add_argument("--verify-interval", type=float, default=30.0,
+                   help="seconds without changes after which the kernel's table is checked against ours")
     p.add_argument("--pod-routes", action="store_true", help="route other nodes' pod CIDRs via their addresses")
     p.add_argument("--node-name", default="", help="this node (its own pod CIDR is local, not routed)")
     p.add_argument("--no-network-policy", dest="network_policy", action="store_false",
