@@ -11,8 +11,8 @@ One cluster serves every check in this module (module fixture, in file order):
   address): a long-lived nc connection through a VIP survives, the kernel table is left exactly as it was (same
   rule handles: adopted by fingerprint, not rebuilt), new connections work, and names outside the cluster are
   answered by the upstream;
-- a node whose table was deleted behind the proxy's back gets it back whole on the next change; deleting a Service
-  removes every rule for its VIP on every node.
+- a node whose table was deleted behind the proxy's back gets it back whole, by the proxy's periodic check or on
+  the next change; deleting a Service removes every rule for its VIP on every node.
 All traffic stays on the cluster's own bridge and namespaces; loops are bounded in count and time.
 """
 
@@ -290,7 +290,7 @@ def test_proxy_restart_keeps_connections_and_rules_and_forwards_upstream(cluster
         proxy = next(p for p in record if p["name"] == "node-1-proxy")
         os.kill(proxy["pid"], signal.SIGKILL)
         mark = echoed()
-        cluster.procs.start("node-1-proxy", [*proxy["argv"], "--upstream-dns",
+        cluster.procs.start("node-1-proxy", [*proxy["argv"], "--verify-interval", "2", "--upstream-dns",
                                              f"{cluster.host_address}:{upstream.server.server_address[1]}"])
         wait_for(lambda: "programmed" in cluster.procs.log("node-1-proxy"), timeout_s=60, interval_s=0.5,
                  what="the restarted proxy's first sync")
@@ -307,11 +307,23 @@ def test_proxy_restart_keeps_connections_and_rules_and_forwards_upstream(cluster
         upstream.stop()
 
 
+def _drop_table(cluster: Cluster, node: str) -> None:
+    subprocess.run(["nsenter", f"--net=/run/netns/{cluster.nodes[node][0]}", "nft", "delete", "table", "ip",
+                    "kemu_proxy"], check=True, timeout=30)
+
+
+def test_a_table_deleted_behind_the_proxys_back_comes_back(cluster: Cluster) -> None:
+    """node-1's proxy (restarted above with --verify-interval 2) notices on its own, without any change."""
+    web = cluster.kubectl("get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}")
+    _drop_table(cluster, "node-1")
+    wait_for(lambda: f"{web} . tcp . 80" in cluster.nft("node-1"), timeout_s=60, interval_s=0.5,
+             what="node-1's table rebuilt by the periodic check")
+
+
 def test_deleting_a_service_removes_its_rules_on_every_node(cluster: Cluster) -> None:
     # someone removes node-2's table behind the proxy's back: its next (incremental) pass fails, and it recovers by
     # comparing fingerprints and replacing the table whole
-    subprocess.run(["nsenter", f"--net=/run/netns/{cluster.nodes['node-2'][0]}", "nft", "delete", "table", "ip",
-                    "kemu_proxy"], check=True, timeout=30)
+    _drop_table(cluster, "node-2")
     cluster.kubectl("create", "service", "clusterip", "doomed", "--tcp=81:8080")
     cluster.kubectl("label", "svc", "doomed", "x=y")   # an update on the way changes nothing in the rules
     vip = cluster.kubectl("get", "svc", "doomed", "-o", "jsonpath={.spec.clusterIP}")
