@@ -46,6 +46,8 @@ class CriRuntime:
         self.timeout_s = timeout_s
         self.pull_timeout_s = pull_timeout_s
         self.metrics = RuntimeOperations()  # kubelet_runtime_operations_* on the kubelet's /metrics
+        # per pod uid: ready sandboxes and running containers as last observed (see observe)
+        self._seen: dict[str, dict[str, ObservedSandbox | ObservedContainer]] = {}
 
     async def close(self) -> None:
         await self.channel.close()
@@ -81,41 +83,64 @@ class CriRuntime:
         return {u: await self.observe(u) for u in uids if u}
 
     async def observe(self, pod_uid: str) -> ObservedPod:
-        # The calls of one observation are independent: issued together, a busy node answers them in one round
-        # trip's time rather than four or more in sequence.
+        """The pod's sandboxes and containers. A ready sandbox's address and a running container's status do not
+        change until it stops, so each is asked for once (PodSandboxStatus / ContainerStatus) and then taken from
+        the previous observation while the lists still show it ready / running: a steady pod costs the two lists.
+        The calls of one observation are issued together: a busy node answers them in one round trip's time."""
         sel = {LABEL_POD_UID: pod_uid}
         sbs, cs = await asyncio.gather(
             self._call(self.rt.ListPodSandbox, self.pb.ListPodSandboxRequest(
                 filter=self.pb.PodSandboxFilter(label_selector=sel)), "RuntimeError"),
             self._call(self.rt.ListContainers, self.pb.ListContainersRequest(
                 filter=self.pb.ContainerFilter(label_selector=sel)), "RuntimeError"))
-        ready = [s for s in sbs.items if s.state == 0]
+        seen = self._seen.get(pod_uid, {})
+        ask_sb = [s for s in sbs.items if s.state == 0 and s.id not in seen]
+        ask_c = [c for c in cs.containers if not (c.state == 1 and c.id in seen)]
         sb_statuses, c_statuses = await asyncio.gather(
             asyncio.gather(*(self._call(self.rt.PodSandboxStatus, self.pb.PodSandboxStatusRequest(
-                pod_sandbox_id=s.id), "RuntimeError") for s in ready)),
+                pod_sandbox_id=s.id), "RuntimeError") for s in ask_sb)),
             asyncio.gather(*(self._call(self.rt.ContainerStatus, self.pb.ContainerStatusRequest(
-                container_id=c.id), "RuntimeError") for c in cs.containers), return_exceptions=True))
-        by_id = {s.id: st for s, st in zip(ready, sb_statuses, strict=True)}
+                container_id=c.id), "RuntimeError") for c in ask_c), return_exceptions=True))
+        sb_by_id = {s.id: st for s, st in zip(ask_sb, sb_statuses, strict=True)}
+        c_by_id = dict(zip([c.id for c in ask_c], c_statuses, strict=True))
+        keep: dict[str, ObservedSandbox | ObservedContainer] = {}
         sandboxes = []
         for s in sbs.items:
             ob = self._sandbox(s)
-            st = by_id.get(s.id)
+            st = sb_by_id.get(s.id)
             if st is not None:
                 ob = ObservedSandbox(ob.id, ob.attempt, st.status.state == 0, st.status.network.ip, ob.created_at)
+            elif ob.ready and isinstance(known := seen.get(s.id), ObservedSandbox):
+                ob = known
+            if ob.ready:
+                keep[s.id] = ob
             sandboxes.append(ob)
         containers = []
-        for c, resp in zip(cs.containers, c_statuses, strict=True):
-            if isinstance(resp, RuntimeError_):
+        for c in cs.containers:
+            resp = c_by_id.get(c.id)
+            if resp is None:
+                oc = seen[c.id]
+                assert isinstance(oc, ObservedContainer)
+            elif isinstance(resp, RuntimeError_):
                 continue  # removed between list and status
-            if isinstance(resp, BaseException):
+            elif isinstance(resp, BaseException):
                 raise resp
-            st = resp.status
-            containers.append(ObservedContainer(
-                id=st.id, name=st.metadata.name, attempt=st.metadata.attempt,
-                state=_STATES.get(st.state, "unknown"),  # type: ignore[arg-type]
-                created_at=st.created_at * _NS, started_at=st.started_at * _NS, finished_at=st.finished_at * _NS,
-                exit_code=st.exit_code, reason=st.reason if st.reason == "OOMKilled" else "", message=st.message,
-                image=st.image.image, image_ref=st.image_ref, sandbox_id=c.pod_sandbox_id))
+            else:
+                st = resp.status
+                oc = ObservedContainer(
+                    id=st.id, name=st.metadata.name, attempt=st.metadata.attempt,
+                    state=_STATES.get(st.state, "unknown"),  # type: ignore[arg-type]
+                    created_at=st.created_at * _NS, started_at=st.started_at * _NS,
+                    finished_at=st.finished_at * _NS, exit_code=st.exit_code,
+                    reason=st.reason if st.reason == "OOMKilled" else "", message=st.message,
+                    image=st.image.image, image_ref=st.image_ref, sandbox_id=c.pod_sandbox_id)
+            if oc.state == "running":
+                keep[c.id] = oc
+            containers.append(oc)
+        if keep:
+            self._seen[pod_uid] = keep
+        else:
+            self._seen.pop(pod_uid, None)
         return ObservedPod(tuple(sandboxes), tuple(containers))
 
     def _sandbox_config(self, req: SandboxRequest) -> Any:
