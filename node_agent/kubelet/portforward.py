@@ -157,6 +157,9 @@ class Session:
             while chunk := await r.conn.read():
                 for i in range(0, len(chunk), CHUNK):
                     await self.send(spdy.data(r.data_id, chunk[i:i + CHUNK]))
+        except DialError as e:  # the runtime's own message, e.g. nothing listens on the port
+            await self._finish(r, str(e))
+            return
         except (OSError, aiohttp.ClientError) as e:
             await self._finish(r, f"error forwarding port {r.port}: {e}")
             return

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.node_agent_kubectl.conftest import Node
-from tests.support.procs import free_port, wait_for
+from tests.support.procs import free_port, port_open, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -324,6 +324,21 @@ def test_nginx_serves_through_port_forward_and_to_another_pod(node: Node) -> Non
     finally:
         pf.terminate()
         pf.wait(timeout=10)
+    # nothing listens on port 81: the connection ends empty and kubectl reports why, as against a real kubelet
+    port = free_port()
+    pf = subprocess.Popen([*node.k.base, "port-forward", "pod/web", f"{port}:81"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: port_open(port), 30, 0.2, what="port-forward listening")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            assert s.recv(100) == b""
+        _, err = pf.communicate(timeout=30)  # kubectl ends the forward after a failed connection
+        assert "Connection refused" in err and "81" in err, err
+    finally:
+        if pf.poll() is None:
+            pf.kill()
+            pf.wait(timeout=10)
     _running(node, "solo")
     out = node.k.run("exec", "solo", "--", "sh", "-c",
                      f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {pod['status']['podIP']} 80")
