@@ -3,10 +3,10 @@ and checked from inside pods with busybox (nc, nslookup) -- root, real network n
 
 One cluster serves every check in this module (module fixture, in file order):
 - pod to pod across nodes by IP; a Service name balances over every ready backend on both nodes; a pod whose
-  readiness probe fails stops receiving traffic; a NodePort answers on every node's address, from the host side of
-  the underlay and from another node; StatefulSet peers resolve by stable names through their headless Service,
-  which returns every pod IP; SRV for named ports; ExternalName is a CNAME; PTR for a VIP and a StatefulSet pod; a
-  UDP Service is DNATed too;
+  readiness probe fails stops receiving traffic; ClientIP session affinity sticks; a NodePort answers on every
+  node's address, from the host side of the underlay and from another node; StatefulSet peers resolve by stable
+  names through their headless Service, which returns every pod IP; SRV for named ports; ExternalName is a CNAME;
+  PTR for a VIP and a StatefulSet pod; a UDP Service is DNATed too;
 - the node's proxy is SIGKILLed and started again (with an upstream resolver the test runs on the underlay's host
   address): a long-lived nc connection through a VIP survives, the kernel table is left exactly as it was (same
   rule handles: adopted by fingerprint, not rebuilt), new connections work, and names outside the cluster are
@@ -144,6 +144,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         assert down.returncode == 0, down.stdout + down.stderr
 
 
+def _static(listing: str) -> str:
+    """A table listing without the countdowns of dynamic set elements (affinity entries expire as time passes)."""
+    return re.sub(r" expires \S+", "", listing)
+
+
 def _list(objs: list[dict]) -> str:
     return json.dumps({"apiVersion": "v1", "kind": "List", "items": objs})
 
@@ -201,6 +206,19 @@ def test_a_pod_turning_unready_stops_receiving_traffic(cluster: Cluster) -> None
              what="the proxies dropping the unready endpoint")
     seen = _answers(cluster, "web", 80, 40)
     assert victim not in seen and sum(seen.values()) == 40 and len(_served(seen)) == 3, seen
+
+
+def test_client_ip_session_affinity_sticks(cluster: Cluster) -> None:
+    cluster.kubectl("apply", "-f", "-", stdin=json.dumps({
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "sticky"},
+        "spec": {"selector": {"app": "web"}, "sessionAffinity": "ClientIP",
+                 "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}}))
+    ready = {p["metadata"]["name"] for p in cluster.pods("app=web") if _ready(p)}
+
+    def one_backend() -> bool:
+        seen = _answers(cluster, "sticky", 80, 20)
+        return sum(seen.values()) == 20 and len(seen) == 1 and set(seen) <= ready
+    wait_for(one_backend, timeout_s=60, interval_s=1, what="every connection of one client to the same backend")
 
 
 def test_node_port_answers_on_every_node(cluster: Cluster) -> None:
@@ -284,7 +302,7 @@ def test_proxy_restart_keeps_connections_and_rules_and_forwards_upstream(cluster
     upstream = DNSServer(_Upstream(), address=cluster.host_address, port=free_port(), logger=_Quiet())
     upstream.start_thread()
     try:
-        before = cluster.nft("node-1")
+        before = _static(cluster.nft("node-1"))
         assert "chain services" in before
         record = json.loads((cluster.state / "state.json").read_text())["processes"]
         proxy = next(p for p in record if p["name"] == "node-1-proxy")
@@ -295,7 +313,7 @@ def test_proxy_restart_keeps_connections_and_rules_and_forwards_upstream(cluster
         wait_for(lambda: "programmed" in cluster.procs.log("node-1-proxy"), timeout_s=60, interval_s=0.5,
                  what="the restarted proxy's first sync")
         assert "(adopted, 0 lines)" in cluster.procs.log("node-1-proxy"), cluster.procs.log("node-1-proxy")
-        assert cluster.nft("node-1") == before, "same table, same rule handles: nothing flushed or recreated"
+        assert _static(cluster.nft("node-1")) == before, "same table, same rule handles: nothing flushed or recreated"
         wait_for(lambda: echoed() > mark + 10, timeout_s=30, interval_s=0.5,
                  what="the long-lived connection still echoing after the restart")
         assert json.loads(cluster.kubectl("get", "pod", "longconn", "-o", "json"))["status"]["phase"] == "Running"
