@@ -36,7 +36,7 @@ class PodConnection(Protocol):
 
 
 class DialError(Exception):
-    pass
+    """The pod's port cannot be reached; the message is what kubectl shows ("error forwarding port P: ...")."""
 
 
 @dataclass
@@ -147,7 +147,10 @@ class Session:
     async def _copy_out(self, r: _Request) -> None:
         try:
             r.conn = await self.dial(r.port)
-        except (DialError, OSError, aiohttp.ClientError) as e:
+        except DialError as e:  # its message is complete
+            await self._finish(r, str(e))
+            return
+        except (OSError, aiohttp.ClientError) as e:
             await self._finish(r, f"error forwarding port {r.port}: {e}")
             return
         try:

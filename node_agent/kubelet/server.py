@@ -251,7 +251,7 @@ def make_app(log_root: str, pods: Callable[[], list[dict[str, Any]]], stats: Cal
                 try:
                     url = await streaming.port_forward_url(sid, [port])
                 except RuntimeError_ as e:
-                    raise portforward.DialError(e.message) from None
+                    raise portforward.DialError(f"error forwarding port {port}: {e.message}") from None
                 return await portforward.RuntimePortConnection.open(url)
             return await portforward.serve(req, dial)
         try:
