@@ -257,18 +257,18 @@ def _cpu_sample(uid: str, cid: str) -> tuple[float, int, float]:
 def test_cpu_limit_throttles_a_busy_loop(node: Node) -> None:
     pod = _running(node, "cpu")
     uid, cid = pod["metadata"]["uid"], _cs(pod)["containerID"].split("://", 1)[1]
-    rates = []
-    for _ in range(4):  # a few 3 s windows: on a loaded 2-core machine the loop may not even get its 0.2
+    windows = []  # (cpu used / wall, throttled periods, throttled seconds) per 3 s window
+    for _ in range(6):  # on a loaded 2-core machine the loop may not even get its 0.2 (then it is not throttled)
         u0, n0, t0 = _cpu_sample(uid, cid)
         w0 = time.monotonic()
         time.sleep(3)
         u1, n1, t1 = _cpu_sample(uid, cid)
-        rates.append((u1 - u0) / (time.monotonic() - w0))
-        assert n1 > n0 and t1 > t0, "the busy loop is not throttled"
-        assert rates[-1] <= 0.35, f"usage {rates[-1]:.3f} cpu over the 0.2 limit"
-        if rates[-1] >= 0.1:
+        windows.append(((u1 - u0) / (time.monotonic() - w0), n1 - n0, t1 - t0))
+        assert windows[-1][0] <= 0.35, f"usage {windows[-1][0]:.3f} cpu over the 0.2 limit"
+        if windows[-1][0] >= 0.1 and windows[-1][1] > 0 and windows[-1][2] > 0:
             break
-    assert max(rates) >= 0.1, f"usage {rates} cpu, limit 0.2 (machine under load)"
+    assert any(r >= 0.1 and n > 0 and t > 0 for r, n, t in windows), \
+        f"no window with usage near 0.2 cpu and throttling growing: {windows} (machine under load)"
 
 
 def test_memory_limit_oom_kills_and_restarts_with_growing_back_off(node: Node) -> None:
