@@ -1,12 +1,14 @@
 """`make bench-store`: the same load against a real etcd cluster and an etcd_raft cluster, in one run, as ratios.
 
 Each backend is a 3-member cluster started through the launcher (same flags, same machine, loopback), measured with
-one asyncio gRPC load generator speaking the etcd v3 protocol. Metrics:
+one asyncio gRPC load generator speaking the etcd v3 protocol. Both clusters run for the whole benchmark and every
+phase runs on one right after the other, so a change in the machine's load weighs on both. Metrics:
   seq put p50/p99        sequential puts from one client (ms)
   put throughput         64 concurrent clients, puts/s
   lin get / ser get      64 concurrent clients, linearizable / serializable gets/s
   watch latency p50/p99  put -> watch event delivered (ms)
-  failover median        SIGKILL the leader -> first successful write (s), median of N rounds
+  failover median        SIGKILL the leader -> first successful write (s), median of N rounds; a write attempt
+                         starts on each survivor every 50 ms and the earliest success counts
 Results print as a table with ours/etcd ratios and are written to bench/results/store.json.
 Targets (issue 2): write throughput >= 0.5x etcd, p99 <= 2x etcd, failover median <= etcd's.
 """
@@ -101,35 +103,81 @@ async def _throughput(clients: int, duration_s: float, op: Callable[[int], Await
     return done / (time.monotonic() - t0)
 
 
-async def measure(cluster: Cluster, args: argparse.Namespace) -> dict[str, float]:
-    channels = [grpc.aio.insecure_channel(ep) for ep in cluster.endpoints]
-    kvs = [rpc_pb2_grpc.KVStub(ch) for ch in channels]
-    maint = [rpc_pb2_grpc.MaintenanceStub(ch) for ch in channels]
-    leader = await _leader_index(maint)
-    follower = (leader + 1) % len(kvs)
-    kv = kvs[follower]          # clients usually land on a follower; measure that path for both backends
-    value = b"x" * args.value_size
-    out: dict[str, float] = {}
+@dataclass
+class Target:
+    """One backend's cluster as the load generator sees it (rebuilt after failover rounds)."""
+    channels: list[grpc.aio.Channel]
+    kvs: list[rpc_pb2_grpc.KVStub]
+    leader: int
 
+    @property
+    def follower(self) -> int:
+        return (self.leader + 1) % len(self.kvs)
+
+
+async def connect(cluster: Cluster) -> Target:
+    channels = [grpc.aio.insecure_channel(ep) for ep in cluster.endpoints]
+    leader = await _leader_index([rpc_pb2_grpc.MaintenanceStub(ch) for ch in channels])
+    return Target(channels, [rpc_pb2_grpc.KVStub(ch) for ch in channels], leader)
+
+
+async def seq_put(t: Target, args: argparse.Namespace) -> dict[str, float]:
+    kv = t.kvs[t.follower]      # clients usually land on a follower; measure that path for both backends
+    value = b"x" * args.value_size
     lat = await _timed(args.seq_ops, lambda i: kv.Put(rpc_pb2.PutRequest(key=b"seq/%d" % i, value=value), timeout=10))
-    out["seq put p50 (ms)"], out["seq put p99 (ms)"] = percentile(lat, 0.5), percentile(lat, 0.99)
+    return {"seq put p50 (ms)": percentile(lat, 0.5), "seq put p99 (ms)": percentile(lat, 0.99)}
+
+
+async def put_throughput(t: Target, args: argparse.Namespace) -> dict[str, float]:
+    value = b"x" * args.value_size
 
     def put_any(i: int) -> Awaitable[object]:
-        return kvs[i % len(kvs)].Put(rpc_pb2.PutRequest(key=b"tp/%d" % (i % 1000), value=value), timeout=10)
+        return t.kvs[i % len(t.kvs)].Put(rpc_pb2.PutRequest(key=b"tp/%d" % (i % 1000), value=value), timeout=10)
 
-    out["put throughput (/s, 64 clients)"] = await _throughput(args.clients, args.duration, put_any)
+    return {f"put throughput (/s, {args.clients} clients)": await _throughput(args.clients, args.duration, put_any)}
 
-    def get_any(serializable: bool) -> Callable[[int], Awaitable[object]]:
-        return lambda i: kvs[i % len(kvs)].Range(
-            rpc_pb2.RangeRequest(key=b"tp/%d" % (i % 1000), serializable=serializable), timeout=10)
 
-    out["linearizable get (/s)"] = await _throughput(args.clients, args.duration, get_any(False))
-    out["serializable get (/s)"] = await _throughput(args.clients, args.duration, get_any(True))
+def _get_any(t: Target, serializable: bool) -> Callable[[int], Awaitable[object]]:
+    return lambda i: t.kvs[i % len(t.kvs)].Range(
+        rpc_pb2.RangeRequest(key=b"tp/%d" % (i % 1000), serializable=serializable), timeout=10)
 
-    watch_lat = await _watch_latency(channels[follower], kvs[leader], args.watch_ops)
-    out["put->watch p50 (ms)"], out["put->watch p99 (ms)"] = percentile(watch_lat, 0.5), percentile(watch_lat, 0.99)
-    for ch in channels:
-        await ch.close()
+
+async def lin_get(t: Target, args: argparse.Namespace) -> dict[str, float]:
+    return {"linearizable get (/s)": await _throughput(args.clients, args.duration, _get_any(t, False))}
+
+
+async def ser_get(t: Target, args: argparse.Namespace) -> dict[str, float]:
+    return {"serializable get (/s)": await _throughput(args.clients, args.duration, _get_any(t, True))}
+
+
+async def watch_latency(t: Target, args: argparse.Namespace) -> dict[str, float]:
+    lat = await _watch_latency(t.channels[t.follower], t.kvs[t.leader], args.watch_ops)
+    return {"put->watch p50 (ms)": percentile(lat, 0.5), "put->watch p99 (ms)": percentile(lat, 0.99)}
+
+
+PHASES = [seq_put, put_throughput, lin_get, ser_get, watch_latency]
+
+
+async def measure(clusters: dict[str, Cluster], args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Every phase runs on each backend back to back (the order alternating between phases), so a change in the
+    machine's load during the run weighs on both alike; the idle cluster only exchanges heartbeats meanwhile."""
+    targets = {name: await connect(cluster) for name, cluster in clusters.items()}
+    out: dict[str, dict[str, float]] = {name: {} for name in clusters}
+    names = list(clusters)
+    for n, phase in enumerate(PHASES):
+        for name in names if n % 2 == 0 else names[::-1]:
+            print(f"  {phase.__name__} on {name} ...", flush=True)
+            out[name].update(await phase(targets[name], args))
+    for t in targets.values():
+        for ch in t.channels:
+            await ch.close()
+    rounds: dict[str, list[float]] = {name: [] for name in clusters}
+    for r in range(args.failover_rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
+            print(f"  failover round {r + 1} on {name} ...", flush=True)
+            rounds[name].append(await failover_round(clusters[name]))
+    for name in names:
+        out[name]["failover median (s)"] = statistics.median(rounds[name])
     return out
 
 
@@ -195,38 +243,23 @@ async def _first_write(kvs: list[rpc_pb2_grpc.KVStub], t0: float, limit_s: float
     return first if first is not None else limit_s
 
 
-async def failover(cluster: Cluster, rounds: int) -> float:
-    """SIGKILL the leader, time until a write succeeds on a surviving member; restart the member; median."""
-    times = []
-    for _ in range(rounds):
-        channels = [grpc.aio.insecure_channel(ep) for ep in cluster.endpoints]
-        maint = [rpc_pb2_grpc.MaintenanceStub(ch) for ch in channels]
-        kvs = [rpc_pb2_grpc.KVStub(ch) for ch in channels]
-        leader = await _leader_index(maint)
-        victim = cluster.procs[leader]
-        t0 = time.monotonic()
-        os.killpg(victim.pid, signal.SIGKILL)
-        times.append(await _first_write([kv for i, kv in enumerate(kvs) if i != leader], t0))
-        spec = plan(cluster.config)[leader]
-        cluster.procs[leader] = supervisor.start(spec, cluster.config.state_dir)
-        supervisor.wait_healthy([(spec, cluster.procs[leader])], timeout_s=60)
-        for ch in channels:
-            await ch.close()
-        await asyncio.sleep(1.0)
-    return statistics.median(times)
-
-
-def run_backend(real: bool, args: argparse.Namespace, root: Path) -> dict[str, float]:
-    name = "etcd" if real else "etcd_raft"
-    cluster = start_cluster(real, root / name, 3)
-    try:
-        print(f"measuring {name} ...", flush=True)
-        result = asyncio.run(measure(cluster, args))
-        result["failover median (s)"] = asyncio.run(failover(cluster, args.failover_rounds))
-        return result
-    finally:
-        for proc in cluster.procs:
-            supervisor.stop(proc, grace_s=2)
+async def failover_round(cluster: Cluster) -> float:
+    """SIGKILL the leader, time until a write succeeds on a surviving member; restart the member."""
+    channels = [grpc.aio.insecure_channel(ep) for ep in cluster.endpoints]
+    maint = [rpc_pb2_grpc.MaintenanceStub(ch) for ch in channels]
+    kvs = [rpc_pb2_grpc.KVStub(ch) for ch in channels]
+    leader = await _leader_index(maint)
+    victim = cluster.procs[leader]
+    t0 = time.monotonic()
+    os.killpg(victim.pid, signal.SIGKILL)
+    took = await _first_write([kv for i, kv in enumerate(kvs) if i != leader], t0)
+    spec = plan(cluster.config)[leader]
+    cluster.procs[leader] = supervisor.start(spec, cluster.config.state_dir)
+    supervisor.wait_healthy([(spec, cluster.procs[leader])], timeout_s=60)
+    for ch in channels:
+        await ch.close()
+    await asyncio.sleep(1.0)
+    return took
 
 
 def table(etcd: dict[str, float], ours: dict[str, float]) -> str:
@@ -248,12 +281,32 @@ def main() -> None:
     parser.add_argument("--failover-rounds", type=int, default=5)
     parser.add_argument("--only-etcd", action="store_true", help="measure only the reference (harness check)")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="kemu-bench-") as tmp:
-        etcd = run_backend(True, args, Path(tmp))
-        ours = etcd if args.only_etcd else run_backend(False, args, Path(tmp))
+        clusters: dict[str, Cluster] = {}
+        try:
+            for name in ["etcd"] if args.only_etcd else ["etcd", "etcd_raft"]:
+                clusters[name] = start_cluster(name == "etcd", Path(tmp) / name, 3)
+            print("measuring etcd and etcd_raft, phase by phase ...", flush=True)
+            results = asyncio.run(measure(clusters, args))
+        finally:
+            for cluster in clusters.values():
+                for proc in cluster.procs:
+                    supervisor.stop(proc, grace_s=2)
+    etcd = results["etcd"]
+    ours = results.get("etcd_raft", etcd)
+    load_after = os.getloadavg()
     print(table(etcd, ours))
+    print(f"load average (1/5/15 min): {_fmt_load(load_before)} before, {_fmt_load(load_after)} after "
+          f"({os.cpu_count()} CPUs)")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "store.json").write_text(json.dumps({"etcd": etcd, "etcd_raft": ours, "args": vars(args)}, indent=2))
+    (RESULTS / "store.json").write_text(json.dumps({"etcd": etcd, "etcd_raft": ours, "args": vars(args),
+                                                    "load_before": load_before, "load_after": load_after},
+                                                   indent=2))
+
+
+def _fmt_load(load: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.2f}" for x in load)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ class RaftConfig:
     election_timeout_s: float = 1.0
     fsync: bool = True                       # False only with --unsafe-no-fsync
     snapshot_every_entries: int = 10_000     # Raft log compaction through state-machine snapshots
+    seed: int | None = None                  # for this member's own random choices (None: from the OS)
     # Test-only fault for the drills' negative control: acknowledge a write once proposed, before replication.
     unsafe_ack_before_replication: bool = False
 

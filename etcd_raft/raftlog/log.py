@@ -10,6 +10,8 @@ This is the only module in the project that imports pysyncobj. What it changes i
 - latency: appendEntriesUseBatch=False, so a new command wakes the Raft thread instead of waiting for a tick;
   messages between members are stored, not deflated (CPU, not bandwidth, is scarce on one machine);
 - a cut-off leader steps down after ~1.5 election timeouts (leaderFallbackTimeout) instead of 30 s;
+- a follower that sees its leader's connection close stands for election after 0.1-0.7 election timeouts
+  instead of the full 1-2 (a dead leader process closes its connections; a partition still takes the timeout);
 - members ping each other, so an idle follower-to-follower connection is never found stale (and dropped, with the
   vote request it was to carry) just when the leader dies;
 - snapshots are the state machine's own bytes (snapshot()/restore(), through a SyncObjConsumer: pysyncobj pickles
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import time
 import zlib
 from collections.abc import Callable, Coroutine
@@ -30,7 +33,8 @@ from typing import Any
 
 import pysyncobj.journal
 import pysyncobj.tcp_connection
-from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
+from pysyncobj import _RAFT_STATE, FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
+from pysyncobj.monotonic import monotonic as raft_clock
 
 from etcd_raft.raftlog.batching import GroupCommit
 from etcd_raft.raftlog.config import NoLeaderError, ProposalTimeout, RaftConfig, RaftStatus
@@ -40,6 +44,7 @@ log = logging.getLogger("etcd_raft.raftlog")
 BARRIER = b""      # the no-op command that read barriers propose
 PING = {"type": "kemu_ping"}    # keeps idle member-to-member connections alive (never reaches pysyncobj's logic)
 UNSAFE_BUFFER_S = 0.3
+LEADER_GONE_ELECTION_S = (0.1, 0.7)   # election delay, in election timeouts, once the leader's connection closed
 MAX_INFLIGHT_BATCHES = 2     # group commit window per member: more pipelining, smaller batches
 
 
@@ -105,6 +110,8 @@ class _StateMachine(SyncObjConsumer):  # type: ignore[misc]
 
 
 class _Raft(SyncObj):  # type: ignore[misc]
+    _SyncObj__raftElectionDeadline: float       # pysyncobj's, on its own clock (raft_clock)
+
     def __init__(self, config: RaftConfig, apply: Callable[[bytes], object], snapshot: Callable[[], bytes],
                  restore: Callable[[bytes], None]) -> None:
         self._kemu_apply = apply
@@ -113,6 +120,8 @@ class _Raft(SyncObj):  # type: ignore[misc]
         self._kemu_dirty = True
         self._kemu_defer_send = self._kemu_send_pending = False
         self._kemu_next_ping = 0.0
+        self._kemu_rng = random.Random(config.seed)
+        self._kemu_election_timeout_s = config.election_timeout_s
         config.data_dir.mkdir(parents=True, exist_ok=True)
         et = config.election_timeout_s
         conf = SyncObjConf(
@@ -148,6 +157,21 @@ class _Raft(SyncObj):  # type: ignore[misc]
                     if node is not leader:     # the leader's link carries heartbeats already
                         self._SyncObj__transport.send(node, PING)
         SyncObj._onTick(self, timeToWait)
+
+    # -- a leader whose connection closed is most likely dead
+    def _SyncObj__onNodeDisconnected(self, node: Any) -> None:
+        was_connected = node in self._SyncObj__connectedNodes     # not a failed reconnect attempt
+        SyncObj._SyncObj__onNodeDisconnected(self, node)
+        # A leader process that dies (crash, SIGKILL, stop) closes its connections, and the followers see that at
+        # once; waiting out the full election timeout after that only prolongs the outage. A follower then
+        # stands for election after a short random delay (spread so the survivors rarely split the vote). If the
+        # leader is in fact alive, it reconnects and its next heartbeat pushes the deadline back out; silence
+        # without a closed connection (a partition, a frozen machine) still takes the normal timeout. One draw per
+        # lost connection: failed reconnects report disconnects too, and taking the minimum of many draws would
+        # bunch the survivors at the lower bound (split votes).
+        if was_connected and node == self._SyncObj__raftLeader and self._SyncObj__raftState == _RAFT_STATE.FOLLOWER:
+            soon = raft_clock() + self._kemu_rng.uniform(*LEADER_GONE_ELECTION_S) * self._kemu_election_timeout_s
+            self._SyncObj__raftElectionDeadline = min(self._SyncObj__raftElectionDeadline, soon)
 
     # -- state machine (pysyncobj calls these on its own thread)
     @replicated  # type: ignore[misc]
