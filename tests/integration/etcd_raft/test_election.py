@@ -57,3 +57,27 @@ def test_leader_death_after_idle_needs_one_election(tmp_path: Path) -> None:
     finally:
         for log in logs:
             log.close()
+
+
+def test_followers_stand_soon_after_the_leaders_connection_closes(tmp_path: Path) -> None:
+    """A dead leader process closes its connections; the survivors need not wait out the election timeout.
+    With timeouts of 5 s and 50 s the survivors would take >= 5 s to elect anyone; seeing the leader's connection
+    close, the 5 s one stands after 0.5-3.5 s (and the 50 s one only after 5 s, so no split vote)."""
+    timeouts_s = [0.3, 5.0, 50.0]
+    addrs = [f"127.0.0.1:{free_port()}" for _ in timeouts_s]
+    logs = [ReplicatedLog(RaftConfig(addr, [a for a in addrs if a != addr], tmp_path / f"m{i}", HEARTBEAT_S, et,
+                                     fsync=False, seed=i),
+                          apply=lambda command: None, snapshot=lambda: b"", restore=lambda data: None)
+            for i, (addr, et) in enumerate(zip(addrs, timeouts_s, strict=True))]
+    try:
+        leader, term = wait_leader(logs)
+        assert leader == 0
+        logs.pop(leader).close()
+        t0 = time.monotonic()
+        new_leader, new_term = wait_leader(logs, timeout_s=20)
+        took = time.monotonic() - t0
+        assert logs[new_leader].config.election_timeout_s == 5.0 and new_term == term + 1
+        assert took < 4.5, f"new leader after {took:.2f} s: the election waited for the full timeout"
+    finally:
+        for log in logs:
+            log.close()
