@@ -3,6 +3,7 @@ with the numbers the report must give, and leave no machine behind."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -32,4 +33,5 @@ def test_cluster_drill(tmp_path: Path, drill: str) -> None:
         assert m["time until pods run elsewhere (s)"] >= m["time to NotReady (s)"]
     for suffix in (".md", ".json", ".png"):
         assert (tmp_path / "report" / f"drill-{drill}{suffix}").exists()
-    assert machines.existing_netns() == before
+    # only a cluster drill's machines (kemu-c<pid>-*) count: other test runs on the machine make their own
+    assert not {n for n in machines.existing_netns() - before if re.fullmatch(r"kemu-c\d+-.+", n)}
