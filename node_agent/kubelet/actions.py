@@ -11,6 +11,7 @@ Rules (the kubelet's, in this order):
    activeDeadlineSeconds passed since startTime): kill what still lives and stop the sandbox; never start again.
 3. No ready sandbox: kill what lives, create a new sandbox (attempt + 1) and start the first init container (or all
    app containers). With restartPolicy Never a pod whose sandbox died after it ran is not recreated.
+   A ready sandbox whose network is still being attached (no address yet, ``network_ready`` False) starts nothing.
 4. Init phase, in spec order: a completed init container (exit 0) is skipped; a running one is waited for; a failed
    one is restarted with back-off (restartPolicy Always/OnFailure) or fails the pod (Never). A native sidecar (init
    container with restartPolicy Always) is started and must be running (and past its startup probe) before the
@@ -250,6 +251,8 @@ def compute_pod_actions(
     ready_sandboxes = [s for s in obs.sandboxes if s.ready]
     if sandbox is None or not sandbox.ready or len(ready_sandboxes) > 1:
         return _recreate_sandbox(b, sandbox)
+    if not sandbox.network_ready:
+        return b.build()  # its network is still being attached: nothing starts without the pod's address
 
     if not init_complete(pod, obs):
         b.obs = obs.current()

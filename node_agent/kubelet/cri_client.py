@@ -28,6 +28,10 @@ from node_agent.kubelet.runtime_api import (
 
 _STATES = {0: "created", 1: "running", 2: "exited", 3: "unknown"}
 _NS = 1e-9
+_SETTLE_S = 60.0  # an address-less ready sandbox younger than this is asked for its status again
+# RunPodSandbox sets up namespaces and the pod network: on a loaded node it may take long (the kubelet's
+# --runtime-request-timeout is 2 min); a short timeout would leave a sandbox the runtime still builds
+_RUN_SANDBOX_TIMEOUT_S = 120.0
 
 
 def _pb() -> tuple[Any, Any]:
@@ -47,6 +51,7 @@ class CriRuntime:
         self.pull_timeout_s = pull_timeout_s
         self.metrics = RuntimeOperations()  # kubelet_runtime_operations_* on the kubelet's /metrics
         # per pod uid: ready sandboxes and running containers as last observed (see observe)
+        self.gives_pod_ips = False  # some pod-network sandbox had an address: this runtime has a pod network
         self._seen: dict[str, dict[str, ObservedSandbox | ObservedContainer]] = {}
 
     async def close(self) -> None:
@@ -67,6 +72,17 @@ class CriRuntime:
     async def version(self) -> str:
         r = await self._call(self.rt.Version, self.pb.VersionRequest(version="v1"), "RuntimeUnavailable", 5)
         return f"{r.runtime_name}://{r.runtime_version}"
+
+    def _with_network(self, ob: ObservedSandbox, st: Any) -> ObservedSandbox:
+        """The sandbox with its status: address and, for a pod-network sandbox without one on a runtime that gives
+        pods addresses (it gave one before), network_ready False -- the runtime may list a sandbox as ready while
+        its network is still being attached (seen by a concurrent observer, or after a timed-out RunPodSandbox)."""
+        ip = st.network.ip
+        host_net = st.linux.namespaces.options.network == 2  # NamespaceMode NODE
+        if ip and not host_net:
+            self.gives_pod_ips = True
+        pending = st.state == 0 and not ip and not host_net and self.gives_pod_ips
+        return ObservedSandbox(ob.id, ob.attempt, st.state == 0, ip, ob.created_at, network_ready=not pending)
 
     def _sandbox(self, s: Any) -> ObservedSandbox:
         return ObservedSandbox(id=s.id, attempt=s.metadata.attempt, ready=s.state == 0, created_at=s.created_at * _NS)
@@ -109,11 +125,11 @@ class CriRuntime:
             ob = self._sandbox(s)
             st = sb_by_id.get(s.id)
             if st is not None:
-                ob = ObservedSandbox(ob.id, ob.attempt, st.status.state == 0, st.status.network.ip, ob.created_at)
+                ob = self._with_network(ob, st.status)
             elif ob.ready and isinstance(known := seen.get(s.id), ObservedSandbox):
                 ob = known
-            if ob.ready:
-                keep[s.id] = ob
+            if ob.ready and (ob.ip or (ob.network_ready and ob.created_at < time.time() - _SETTLE_S)):
+                keep[s.id] = ob  # an address-less pod-network sandbox is asked again until it has one
             sandboxes.append(ob)
         containers = []
         for c in cs.containers:
@@ -186,7 +202,7 @@ class CriRuntime:
 
     async def run_sandbox(self, req: SandboxRequest) -> str:
         r = await self._call(self.rt.RunPodSandbox, self.pb.RunPodSandboxRequest(config=self._sandbox_config(req)),
-                             "FailedCreatePodSandBox")
+                             "FailedCreatePodSandBox", _RUN_SANDBOX_TIMEOUT_S)
         return str(r.pod_sandbox_id)
 
     async def stop_sandbox(self, sandbox_id: str) -> None:

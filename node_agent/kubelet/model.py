@@ -52,6 +52,9 @@ class ObservedSandbox:
     ready: bool
     ip: str = ""
     created_at: float = 0.0
+    # False while a ready sandbox that will get a pod IP has none yet (its network is still being attached): the
+    # kubelet starts no container in it and never reports the pod Running without its podIP.
+    network_ready: bool = True
 
 
 @dataclass(frozen=True)

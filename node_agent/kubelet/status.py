@@ -205,6 +205,8 @@ def compute_pod_status(pod: model.Pod, obs: model.ObservedPod, inp: StatusInputs
     ip = sandbox.ip if sandbox is not None and sandbox.ready else old_status.get("podIP", "")
     if model.spec(pod).get("hostNetwork"):
         ip = inp.host_ip or ip  # host-network pods share the node's address
+    if not ip and phase == "Running" and sandbox is not None and not sandbox.network_ready:
+        phase = status["phase"] = "Pending"  # never Running without the pod's address
     if ip:
         status["podIP"] = ip
         status["podIPs"] = [{"ip": ip}]

@@ -226,6 +226,8 @@ class PodWorker:
                 return
             new = (await self.runtime.observe(self.uid)).latest_sandbox()
             pod_ip = new.ip if new is not None else ""
+            if new is not None and not new.network_ready:
+                return  # started on a later pass, once the sandbox has its address (env, probes, status)
         for start in a.start:
             if not await self._start(start, sandbox_id, sreq, plans, pod_ip, now):
                 break  # init containers are sequential; app containers retry on the next pass
