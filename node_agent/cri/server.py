@@ -63,6 +63,17 @@ class RuntimeServicer(pb_grpc.RuntimeServiceServicer):
     async def _t(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args)
 
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        """A cheap read of the runtime's records (lists, statuses): run on the event loop when the runtime's lock
+        is free -- a kubelet makes several per pod every second, and a thread hop costs more than the read --
+        and in a thread otherwise, so the loop never waits for the lock."""
+        if self.rt.lock.acquire(blocking=False):
+            try:
+                return fn(*args)
+            finally:
+                self.rt.lock.release()
+        return await asyncio.to_thread(fn, *args)
+
     @rpc
     async def Version(self, request: Any, context: Any) -> Any:
         return pb.VersionResponse(version="0.1.0", runtime_name=RUNTIME_NAME, runtime_version=RUNTIME_VERSION,
@@ -99,7 +110,7 @@ class RuntimeServicer(pb_grpc.RuntimeServiceServicer):
 
     @rpc
     async def PodSandboxStatus(self, request: Any, context: Any) -> Any:
-        sb = await self._t(self.rt.sandbox, request.pod_sandbox_id)
+        sb = await self._read(self.rt.sandbox, request.pod_sandbox_id)
         return pb.PodSandboxStatusResponse(status=convert.sandbox_status(sb), timestamp=time.time_ns())
 
     @rpc
@@ -109,7 +120,7 @@ class RuntimeServicer(pb_grpc.RuntimeServiceServicer):
         def match(sb: dict[str, Any]) -> bool:
             return sb["id"].startswith(f.id) and convert.matches(sb["labels"], f.label_selector)
         items = []
-        for sb in await self._t(self.rt.list_sandboxes, match):
+        for sb in await self._read(self.rt.list_sandboxes, match):
             if f.HasField("state") and convert.pod_sandbox(sb).state != f.state.state:
                 continue
             items.append(convert.pod_sandbox(sb))
@@ -144,7 +155,7 @@ class RuntimeServicer(pb_grpc.RuntimeServiceServicer):
             return c["id"].startswith(f.id) and c["sandbox_id"].startswith(f.pod_sandbox_id) \
                 and convert.matches(c["labels"], f.label_selector)
         out = []
-        for c in await self._t(self.rt.list_containers, match):
+        for c in await self._read(self.rt.list_containers, match):
             msg = convert.container(c)
             if f.HasField("state") and msg.state != f.state.state:
                 continue
@@ -153,7 +164,7 @@ class RuntimeServicer(pb_grpc.RuntimeServiceServicer):
 
     @rpc
     async def ContainerStatus(self, request: Any, context: Any) -> Any:
-        c = await self._t(self.rt.container, request.container_id)
+        c = await self._read(self.rt.container, request.container_id)
         return pb.ContainerStatusResponse(status=convert.container_status(c))
 
     @rpc

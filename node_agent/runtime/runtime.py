@@ -384,7 +384,7 @@ class Runtime:
                 if len(self.sandboxes) == 1:
                     self.cgroups.remove_scope_if_empty()
             self.sandboxes.pop(sb["id"], None)
-            shutil.rmtree(self.sb_dir / sb["id"], ignore_errors=True)
+        shutil.rmtree(self.sb_dir / sb["id"], ignore_errors=True)  # outside the lock, as for containers
 
     def list_sandboxes(self, match: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
         """Sandboxes (those ``match`` accepts, judged on fields that never change), refreshed."""
@@ -624,7 +624,8 @@ class Runtime:
             pass
         with self.lock:
             self.containers.pop(c["id"], None)
-            shutil.rmtree(self.ct_dir / c["id"], ignore_errors=True)
+        # outside the lock: the record is gone, and readers (the CRI's status calls) need not wait for the disk
+        shutil.rmtree(self.ct_dir / c["id"], ignore_errors=True)
 
     def list_containers(self, match: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
         """Containers (those ``match`` accepts, judged on fields that never change: ids, labels), refreshed. A

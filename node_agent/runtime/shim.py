@@ -190,6 +190,12 @@ def run(bundle: str, ready_fd: int) -> int:
             child_io = (in_r, o_w, e_w)
         else:
             child_io = (os.open(os.devnull, os.O_RDONLY), o_w, e_w)
+    # The loop below sleeps until output, an attach client or a signal: SIGCHLD (the init exited) and SIGUSR1
+    # (reopen the log) write to this pipe, so an idle container costs no periodic wake-ups. Set before the fork so
+    # an init that dies at once is not missed; both ends close at the init's exec.
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     pid = os.fork()
     if pid == 0:
         os.close(sync_w)
@@ -248,15 +254,25 @@ def run(bundle: str, ready_fd: int) -> int:
     att = _Attached(sel, stdin_w, tty, bool(spec.get("stdin_once")))
     if listener is not None:
         sel.register(listener, selectors.EVENT_READ, "listen")
+    sel.register(wake_r, selectors.EVENT_READ, "wake")
     status: int | None = None
     exited_at = 0.0
     open_outs = len(out_fds)
     while open_outs:
-        events = sel.select(timeout=0.2)
+        # once the init exited, poll: escaped processes may keep a pipe open (see the 2 s cut-off below)
+        events = sel.select(timeout=None if status is None else 0.2)
         if reopen:  # after select: a reopen requested while we waited applies to what it returned
             reopen = False
             logs.reopen()
         for key, _ in events:
+            if key.data == "wake":
+                while True:
+                    try:
+                        if not os.read(wake_r, 512):
+                            break
+                    except BlockingIOError:
+                        break
+                continue
             if key.data == "listen":
                 att.accept(key.fileobj)  # type: ignore[arg-type]
                 continue
