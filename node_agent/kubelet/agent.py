@@ -184,6 +184,27 @@ class ApiReporter:
                 items.append(master)
         return items
 
+    async def get_cluster_object(self, kind: str, name: str) -> dict[str, Any] | None:
+        obj = await self.api.get_or_none(f"/api/v1/{kind}/{name}")
+        return obj if isinstance(obj, dict) else None
+
+    async def request_token(self, pod: model.Pod, service_account: str, audience: str, expiration_s: int
+                            ) -> tuple[str, float]:
+        """A TokenRequest for the pod's service account, bound to the pod (so it dies with it)."""
+        m = model.meta(pod)
+        spec: dict[str, Any] = {"expirationSeconds": expiration_s, "boundObjectRef": {
+            "apiVersion": "v1", "kind": "Pod", "name": m.get("name"), "uid": m.get("uid")}}
+        if audience:
+            spec["audiences"] = [audience]
+        r = await self.api.create(f"/api/v1/namespaces/{m.get('namespace')}/serviceaccounts/{service_account}/token",
+                                  {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec})
+        st = (r or {}).get("status") or {}
+        token = str(st.get("token") or "")
+        if not token:
+            raise ApiError(500, "InternalError", "TokenRequest returned no token")
+        expires = model.parse_rfc3339(str(st.get("expirationTimestamp") or "")) or self.clock() + expiration_s
+        return token, expires
+
     async def get_object(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         obj = await self.api.get_or_none(f"/api/v1/namespaces/{namespace}/{kind}/{name}")
         return obj if isinstance(obj, dict) else None

@@ -3,13 +3,18 @@
 Pure: ``plan_volumes`` maps every ``spec.volumes`` entry to a ``VolumePlan`` under ``<pod_dir>/volumes/<kind>/<name>``
 (the kubelet's layout); the executor creates the directories, mounts tmpfs for ``emptyDir.medium: Memory``, writes
 ``files`` (configMap, secret, downwardAPI, projected) and bind-mounts them into containers per ``container_mounts``.
-Secret volumes are always tmpfs, as in Kubernetes. hostPath uses the host path itself. Files of projected kinds are
-read-only in the container. Unsupported kinds raise ``VolumeError`` (reported as FailedMount).
+Secret volumes are always tmpfs, as in Kubernetes; ``emptyDir.medium: Memory`` is a tmpfs of ``sizeLimit`` bytes
+(when given). hostPath uses the host path itself; its ``type`` is checked (and DirectoryOrCreate/FileOrCreate
+created) by the executor when it sets the volume up. persistentVolumeClaim resolves, through the claim and its bound
+PersistentVolume (``claim_host_path``), to the PV's hostPath. projected ``serviceAccountToken`` sources get the
+tokens the executor obtained through the TokenRequest API (``token_sources`` names what it must ask for). Files of
+projected kinds are read-only in the container. Unsupported kinds raise ``VolumeError`` (reported as FailedMount).
 """
 
 from __future__ import annotations
 
 import base64
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,8 +22,14 @@ from typing import Any
 
 from node_agent.kubelet import model
 from node_agent.kubelet.env import Objects, field_ref
+from node_agent.kubelet.resources import parse_quantity
 
 DEFAULT_MODE = 0o644
+DEFAULT_TOKEN_EXPIRATION_S = 3600
+HOST_PATH_TYPES = ("", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice",
+                   "BlockDevice")
+
+TokenKey = tuple[str, int]  # (audience, "" = the apiserver's; expirationSeconds)
 
 
 class VolumeError(ValueError):
@@ -41,6 +52,13 @@ class VolumePlan:
     size_limit: str = ""
     files: tuple[VolumeFile, ...] = field(default_factory=tuple)
     read_only: bool = False  # forced read-only (configMap/secret/downwardAPI/projected)
+    host_type: str = ""  # hostPath type to check (and create for *OrCreate)
+    size_bytes: int = 0  # tmpfs size (emptyDir Memory sizeLimit); 0 = the kernel's default
+
+    @property
+    def refreshable(self) -> bool:
+        """Files the kubelet keeps up to date while the pod runs (configMap, secret, downwardAPI, projected)."""
+        return self.kind in ("configMap", "secret", "downwardAPI", "projected")
 
 
 @dataclass(frozen=True)
@@ -111,13 +129,60 @@ def _source_files(pod: model.Pod, src: Mapping[str, Any], kind: str, default_mod
     raise VolumeError(f"unsupported projected source {kind!r}")
 
 
+def token_key(src: Mapping[str, Any]) -> TokenKey:
+    return str(src.get("audience") or ""), int(src.get("expirationSeconds") or DEFAULT_TOKEN_EXPIRATION_S)
+
+
+def token_sources(pod: model.Pod) -> list[TokenKey]:
+    """The (audience, expirationSeconds) of every projected serviceAccountToken source, without repeats."""
+    out: list[TokenKey] = []
+    for v in model.spec(pod).get("volumes") or []:
+        for s in ((v.get("projected") or {}).get("sources") or []):
+            if "serviceAccountToken" in s and (k := token_key(s["serviceAccountToken"] or {})) not in out:
+                out.append(k)
+    return out
+
+
+def claim_names(pod: model.Pod) -> list[str]:
+    return [str(v["persistentVolumeClaim"].get("claimName")) for v in model.spec(pod).get("volumes") or []
+            if "persistentVolumeClaim" in v]
+
+
+def claim_host_path(claim: str, pvc: Mapping[str, Any] | None, pv: Mapping[str, Any] | None) -> tuple[str, str]:
+    """(path, hostPath type) of the PersistentVolume bound to the claim; VolumeError when it cannot be used."""
+    if pvc is None:
+        raise VolumeError(f'persistentvolumeclaim "{claim}" not found')
+    volume = str((pvc.get("spec") or {}).get("volumeName") or "")
+    if not volume or (pvc.get("status") or {}).get("phase") != "Bound":
+        raise VolumeError(f'PVC {model.meta(pvc).get("namespace")}/{claim} is not bound')
+    if pv is None:
+        raise VolumeError(f'persistentvolume "{volume}" not found')
+    hp = (pv.get("spec") or {}).get("hostPath")
+    if not hp or not hp.get("path"):
+        raise VolumeError(f'persistentvolume "{volume}": only hostPath volumes can be mounted on this node')
+    return str(hp["path"]), str(hp.get("type") or "")
+
+
 def plan_volumes(pod: model.Pod, pod_dir: str, *, config_maps: Objects, secrets: Objects, pod_ip: str = "",
-                 host_ip: str = "") -> list[VolumePlan]:
+                 host_ip: str = "", tokens: Mapping[TokenKey, str] | None = None,
+                 claims: Mapping[str, tuple[str, str]] | None = None) -> list[VolumePlan]:
+    """``tokens``: service-account tokens by ``token_key``; ``claims``: claim name -> (PV host path, type)."""
     plans = []
     for v in model.spec(pod).get("volumes") or []:
         name = str(v.get("name"))
         if "hostPath" in v:
-            plans.append(VolumePlan(name, "hostPath", str(v["hostPath"].get("path"))))
+            htype = str(v["hostPath"].get("type") or "")
+            if htype not in HOST_PATH_TYPES:
+                raise VolumeError(f'for volume "{name}" : invalid HostPathType {htype!r}')
+            plans.append(VolumePlan(name, "hostPath", str(v["hostPath"].get("path")), host_type=htype))
+            continue
+        if "persistentVolumeClaim" in v:
+            claim = str(v["persistentVolumeClaim"].get("claimName"))
+            if claims is None or claim not in claims:
+                raise VolumeError(f'persistentvolumeclaim "{claim}" not found')
+            path, htype = claims[claim]
+            plans.append(VolumePlan(name, "hostPath", path, host_type=htype,
+                                    read_only=bool(v["persistentVolumeClaim"].get("readOnly"))))
             continue
         kind = next((k for k in ("emptyDir", "configMap", "secret", "downwardAPI", "projected") if k in v), None)
         if kind is None:
@@ -125,8 +190,10 @@ def plan_volumes(pod: model.Pod, pod_dir: str, *, config_maps: Objects, secrets:
         src = v[kind] or {}
         host = os.path.join(pod_dir, "volumes", f"kubernetes.io~{kind.lower()}", name)
         if kind == "emptyDir":
-            plans.append(VolumePlan(name, kind, host, tmpfs=src.get("medium") == "Memory",
-                                    size_limit=str(src.get("sizeLimit") or "")))
+            memory = src.get("medium") == "Memory"
+            limit = src.get("sizeLimit")
+            size = math.ceil(parse_quantity(limit)) if limit and memory else 0
+            plans.append(VolumePlan(name, kind, host, tmpfs=memory, size_limit=str(limit or ""), size_bytes=size))
             continue
         mode = int(src.get("defaultMode", DEFAULT_MODE))
         if kind == "projected":
@@ -134,7 +201,12 @@ def plan_volumes(pod: model.Pod, pod_dir: str, *, config_maps: Objects, secrets:
             for s in src.get("sources") or []:
                 sk = next(iter(s))
                 if sk == "serviceAccountToken":
-                    continue  # needs the TokenRequest API; not provided yet
+                    src_t = s[sk] or {}
+                    token = (tokens or {}).get(token_key(src_t))
+                    if token is None:
+                        raise VolumeError(f'for volume "{name}" : no service account token')
+                    files.append(VolumeFile(str(src_t.get("path") or "token"), token.encode(), mode))
+                    continue
                 files += _source_files(pod, s[sk], sk, mode, config_maps, secrets, pod_ip, host_ip)
         else:
             files = _source_files(pod, src, kind, mode, config_maps, secrets, pod_ip, host_ip)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from node_agent.kubelet import model
+from node_agent.kubelet import model, volumes
 from node_agent.kubelet.actions import (
     KillContainer,
     PodActions,
@@ -39,7 +39,7 @@ from node_agent.kubelet.prober import run_check, run_hook
 from node_agent.kubelet.probes import ContainerProbes, ProbeSpecError
 from node_agent.kubelet.runtime_api import RuntimeClient, RuntimeError_, SandboxRequest
 from node_agent.kubelet.status import KUBELET_CONDITIONS, StatusInputs, compute_pod_status
-from node_agent.kubelet.volumes import VolumeError, VolumePlan, container_mounts, plan_volumes
+from node_agent.kubelet.volumes import TokenKey, VolumeError, VolumePlan, container_mounts, plan_volumes
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,9 @@ class Reporter(Protocol):
     async def delete_pod(self, pod: model.Pod) -> None: ...
     async def get_object(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None: ...
     async def list_services(self, namespace: str) -> list[dict[str, Any]]: ...  # namespace's + default/kubernetes
+    async def get_cluster_object(self, kind: str, name: str) -> dict[str, Any] | None: ...  # e.g. persistentvolumes
+    async def request_token(self, pod: model.Pod, service_account: str, audience: str, expiration_s: int
+                            ) -> tuple[str, float]: ...  # TokenRequest bound to the pod -> (token, expires at)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class WorkerConfig:
     dns_servers: tuple[str, ...] = ()
     poll_s: float = 1.0
     runtime_name: str = "kemu"
+    volume_refresh_s: float = 60.0  # configMap/secret/projected files are re-read at most this often
 
 
 class PodWorker:
@@ -85,6 +89,10 @@ class PodWorker:
         self.last_status: dict[str, Any] | None = None
         # ConfigMaps and Secrets the pod refers to, read once per pass for volumes and every container's env
         self._objects: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None = None
+        self.tokens: dict[TokenKey, tuple[str, float, float]] = {}  # -> (token, issued at, expires at)
+        self._volumes_at = 0.0  # when the refreshable volumes' files were last written
+        self._volumes_meta: Any = None  # labels/annotations they were written with (downwardAPI)
+        self._oom_seen: set[str] = set()  # container ids an OOMKilling event was sent for
         self.done = False  # the pod object was deleted by us (or is gone): stop
         self._poke = asyncio.Event()
 
@@ -133,6 +141,8 @@ class PodWorker:
         if not (api_phase in ("Succeeded", "Failed") and self.last_status is None):
             # A pod already terminal before this worker existed keeps the status its kubelet wrote.
             await self._report_status(obs)
+        await self._oom_events(obs)
+        await self._refresh_volumes(obs)
         if pod_is_terminal(self._basis(), obs, now) and actions.idle and not obs.running():
             return TERMINAL_POLL_S  # nothing will change; only deletion (a poke) matters
         wake = [self.cfg.poll_s]
@@ -200,7 +210,8 @@ class PodWorker:
         try:
             plans = await self._volumes(sandbox.ip if sandbox and not a.create_sandbox else "")
         except (VolumeError, OSError) as e:
-            await self.reporter.event(self.pod, "Warning", "FailedMount", f"MountVolume.SetUp failed: {e}")
+            sep = " " if str(e).startswith("for volume") else ": "
+            await self.reporter.event(self.pod, "Warning", "FailedMount", f"MountVolume.SetUp failed{sep}{e}")
             return
         try:
             await self._create_and_start(a, sandbox, plans, now)
@@ -258,14 +269,65 @@ class PodWorker:
         except TimeoutError:
             return False, f"hook timed out after {timeout_s:g}s"
 
-    async def _volumes(self, pod_ip: str) -> list[VolumePlan]:
+    async def _volumes(self, pod_ip: str, only_refreshable: bool = False) -> list[VolumePlan]:
         ns = str(model.meta(self.pod).get("namespace"))
         cms, secrets = self._objects = await self._referenced_objects(ns)  # the pass's containers reuse them
+        tokens = await self._tokens()
+        claims: dict[str, tuple[str, str]] = {}
+        for claim in volumes.claim_names(self.pod):
+            pvc = await self.reporter.get_object("persistentvolumeclaims", ns, claim)
+            volume = str(((pvc or {}).get("spec") or {}).get("volumeName") or "")
+            pv = await self.reporter.get_cluster_object("persistentvolumes", volume) if volume else None
+            claims[claim] = volumes.claim_host_path(claim, pvc, pv)
         plans = plan_volumes(self.pod, os.path.join(self.cfg.pods_dir, self.uid), config_maps=cms, secrets=secrets,
-                             pod_ip=pod_ip, host_ip=self.cfg.host_ip)
+                             pod_ip=pod_ip, host_ip=self.cfg.host_ip, tokens=tokens, claims=claims)
         for p in plans:
-            self.write_volume(p)
+            if p.refreshable or not only_refreshable:
+                self.write_volume(p)
+        self._volumes_at = self.clock()
+        self._volumes_meta = _downward_meta(self.pod)
         return plans
+
+    async def _tokens(self) -> dict[TokenKey, str]:
+        """Service-account tokens for the projected volumes, asked for again once 80% of their life has passed
+        (as the kubelet's token manager)."""
+        keys = volumes.token_sources(self.pod)
+        if not keys:
+            return {}
+        now = self.clock()
+        sa = str(model.spec(self.pod).get("serviceAccountName") or "default")
+        for key in keys:
+            have = self.tokens.get(key)
+            if have is None or now >= have[1] + 0.8 * (have[2] - have[1]):
+                try:
+                    token, expires = await self.reporter.request_token(self.pod, sa, key[0], key[1])
+                except Exception as e:  # any failure (API, network) is the mount's failure
+                    if have is not None and now < have[2]:
+                        continue  # the old token is still valid: retry on a later refresh
+                    raise VolumeError(f"failed to fetch token: {e}") from e
+                self.tokens[key] = (token, now, expires)
+        return {k: self.tokens[k][0] for k in keys}
+
+    async def _refresh_volumes(self, obs: ObservedPod) -> None:
+        """Keep configMap/secret/downwardAPI/projected files current while the pod runs: at once when the pod's
+        labels or annotations changed (downwardAPI), else every ``volume_refresh_s`` (new ConfigMap/Secret data,
+        token rotation). Errors leave the old files in place, as the kubelet does."""
+        sb = obs.latest_sandbox()
+        if not self._volumes_at or sb is None or not sb.ready:
+            return
+        if not any(k in v for v in model.spec(self.pod).get("volumes") or []
+                   for k in ("configMap", "secret", "downwardAPI", "projected")):
+            return
+        due = self.clock() - self._volumes_at >= self.cfg.volume_refresh_s
+        if not due and _downward_meta(self.pod) == self._volumes_meta:
+            return
+        try:
+            await self._volumes(sb.ip, only_refreshable=True)
+        except (VolumeError, OSError) as e:
+            log.warning("refreshing volumes of pod %s: %s", self.uid, e)
+            self._volumes_at = self.clock()
+        finally:
+            self._objects = None
 
     async def _referenced_objects(self, ns: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
         cm_names, secret_names = referenced_names(self.pod)
@@ -363,6 +425,18 @@ class PodWorker:
                 return False
         return True
 
+    async def _oom_events(self, obs: ObservedPod) -> None:
+        """A container the kernel OOM-killed: a Warning ``OOMKilling`` event (node-problem-detector's reason, with
+        the kernel's wording), once per container."""
+        self._oom_seen &= {c.id for c in obs.containers}  # bounded by the containers the runtime keeps
+        for c in obs.containers:
+            if c.reason == "OOMKilled" and c.id not in self._oom_seen:
+                self._oom_seen.add(c.id)
+                await self.reporter.event(self.pod, "Warning", "OOMKilling",
+                                          f"Memory cgroup out of memory: Killed process in container {c.name} "
+                                          f"of pod {model.meta(self.pod).get('namespace')}/"
+                                          f"{model.meta(self.pod).get('name')} (exit code {c.exit_code})")
+
     async def _report_status(self, obs: ObservedPod) -> None:
         # A waiting reason is only meaningful while no newer container of that name runs.
         for name in list(self.waiting):
@@ -390,6 +464,11 @@ class PodWorker:
         self.pull_backoff.forget(self.uid + "/")
         remove_pod_dirs(os.path.join(self.cfg.pods_dir, self.uid),
                         sandbox_request(self.pod, 0, self.cfg.log_root).log_directory)
+
+
+def _downward_meta(pod: model.Pod) -> Any:
+    m = model.meta(pod)
+    return m.get("labels"), m.get("annotations")
 
 
 def _spec_of(pod: model.Pod, name: str) -> Mapping[str, Any]:
@@ -446,15 +525,44 @@ def remove_pod_dirs(pod_dir: str, log_dir: str) -> None:
     shutil.rmtree(log_dir, ignore_errors=True)
 
 
+def check_host_path(name: str, path: str, htype: str) -> None:
+    """The hostPath ``type`` check (creating the path for DirectoryOrCreate / FileOrCreate), with the kubelet's
+    messages; VolumeError when the path is not what the type asks for."""
+    import stat
+
+    fail = f'for volume "{name}" : hostPath type check failed: {path} is not '
+    if htype == "DirectoryOrCreate" and not os.path.lexists(path):
+        os.makedirs(path, mode=0o755, exist_ok=True)
+    elif htype == "FileOrCreate" and not os.path.lexists(path):
+        if not os.path.isdir(os.path.dirname(path) or "/"):
+            raise VolumeError(f'for volume "{name}" : hostPath type check failed: the parent directory of '
+                              f"{path} does not exist")
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+    want = {"DirectoryOrCreate": (stat.S_ISDIR, "a directory"), "Directory": (stat.S_ISDIR, "a directory"),
+            "FileOrCreate": (stat.S_ISREG, "a file"), "File": (stat.S_ISREG, "a file"),
+            "Socket": (stat.S_ISSOCK, "a socket file"), "CharDevice": (stat.S_ISCHR, "a character device"),
+            "BlockDevice": (stat.S_ISBLK, "a block device")}.get(htype)
+    if want is None:
+        return  # "" : no check, as the kubelet
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise VolumeError(fail + want[1]) from None
+    if not want[0](mode):
+        raise VolumeError(fail + want[1])
+
+
 def materialize_volume(p: VolumePlan) -> None:
     """Create the volume directory and write its files (tmpfs mounting is the runtime's job on Linux hosts)."""
     if p.kind == "hostPath":
+        check_host_path(p.name, p.host_path, p.host_type)
         return
     os.makedirs(p.host_path, exist_ok=True)
     if p.tmpfs and not os.path.ismount(p.host_path) and os.geteuid() == 0:
         import subprocess
 
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", p.host_path], check=False,
+        opts = "mode=0755" + (f",size={p.size_bytes}" if p.size_bytes else "")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", p.host_path], check=False,
                        capture_output=True, timeout=10)
     for f in p.files:
         path = os.path.join(p.host_path, f.path)

@@ -145,5 +145,13 @@ class FakeReporter:
     async def list_services(self, namespace: str) -> list[dict[str, Any]]:
         return [o for (kind, ns, _), o in self.objects.items() if kind == "services" and ns in (namespace, "default")]
 
+    async def get_cluster_object(self, kind: str, name: str) -> dict[str, Any] | None:
+        return self.objects.get((kind, "", name))
+
+    async def request_token(self, pod: Any, service_account: str, audience: str, expiration_s: int
+                            ) -> tuple[str, float]:
+        self.tokens_issued = getattr(self, "tokens_issued", 0) + 1
+        return f"token-{service_account}-{audience}-{self.tokens_issued}", 1_800_000_000.0 + expiration_s
+
     def reasons(self) -> list[str]:
         return [r for _, r, _ in self.events]
