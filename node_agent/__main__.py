@@ -89,7 +89,8 @@ async def amain(a: argparse.Namespace) -> None:
     agent = NodeAgent(cfg, api, runtime)
     app = make_app(agent.wcfg.log_root, lambda: [dict(w.pod) for w in agent.workers.values()],
                    stats=agent.stats_summary, resolve=agent.resolve_container, streaming=runtime,
-                   resolve_sandbox=agent.resolve_sandbox, metrics=runtime.metrics.render)
+                   resolve_sandbox=agent.resolve_sandbox,
+                   metrics=lambda: runtime.metrics.render() + agent.metrics_text())
     runner = web.AppRunner(app, shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, address, a.port).start()

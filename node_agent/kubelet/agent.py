@@ -323,6 +323,24 @@ class NodeAgent:
         self._container_samples = {c.container_id: c.sample for c in containers}
         return doc
 
+    def metrics_text(self) -> str:
+        """The kubelet's pod/container gauges (Prometheus text), from the statuses the workers last wrote."""
+        statuses = [w.last_status or {} for w in self.workers.values()]
+        pods = sum(1 for st in statuses if st.get("phase") == "Running")
+        states = {"running": 0, "exited": 0, "created": 0}
+        for st in statuses:
+            for cs in (st.get("initContainerStatuses") or []) + (st.get("containerStatuses") or []):
+                state = cs.get("state") or {}
+                states["running" if "running" in state else "exited" if "terminated" in state else "created"] += 1
+        lines = ["# HELP kubelet_node_name The node's name. The count is always 1.", "# TYPE kubelet_node_name gauge",
+                 f'kubelet_node_name{{node="{self.cfg.node.name}"}} 1',
+                 "# HELP kubelet_running_pods Number of pods that have a running pod sandbox",
+                 "# TYPE kubelet_running_pods gauge", f"kubelet_running_pods {pods}",
+                 "# HELP kubelet_running_containers Number of containers currently running",
+                 "# TYPE kubelet_running_containers gauge"]
+        lines += [f'kubelet_running_containers{{container_state="{k}"}} {v}' for k, v in states.items()]
+        return "\n".join(lines) + "\n"
+
     async def resolve_container(self, ns: str, name: str, container: str) -> str | None:
         """The running container id for (namespace, pod name, container name), for exec/attach."""
         for uid, w in list(self.workers.items()):
