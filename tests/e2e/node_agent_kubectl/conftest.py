@@ -110,11 +110,14 @@ def _machines_ok() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+def node(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Node]:
     reason = _machines_ok()
     if reason:
         pytest.skip(reason)
     from tests.e2e.node_agent_kubectl.pods import all_pods
+
+    # a module may bring its own objects: POD_SET(node name, host dir) -> list of objects
+    all_pods = getattr(request.module, "POD_SET", all_pods)
 
     tmp = tmp_path_factory.mktemp("kt")
     short = Path(tempfile.mkdtemp(prefix="kt-", dir="/tmp"))  # unix sockets: 107-byte path limit
