@@ -12,7 +12,7 @@ from typing import Any
 
 from node_agent.kubelet import model
 from node_agent.kubelet.env import expand
-from node_agent.kubelet.resources import linux_resources
+from node_agent.kubelet.resources import linux_resources, pod_cgroup_parent, pod_linux_resources
 from node_agent.kubelet.runtime_api import (
     LABEL_CONTAINER_NAME,
     LABEL_POD_NAME,
@@ -49,12 +49,29 @@ def sandbox_request(pod: model.Pod, attempt: int, log_root: str, dns_servers: tu
     searches = (f"{ns}.svc.{cluster_domain}", f"svc.{cluster_domain}", cluster_domain) if dns_servers else ()
     labels = {**{str(k): str(v) for k, v in (m.get("labels") or {}).items()}, **pod_labels(pod)}
     psc = s.get("securityContext") or {}
+    r = pod_linux_resources(pod)
     return SandboxRequest(name=str(m.get("name")), namespace=ns, uid=str(m.get("uid")), attempt=attempt,
                           hostname=hostname, log_directory=pod_log_dir(log_root, pod), labels=labels,
                           annotations={str(k): str(v) for k, v in (m.get("annotations") or {}).items()},
                           dns_servers=dns_servers, dns_searches=searches,
+                          cgroup_parent=pod_cgroup_parent(pod), port_mappings=port_mappings(pod),
+                          pod_resources=(r.cpu_period, r.cpu_quota, r.cpu_shares, r.memory_limit_in_bytes),
                           share_pid=bool(s.get("shareProcessNamespace")), host_network=bool(s.get("hostNetwork")),
                           run_as_user=_opt_int(psc.get("runAsUser")), run_as_group=_opt_int(psc.get("runAsGroup")))
+
+
+def port_mappings(pod: model.Pod) -> tuple[tuple[str, int, int, str], ...]:
+    """(protocol, containerPort, hostPort, hostIP) of every container port that asks for a hostPort (host-network
+    pods use the node's ports directly: none)."""
+    if model.spec(pod).get("hostNetwork"):
+        return ()
+    out = []
+    for c in model.containers(pod) + model.init_containers(pod):
+        for p in c.get("ports") or []:
+            if p.get("hostPort"):
+                out.append((str(p.get("protocol") or "TCP"), int(p["containerPort"]), int(p["hostPort"]),
+                            str(p.get("hostIP") or "")))
+    return tuple(out)
 
 
 def _opt_int(v: object) -> int | None:

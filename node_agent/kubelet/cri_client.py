@@ -167,7 +167,12 @@ class CriRuntime:
             annotations=dict(req.annotations),
             dns_config=pb.DNSConfig(servers=list(req.dns_servers), searches=list(req.dns_searches),
                                     options=["ndots:5"] if req.dns_servers else []),
-            linux=pb.LinuxPodSandboxConfig(cgroup_parent=req.cgroup_parent, **self._sandbox_security(req)))
+            port_mappings=[pb.PortMapping(protocol={"UDP": 1, "SCTP": 2}.get(proto, 0), container_port=cport,
+                                          host_port=hport, host_ip=hip)
+                           for proto, cport, hport, hip in req.port_mappings],
+            linux=pb.LinuxPodSandboxConfig(cgroup_parent=req.cgroup_parent, resources=pb.LinuxContainerResources(
+                cpu_period=req.pod_resources[0], cpu_quota=req.pod_resources[1], cpu_shares=req.pod_resources[2],
+                memory_limit_in_bytes=req.pod_resources[3]), **self._sandbox_security(req)))
 
     def _ns_options(self, share_pid: bool, host_network: bool, target_id: str = "") -> Any:
         # NamespaceMode: POD = 0, CONTAINER = 1, NODE = 2, TARGET = 3

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -112,19 +112,48 @@ def linux_resources(c: Mapping[str, Any]) -> LinuxResources:
 def pod_requests(pod: model.Pod) -> dict[str, Fraction]:
     """Effective pod requests, as Kubernetes computes them: the larger of (app containers + every sidecar) and,
     for each regular init container, (its requests + the sidecars started before it)."""
+    return _pod_total(pod, requests_of)
+
+
+def pod_limits(pod: model.Pod) -> dict[str, Fraction]:
+    """Effective pod limits of cpu and memory, combined as requests are; a resource some container leaves
+    unlimited is absent (the pod is unlimited in it), as the kubelet's pod cgroup."""
+    cs = model.init_containers(pod) + model.containers(pod)
+    total = _pod_total(pod, lambda c: _res(c, "limits"))
+    return {r: v for r, v in total.items() if r in ("cpu", "memory") and cs
+            and all(r in _res(c, "limits") for c in cs)}
+
+
+def pod_linux_resources(pod: model.Pod) -> LinuxResources:
+    """The pod-level (sandbox) resources the kubelet gives its pod cgroup: summed limits and requests."""
+    lim = pod_limits(pod)
+    req = pod_requests(pod)
+    shares = max(MIN_SHARES, math.floor(req["cpu"] * 1024)) if req.get("cpu") else MIN_SHARES
+    quota = max(MIN_QUOTA_US, math.floor(lim["cpu"] * CFS_PERIOD_US)) if lim.get("cpu") else 0
+    return LinuxResources(CFS_PERIOD_US, quota, shares, math.ceil(lim["memory"]) if "memory" in lim else 0)
+
+
+def pod_cgroup_parent(pod: model.Pod) -> str:
+    """The kubelet's pod cgroup path (cgroupfs driver): kubepods[/burstable|/besteffort]/pod<uid>."""
+    qos = qos_class(pod)
+    tier = "" if qos == "Guaranteed" else qos.lower() + "/"
+    return f"/kubepods/{tier}pod{model.meta(pod).get('uid')}"
+
+
+def _pod_total(pod: model.Pod, of: Callable[[Mapping[str, Any]], dict[str, Fraction]]) -> dict[str, Fraction]:
     def add(a: dict[str, Fraction], b: dict[str, Fraction]) -> dict[str, Fraction]:
         return {k: a.get(k, Fraction(0)) + b.get(k, Fraction(0)) for k in set(a) | set(b)}
 
     apps: dict[str, Fraction] = {}
     for c in model.containers(pod):
-        apps = add(apps, requests_of(c))
+        apps = add(apps, of(c))
     sidecars: dict[str, Fraction] = {}
     peaks: list[dict[str, Fraction]] = []
     for c in model.init_containers(pod):
         if model.is_sidecar(c):
-            sidecars = add(sidecars, requests_of(c))
+            sidecars = add(sidecars, of(c))
         else:
-            peaks.append(add(sidecars, requests_of(c)))
+            peaks.append(add(sidecars, of(c)))
     total = add(apps, sidecars)
     for p in peaks:
         total = {k: max(total.get(k, Fraction(0)), p.get(k, Fraction(0))) for k in set(total) | set(p)}

@@ -41,7 +41,11 @@ class SandboxRequest:
     annotations: Mapping[str, str] = field(default_factory=dict)
     dns_servers: tuple[str, ...] = ()
     dns_searches: tuple[str, ...] = ()
-    cgroup_parent: str = ""
+    cgroup_parent: str = ""  # the pod cgroup, as the kubelet names it (kubepods/<qos>/pod<uid>)
+    # CRI PortMapping per containerPort with a hostPort: (protocol, container port, host port, host IP)
+    port_mappings: tuple[tuple[str, int, int, str], ...] = ()
+    # LinuxPodSandboxConfig.resources: the pod's summed limits (cpu_period, cpu_quota, cpu_shares, memory bytes)
+    pod_resources: tuple[int, int, int, int] = (0, 0, 0, 0)
     share_pid: bool = False  # spec.shareProcessNamespace: one PID namespace for the pod
     host_network: bool = False
     run_as_user: int | None = None
