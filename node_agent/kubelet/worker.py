@@ -281,9 +281,10 @@ class PodWorker:
             claims[claim] = volumes.claim_host_path(claim, pvc, pv)
         plans = plan_volumes(self.pod, os.path.join(self.cfg.pods_dir, self.uid), config_maps=cms, secrets=secrets,
                              pod_ip=pod_ip, host_ip=self.cfg.host_ip, tokens=tokens, claims=claims)
-        for p in plans:
-            if p.refreshable or not only_refreshable:
-                self.write_volume(p)
+        todo = [p for p in plans if p.refreshable or not only_refreshable]
+        if todo:
+            # files and tmpfs mounts (a `mount` exec) off the event loop that every pod's worker shares
+            await asyncio.to_thread(lambda: [self.write_volume(p) for p in todo])
         self._volumes_at = self.clock()
         self._volumes_meta = _downward_meta(self.pod)
         return plans
@@ -462,8 +463,8 @@ class PodWorker:
                 await self.runtime.remove_sandbox(s.id)
         self.backoff.forget(self.uid + "/")
         self.pull_backoff.forget(self.uid + "/")
-        remove_pod_dirs(os.path.join(self.cfg.pods_dir, self.uid),
-                        sandbox_request(self.pod, 0, self.cfg.log_root).log_directory)
+        await asyncio.to_thread(remove_pod_dirs, os.path.join(self.cfg.pods_dir, self.uid),
+                                sandbox_request(self.pod, 0, self.cfg.log_root).log_directory)  # umount execs, rmtree
 
 
 def _downward_meta(pod: model.Pod) -> Any:
