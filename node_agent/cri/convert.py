@@ -22,7 +22,8 @@ def sandbox_config(c: Any) -> SandboxConfig:
         hostname=c.hostname, log_directory=c.log_directory, labels=dict(c.labels), annotations=dict(c.annotations),
         dns_servers=tuple(c.dns_config.servers), dns_searches=tuple(c.dns_config.searches),
         dns_options=tuple(c.dns_config.options), network_mode=ns.network if has_ns else POD,
-        pid_mode=ns.pid if has_ns else CONTAINER, cgroup_parent=c.linux.cgroup_parent)
+        pid_mode=ns.pid if has_ns else CONTAINER, cgroup_parent=c.linux.cgroup_parent,
+        pod_limits=limits(c.linux.resources) if c.linux.HasField("resources") else None)
 
 
 def limits(r: Any) -> Limits:

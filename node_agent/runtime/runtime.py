@@ -73,6 +73,7 @@ class SandboxConfig:
     network_mode: int = POD
     pid_mode: int = CONTAINER
     cgroup_parent: str = ""
+    pod_limits: Limits | None = None  # LinuxPodSandboxConfig.resources: the pod cgroup's (summed) limits
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,8 @@ class Runtime:
         (d / "holder.pid").write_text(f"{sb['holder_pid']} {sb['holder_start']}")
         with self.lock:  # with the lock: remove_sandbox may be removing the (empty) scope dir right now
             self.cgroups.pod(cfg.uid).create()
+            if cfg.pod_limits is not None:
+                self.cgroups.pod(cfg.uid).set_limits(cfg.pod_limits)
             self.sandboxes[sid] = sb
             self._save_sb(sb)
         if self.pod_network is not None and cfg.network_mode != NODE:
