@@ -7,9 +7,11 @@ events with the kubelet's reasons and messages, and `kubectl logs` options.
 
 from __future__ import annotations
 
+import glob
 import json
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,6 +77,8 @@ def POD_SET(node: str, host: str) -> list[dict[str, Any]]:  # the conftest's hoo
         _pod("crash", node, [_c("main", "echo crashing; exit 1")]),
         _pod("oomer", node, [_c("hog", "head -c 200m /dev/zero | tail", resources={"limits": {"memory": "16Mi"}})]),
         _pod("lines", node, [_c("main", "for i in 1 2 3 4 5; do echo line-$i; done; exec sleep 3600")]),
+        _pod("limited", node, [_c("a", "exec sleep 3600", resources={"limits": {"cpu": "200m", "memory": "32Mi"}}),
+                               _c("b", "exec sleep 3600", resources={"limits": {"cpu": "100m", "memory": "16Mi"}})]),
     ]
 
 
@@ -194,6 +198,20 @@ def test_http_readiness_probe_on_a_named_port(node: Node) -> None:
     wait_for(lambda: node.k.pod("probe")["status"]["containerStatuses"][0]["ready"] is True, 30, 0.5,
              what="ready through httpGet on port 'http'")
     assert node.k.pod("probe")["status"]["containerStatuses"][0]["restartCount"] == 0
+
+
+# ---- pod cgroup -----------------------------------------------------------------------------------------------------
+def test_pod_cgroup_carries_the_summed_limits(node: Node) -> None:
+    pod = _running(node, "limited")
+    uid = pod["metadata"]["uid"]
+    v1 = glob.glob(f"/sys/fs/cgroup/memory/kemu/*/pod{uid}/memory.limit_in_bytes")
+    if v1:
+        cpu = glob.glob(f"/sys/fs/cgroup/cpu/kemu/*/pod{uid}/cpu.cfs_quota_us")
+        assert int(Path(v1[0]).read_text()) == 48 * 2**20 and int(Path(cpu[0]).read_text()) == 30_000
+    else:  # cgroup v2
+        mem = glob.glob(f"/sys/fs/cgroup/kemu/*/pod{uid}/memory.max")
+        assert mem, f"no pod cgroup for {uid}"
+        assert int(Path(mem[0]).read_text()) == 48 * 2**20
 
 
 # ---- events ----------------------------------------------------------------------------------------------------------
