@@ -23,7 +23,8 @@ def sandbox_config(c: Any) -> SandboxConfig:
         dns_servers=tuple(c.dns_config.servers), dns_searches=tuple(c.dns_config.searches),
         dns_options=tuple(c.dns_config.options), network_mode=ns.network if has_ns else POD,
         pid_mode=ns.pid if has_ns else CONTAINER, cgroup_parent=c.linux.cgroup_parent,
-        pod_limits=limits(c.linux.resources) if c.linux.HasField("resources") else None)
+        pod_limits=limits(c.linux.resources) if c.linux.HasField("resources") else None,
+        port_mappings=tuple((m.protocol, m.container_port, m.host_port, m.host_ip) for m in c.port_mappings))
 
 
 def limits(r: Any) -> Limits:

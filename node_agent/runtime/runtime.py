@@ -74,6 +74,7 @@ class SandboxConfig:
     pid_mode: int = CONTAINER
     cgroup_parent: str = ""
     pod_limits: Limits | None = None  # LinuxPodSandboxConfig.resources: the pod cgroup's (summed) limits
+    port_mappings: Sequence[tuple[int, int, int, str]] = ()  # CRI PortMapping: (protocol, container, host, host IP)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class Runtime:
         self.pod_network = pod_network  # node_agent.network.podnet.PodNetwork or None
         # builds the pod network once the kubelet tells the pod CIDR (UpdateRuntimeConfig), when not given upfront
         self.network_factory = network_factory
+        self.hostports: Any = None  # made on the first sandbox with host ports
         self.log_max_bytes = log_max_bytes
         self.lock = threading.RLock()
         self.sb_dir = self.root / "sandboxes"
@@ -300,8 +302,25 @@ class Runtime:
                 raise RuntimeFailure(f"failed to set up pod network: {e}") from e
             with self.lock:
                 sb["ip"] = att.address
+                sb["host_ports"] = bool(cfg.port_mappings)  # stop_sandbox removes them (also after a failed add)
                 self._save_sb(sb)
+            if cfg.port_mappings:
+                try:
+                    self._hostports().add(sid, att.address, cfg.port_mappings)
+                except Exception as e:
+                    self.stop_sandbox(sid)
+                    self.remove_sandbox(sid)
+                    raise RuntimeFailure(f"failed to set up host ports: {e}") from e
         return sid
+
+    def _hostports(self) -> Any:
+        """hostPort DNAT in the node's namespace (node_agent.network.hostport), made on first use."""
+        with self.lock:
+            if self.hostports is None:
+                from node_agent.network.hostport import HostPorts
+
+                self.hostports = HostPorts()
+            return self.hostports
 
     def _start_holder(self, sid: str, d: Path, hostname: str, host_network: bool, share_pid: bool) -> list[str]:
         """Start the sandbox's namespace holder; returns its ``ready <holder pid> <pid-ns pid>`` line, split."""
@@ -361,6 +380,8 @@ class Runtime:
         sb = self.sandbox(sid)
         for c in self._containers_of(sb["id"]):
             self.stop_container(c["id"], 0)
+        if sb.get("host_ports"):
+            self._hostports().remove(sb["id"])
         if self.pod_network is not None and sb["network_mode"] != NODE:
             self.pod_network.detach(sb["id"])
         # a holder only pauses: nothing to stop gracefully (its children die with it: PDEATHSIG)
