@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import json
+import socket
 import time
 from datetime import datetime
 from pathlib import Path
@@ -77,6 +78,9 @@ def POD_SET(node: str, host: str) -> list[dict[str, Any]]:  # the conftest's hoo
         _pod("crash", node, [_c("main", "echo crashing; exit 1")]),
         _pod("oomer", node, [_c("hog", "head -c 200m /dev/zero | tail", resources={"limits": {"memory": "16Mi"}})]),
         _pod("lines", node, [_c("main", "for i in 1 2 3 4 5; do echo line-$i; done; exec sleep 3600")]),
+        _pod("hostport", node, [_c("web", "mkdir -p /www; echo via-host-port > /www/index.html; "
+                                          "exec httpd -f -p 8080 -h /www",
+                                   ports=[{"containerPort": 8080, "hostPort": 18080}])]),
         _pod("limited", node, [_c("a", "exec sleep 3600", resources={"limits": {"cpu": "200m", "memory": "32Mi"}}),
                                _c("b", "exec sleep 3600", resources={"limits": {"cpu": "100m", "memory": "16Mi"}})]),
     ]
@@ -198,6 +202,30 @@ def test_http_readiness_probe_on_a_named_port(node: Node) -> None:
     wait_for(lambda: node.k.pod("probe")["status"]["containerStatuses"][0]["ready"] is True, 30, 0.5,
              what="ready through httpGet on port 'http'")
     assert node.k.pod("probe")["status"]["containerStatuses"][0]["restartCount"] == 0
+
+
+# ---- hostPort -------------------------------------------------------------------------------------------------------
+def test_host_port_reaches_the_pod_on_the_node_address(node: Node) -> None:
+    _running(node, "hostport")
+    got = b""
+
+    def fetch() -> bool:
+        nonlocal got
+        try:
+            with socket.create_connection((node.machine.address, 18080), timeout=5) as s:
+                s.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
+                got = b""
+                while chunk := s.recv(65536):
+                    got += chunk
+            return b"via-host-port" in got
+        except OSError:
+            return False
+    wait_for(fetch, 30, 0.5, what=f"GET {node.machine.address}:18080 (hostPort -> pod 8080)")
+    assert got.startswith(b"HTTP/1.") and b" 200 " in got.split(b"\r\n", 1)[0], got[:200]
+    # the pod's removal takes its DNAT rule away: the node itself refuses the port
+    node.k.run("delete", "pod", "hostport", "--wait=true", "--timeout=60s", timeout=90)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((node.machine.address, 18080), timeout=5).close()
 
 
 # ---- pod cgroup -----------------------------------------------------------------------------------------------------
