@@ -27,7 +27,7 @@ from aiohttp import web
 from node_agent.kubelet.agent import AgentConfig, NodeAgent
 from node_agent.kubelet.apiclient import ApiClient
 from node_agent.kubelet.cri_client import CriRuntime
-from node_agent.kubelet.node import NodeConfig, parse_capacity
+from node_agent.kubelet.node import NodeConfig, boot_id, parse_capacity
 from node_agent.kubelet.server import make_app
 
 
@@ -80,7 +80,7 @@ async def amain(a: argparse.Namespace) -> None:
     labels = parse_capacity(a.node_labels) if a.node_labels else {}
     node = NodeConfig(name=a.node_name, address=address, capacity=capacity, pod_cidr=a.pod_cidr, labels=labels,
                       kernel=platform.release(), lease_duration_s=a.node_lease_duration,
-                      machine_id=a.node_name, kubelet_port=a.port)
+                      machine_id=a.node_name, kubelet_port=a.port, boot_id=boot_id())
     root = a.root_dir or os.path.join("/var/lib/kemu/kubelet", a.node_name)
     cfg = AgentConfig(node=node, root_dir=root, lease_renew_interval_s=a.lease_renew_interval,
                       status_interval_s=a.node_status_interval, dns_servers=tuple(a.cluster_dns))

@@ -50,6 +50,7 @@ class NodeConfig:
     arch: str = "amd64"
     lease_duration_s: int = 40
     kubelet_port: int = 10250
+    boot_id: str = ""  # /proc/sys/kernel/random/boot_id (a new one tells a rebooted node)
 
 
 _CONDITIONS = (
@@ -99,8 +100,30 @@ def read_host_signals(path: str) -> HostSignals:
     disk = st.f_bavail / st.f_blocks if st.f_blocks else 1.0
     with open("/proc/sys/kernel/pid_max") as f:
         pid_max = int(f.read())
-    used = sum(1 for d in os.listdir("/proc") if d.isdigit())
+    used = tasks_in_use()
     return HostSignals(mem, disk, 1 - used / pid_max if pid_max else 1.0)
+
+
+def tasks_in_use() -> int:
+    """Threads in the kernel (each takes a PID): the running/total field of /proc/loadavg, as the kubelet's
+    pid.available signal (processes alone would undercount a threaded workload)."""
+    with open("/proc/loadavg") as f:
+        return parse_loadavg_tasks(f.read())
+
+
+def parse_loadavg_tasks(text: str) -> int:
+    fields = text.split()
+    if len(fields) < 4 or "/" not in fields[3]:
+        raise OSError(f"unexpected /proc/loadavg: {text!r}")
+    return int(fields[3].split("/", 1)[1])
+
+
+def boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 def node_status(cfg: NodeConfig, now: float, previous: Mapping[str, Any] | None = None,
@@ -124,7 +147,7 @@ def node_status(cfg: NodeConfig, now: float, previous: Mapping[str, Any] | None 
         "addresses": [{"type": "InternalIP", "address": cfg.address}, {"type": "Hostname", "address": cfg.name}],
         "daemonEndpoints": {"kubeletEndpoint": {"Port": cfg.kubelet_port}},
         "nodeInfo": {
-            "machineID": cfg.machine_id, "systemUUID": cfg.machine_id, "bootID": "",
+            "machineID": cfg.machine_id, "systemUUID": cfg.machine_id, "bootID": cfg.boot_id,
             "kernelVersion": cfg.kernel, "osImage": cfg.os_image, "containerRuntimeVersion": cfg.runtime_version,
             "kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION,
             "operatingSystem": "linux", "architecture": cfg.arch,

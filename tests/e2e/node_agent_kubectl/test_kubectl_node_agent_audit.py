@@ -111,6 +111,7 @@ def test_node_registration_conditions_and_lease(node: Node) -> None:
     assert n["spec"]["podCIDR"] == "10.244.7.0/24"
     assert {"type": "InternalIP", "address": node.machine.address} in st["addresses"]
     assert n["metadata"]["labels"]["kubernetes.io/hostname"] == node.name
+    assert len(st["nodeInfo"]["bootID"]) == 36 and st["nodeInfo"]["kubeletVersion"].startswith("v1.32")
     conds = {c["type"]: (c["status"], c["reason"]) for c in st["conditions"]}
     assert conds == {"MemoryPressure": ("False", "KubeletHasSufficientMemory"),
                      "DiskPressure": ("False", "KubeletHasNoDiskPressure"),

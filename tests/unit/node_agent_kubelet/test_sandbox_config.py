@@ -55,3 +55,17 @@ def test_cri_sandbox_config_carries_them() -> None:
     assert [(m.protocol, m.container_port, m.host_port) for m in cfg.port_mappings] == [(0, 80, 8080)]
     assert cfg.linux.cgroup_parent == "/kubepods/podu1"  # limits only: requests = limits, Guaranteed
     assert cfg.linux.resources.cpu_quota == 50_000 and cfg.linux.resources.memory_limit_in_bytes == 32 * 2**20
+
+
+def test_node_signals_count_threads_and_carry_the_boot_id() -> None:
+    from node_agent.kubelet.node import HostSignals, boot_id, parse_loadavg_tasks, read_host_signals
+
+    assert parse_loadavg_tasks("0.20 0.18 0.12 1/80 11206\n") == 80
+    with pytest.raises(OSError):
+        parse_loadavg_tasks("garbage")
+    s = read_host_signals("/")
+    assert 0 < s.pids_available_fraction <= 1 and s.memory_available_bytes > 0
+    assert HostSignals(pids_available_fraction=0.05).pressure() == {"PIDPressure"}
+    assert HostSignals(memory_available_bytes=99 * 2**20, disk_available_fraction=0.09).pressure() == {
+        "MemoryPressure", "DiskPressure"}
+    assert len(boot_id()) == 36
