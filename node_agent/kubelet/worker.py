@@ -271,8 +271,9 @@ class PodWorker:
 
     async def _volumes(self, pod_ip: str, only_refreshable: bool = False) -> list[VolumePlan]:
         ns = str(model.meta(self.pod).get("namespace"))
-        cms, secrets = self._objects = await self._referenced_objects(ns)  # the pass's containers reuse them
-        tokens = await self._tokens()
+        # independent API reads, issued together (each is a round trip on a busy apiserver)
+        (cms, secrets), tokens = await asyncio.gather(self._referenced_objects(ns), self._tokens())
+        self._objects = (cms, secrets)  # the pass's containers reuse them
         claims: dict[str, tuple[str, str]] = {}
         for claim in volumes.claim_names(self.pod):
             pvc = await self.reporter.get_object("persistentvolumeclaims", ns, claim)
@@ -331,15 +332,12 @@ class PodWorker:
             self._objects = None
 
     async def _referenced_objects(self, ns: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        cm_names, secret_names = referenced_names(self.pod)
-        cms: dict[str, dict[str, Any]] = {}
-        secrets: dict[str, dict[str, Any]] = {}
-        for n in cm_names:
-            if (o := await self.reporter.get_object("configmaps", ns, n)) is not None:
-                cms[n] = o
-        for n in secret_names:
-            if (o := await self.reporter.get_object("secrets", ns, n)) is not None:
-                secrets[n] = o
+        cm_set, secret_set = referenced_names(self.pod)
+        cm_names, secret_names = sorted(cm_set), sorted(secret_set)
+        got = await asyncio.gather(*(self.reporter.get_object("configmaps", ns, n) for n in cm_names),
+                                   *(self.reporter.get_object("secrets", ns, n) for n in secret_names))
+        cms = {n: o for n, o in zip(cm_names, got[:len(cm_names)], strict=True) if o is not None}
+        secrets = {n: o for n, o in zip(secret_names, got[len(cm_names):], strict=True) if o is not None}
         return cms, secrets
 
     async def _pull(self, spec: Mapping[str, Any], name: str) -> str | None:
