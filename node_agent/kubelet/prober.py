@@ -3,6 +3,8 @@ and lifecycle hooks (postStart/preStop) with the same handlers plus ``sleep``.
 
 Every check is bounded by the probe's timeoutSeconds and returns (ok, message); the message is what the kubelet puts
 in the Unhealthy event ("Liveness probe failed: <message>"). HTTP: 200 <= status < 400 is success, like the kubelet.
+gRPC: the standard health protocol (grpc.health.v1.Health/Check, the probe's ``service``), SERVING is success; its
+two small messages are encoded by hand (no generated stubs needed).
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ async def run_check(cfg: ProbeConfig, runtime: RuntimeClient, container_id: str)
             return False, out or f"command exited with {r.exit_code}"
         if h.kind == "http":
             return await asyncio.wait_for(_http(cfg), cfg.timeout_s)
-        if h.kind in ("tcp", "grpc"):
-            # gRPC health is approximated by a TCP connect until a grpc health client is wired in.
+        if h.kind == "grpc":
+            return await _grpc(h.host, h.port, h.service, cfg.timeout_s)
+        if h.kind == "tcp":
             _, w = await asyncio.wait_for(asyncio.open_connection(h.host, h.port), cfg.timeout_s)
             w.close()
             return True, ""
@@ -40,6 +43,64 @@ async def run_check(cfg: ProbeConfig, runtime: RuntimeClient, container_id: str)
     except Exception as e:  # a broken runtime call is a failed check, not a crashed worker
         return False, str(e)
     return False, f"unsupported probe handler {h.kind}"
+
+
+HEALTH_STATUS = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
+
+
+def health_check_request(service: str) -> bytes:
+    """grpc.health.v1.HealthCheckRequest{service} in protobuf wire form (field 1, length-delimited)."""
+    data = service.encode()
+    if not data:
+        return b""
+    n, varint = len(data), b""
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        varint += bytes([byte | (0x80 if n else 0)])
+        if not n:
+            break
+    return b"\x0a" + varint + data
+
+
+def health_check_status(resp: bytes) -> int:
+    """HealthCheckResponse.status (field 1, varint) from its wire form; 0 (UNKNOWN) when absent."""
+    i = 0
+    while i < len(resp):
+        key = resp[i]
+        i += 1
+        if key == 0x08:  # field 1, varint
+            value, shift = 0, 0
+            while i < len(resp):
+                b = resp[i]
+                i += 1
+                value |= (b & 0x7F) << shift
+                shift += 7
+                if not b & 0x80:
+                    break
+            return value
+        break  # no other field in this message
+    return 0
+
+
+async def _grpc(host: str, port: int, service: str, timeout_s: float) -> tuple[bool, str]:
+    """The gRPC health protocol (grpc.health.v1.Health/Check), as the kubelet's grpc probe; messages as its."""
+    import grpc
+
+    target = f"{host}:{port}"
+    async with grpc.aio.insecure_channel(target) as ch:
+        check = ch.unary_unary("/grpc.health.v1.Health/Check")
+        try:
+            resp = await check(health_check_request(service), timeout=timeout_s)
+        except grpc.aio.AioRpcError as e:
+            if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                return False, f'timeout: health rpc did not complete within {timeout_s:g}s'
+            if e.code() == grpc.StatusCode.UNAVAILABLE:
+                return False, f'timeout: failed to connect service "{target}" within {timeout_s:g}s'
+            return False, f"error: health rpc probe failed: {e.code().name}: {e.details()}"
+    status = health_check_status(bytes(resp))
+    if status == 1:
+        return True, ""
+    return False, f'service unhealthy (responded with "{HEALTH_STATUS.get(status, str(status))}")'
 
 
 async def _http(cfg: ProbeConfig) -> tuple[bool, str]:
