@@ -6,8 +6,10 @@
 
 The real kubelet's names are accepted too: --hostname-override, --container-runtime-endpoint (unix:// prefix
 allowed), --node-ip, --node-lease-duration-seconds, --node-status-update-frequency (seconds).
-Capacity defaults to the host's (CPU count, MemTotal, 110 pods). The kubelet HTTP endpoint listens on
-``--address:--port``. SIGTERM/SIGINT stop the agent; pods keep running (a restarted agent adopts them).
+Capacity defaults to the host's (CPU count, MemTotal, 110 pods); allocatable is capacity minus --kube-reserved,
+--system-reserved and the --eviction-hard thresholds (which also set the pressure conditions). The kubelet HTTP
+endpoint listens on ``--address:--port``. SIGTERM/SIGINT stop the agent; pods keep running (a restarted agent
+adopts them).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from aiohttp import web
 from node_agent.kubelet.agent import AgentConfig, NodeAgent
 from node_agent.kubelet.apiclient import ApiClient
 from node_agent.kubelet.cri_client import CriRuntime
-from node_agent.kubelet.node import NodeConfig, boot_id, parse_capacity
+from node_agent.kubelet.node import NodeConfig, allocatable, boot_id, parse_capacity, parse_eviction_hard
 from node_agent.kubelet.server import make_app
 
 
@@ -62,6 +64,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--pod-cidr", default="")
     p.add_argument("--address", "--node-ip", dest="address", default="")
     p.add_argument("--capacity", default="")
+    p.add_argument("--kube-reserved", default="", help="cpu=100m,memory=100Mi (subtracted from allocatable)")
+    p.add_argument("--system-reserved", default="", help="as --kube-reserved")
+    p.add_argument("--eviction-hard", default="memory.available<100Mi,nodefs.available<10%,pid.available<10%")
     p.add_argument("--root-dir", default="")
     p.add_argument("--port", type=int, default=10250)
     p.add_argument("--cluster-dns", action="append", default=[])
@@ -76,11 +81,14 @@ async def amain(a: argparse.Namespace) -> None:
         with open(a.token_file) as f:
             token = f.read().strip().split(",")[0]
     capacity = parse_capacity(a.capacity) if a.capacity else host_capacity()
+    eviction = parse_eviction_hard(a.eviction_hard)
     address = a.address or default_address()
     labels = parse_capacity(a.node_labels) if a.node_labels else {}
     node = NodeConfig(name=a.node_name, address=address, capacity=capacity, pod_cidr=a.pod_cidr, labels=labels,
                       kernel=platform.release(), lease_duration_s=a.node_lease_duration,
-                      machine_id=a.node_name, kubelet_port=a.port, boot_id=boot_id())
+                      machine_id=a.node_name, kubelet_port=a.port, boot_id=boot_id(), eviction=eviction,
+                      allocatable=allocatable(capacity, (parse_capacity(a.kube_reserved),
+                                                         parse_capacity(a.system_reserved)), eviction))
     root = a.root_dir or os.path.join("/var/lib/kemu/kubelet", a.node_name)
     cfg = AgentConfig(node=node, root_dir=root, lease_renew_interval_s=a.lease_renew_interval,
                       status_interval_s=a.node_status_interval, dns_servers=tuple(a.cluster_dns))

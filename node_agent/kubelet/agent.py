@@ -210,6 +210,10 @@ class ApiReporter:
         return obj if isinstance(obj, dict) else None
 
 
+def _allocatable(node: NodeConfig) -> dict[str, str]:
+    return dict(node.allocatable if node.allocatable is not None else node.capacity)
+
+
 class NodeAgent:
     def __init__(self, cfg: AgentConfig, api: ApiClient, runtime: RuntimeClient,
                  clock: Callable[[], float] = time.time) -> None:
@@ -231,7 +235,7 @@ class NodeAgent:
         self._container_samples: dict[str, Sample] = {}
         self.wcfg = WorkerConfig(pods_dir=os.path.join(cfg.root_dir, "pods"),
                                  log_root=os.path.join(cfg.root_dir, "logs"), host_ip=cfg.node.address,
-                                 node_allocatable=dict(cfg.node.capacity), dns_servers=cfg.dns_servers,
+                                 node_allocatable=dict(_allocatable(cfg.node)), dns_servers=cfg.dns_servers,
                                  poll_s=cfg.poll_s)
 
     async def run(self) -> None:
@@ -409,7 +413,7 @@ class NodeAgent:
             # A pod no kubelet has started yet is admitted against what this node already runs.
             running = [w.pod for w in self.workers.values()
                        if (w.last_status or {}).get("phase") not in ("Succeeded", "Failed")]
-            verdict = admit(pod, running, dict(self.cfg.node.capacity))
+            verdict = admit(pod, running, dict(_allocatable(self.cfg.node)))
             if verdict is not None:
                 self.rejected.add(uid)
                 self._spawn(self._reject(pod, *verdict))

@@ -1,17 +1,22 @@
 """The Node object and its Lease, built purely from the agent's configuration and an injected clock.
 
 ``build_node`` gives the object the agent POSTs at registration (labels kubernetes.io/hostname, kubernetes.io/os,
-kubernetes.io/arch; addresses InternalIP + Hostname; podCIDR(s); capacity = allocatable; nodeInfo);
-``node_status`` gives the status it PATCHes on every heartbeat with the four conditions and heartbeat times (a
-condition's lastTransitionTime is kept while its status is unchanged). ``build_lease`` / ``renew_lease`` give the
-``coordination.k8s.io/v1`` Lease in ``kube-node-lease`` named after the node.
+kubernetes.io/arch; addresses InternalIP + Hostname; podCIDR(s); capacity and allocatable; nodeInfo);
+``allocatable`` is the kubelet's Node Allocatable: capacity minus --kube-reserved, --system-reserved and the
+hard eviction thresholds (memory.available, nodefs.available against ephemeral-storage); ``Eviction`` (parsed from
+--eviction-hard, default ``memory.available<100Mi,nodefs.available<10%,pid.available<10%``) also sets the pressure
+conditions' thresholds. ``node_status`` gives the status it PATCHes on every heartbeat with the four conditions
+and heartbeat times (a condition's lastTransitionTime is kept while its status is unchanged). ``build_lease`` /
+``renew_lease`` give the ``coordination.k8s.io/v1`` Lease in ``kube-node-lease`` named after the node.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from node_agent.kubelet.status import rfc3339
@@ -37,6 +42,65 @@ def parse_capacity(text: str) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class Eviction:
+    """Hard eviction thresholds (the kubelet's defaults)."""
+
+    memory_bytes: int = 100 * 2**20  # memory.available
+    nodefs_fraction: float = 0.10  # nodefs.available
+    pids_fraction: float = 0.10  # pid.available (headroom)
+
+
+def parse_eviction_hard(text: str) -> Eviction:
+    """``memory.available<100Mi,nodefs.available<10%,pid.available<10%`` (absent signals keep the defaults)."""
+    from node_agent.kubelet.resources import QuantityError, parse_quantity
+
+    kw: dict[str, Any] = {}
+    for item in filter(None, (x.strip() for x in text.split(","))):
+        signal, sep, value = item.partition("<")
+        if not sep or not value:
+            raise ValueError(f"invalid eviction threshold {item!r}: want signal<quantity")
+        fields = {"memory.available": "memory_bytes", "nodefs.available": "nodefs_fraction",
+                  "pid.available": "pids_fraction"}
+        if signal not in fields:
+            raise ValueError(f"unsupported eviction signal {signal!r}")
+        try:
+            if value.endswith("%"):
+                if signal == "memory.available":
+                    raise ValueError(f"{item!r}: give memory.available as a quantity")
+                kw[fields[signal]] = float(value[:-1]) / 100
+            elif signal == "memory.available":
+                kw[fields[signal]] = int(parse_quantity(value))
+            else:
+                raise ValueError(f"{item!r}: give {signal} as a percentage")
+        except (QuantityError, ValueError) as e:
+            raise ValueError(f"invalid eviction threshold {item!r}: {e}") from None
+    return Eviction(**kw)
+
+
+def allocatable(capacity: Mapping[str, str], reserved: tuple[Mapping[str, str], ...] = (),
+                eviction: Eviction | None = None) -> dict[str, str]:
+    """Capacity minus reservations (--kube-reserved, --system-reserved) and the hard eviction thresholds."""
+    from node_agent.kubelet.resources import parse_quantity
+
+    ev = eviction or Eviction()
+    out: dict[str, str] = {}
+    for name, raw in capacity.items():
+        v = parse_quantity(raw) - sum((parse_quantity(r.get(name, "0")) for r in reserved), Fraction(0))
+        if name == "memory":
+            v -= ev.memory_bytes
+        elif name == "ephemeral-storage":
+            v -= parse_quantity(raw) * Fraction(ev.nodefs_fraction).limit_denominator(10**6)
+        v = max(v, Fraction(0))
+        if name == "memory":
+            out[name] = f"{math.floor(v / 1024)}Ki"
+        elif name == "cpu":
+            out[name] = str(int(v)) if v == int(v) else f"{math.floor(v * 1000)}m"
+        else:
+            out[name] = str(math.floor(v))
+    return out
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     name: str
     address: str
@@ -51,6 +115,8 @@ class NodeConfig:
     lease_duration_s: int = 40
     kubelet_port: int = 10250
     boot_id: str = ""  # /proc/sys/kernel/random/boot_id (a new one tells a rebooted node)
+    allocatable: Mapping[str, str] | None = None  # None: the capacity
+    eviction: Eviction = field(default_factory=Eviction)
 
 
 _CONDITIONS = (
@@ -76,13 +142,14 @@ class HostSignals:
     disk_available_fraction: float = 1.0
     pids_available_fraction: float = 1.0
 
-    def pressure(self) -> set[str]:
+    def pressure(self, eviction: Eviction | None = None) -> set[str]:
+        ev = eviction or Eviction()
         out = set()
-        if self.memory_available_bytes < 100 * 2**20:  # memory.available < 100Mi
+        if self.memory_available_bytes < ev.memory_bytes:  # memory.available < 100Mi
             out.add("MemoryPressure")
-        if self.disk_available_fraction < 0.10:  # nodefs.available < 10%
+        if self.disk_available_fraction < ev.nodefs_fraction:  # nodefs.available < 10%
             out.add("DiskPressure")
-        if self.pids_available_fraction < 0.10:
+        if self.pids_available_fraction < ev.pids_fraction:
             out.add("PIDPressure")
         return out
 
@@ -129,7 +196,7 @@ def boot_id() -> str:
 def node_status(cfg: NodeConfig, now: float, previous: Mapping[str, Any] | None = None,
                 ready: bool = True, ready_message: str = "", signals: HostSignals | None = None) -> dict[str, Any]:
     prev = {str(c.get("type")): c for c in ((previous or {}).get("conditions") or [])}
-    pressure = (signals or HostSignals()).pressure()
+    pressure = (signals or HostSignals()).pressure(cfg.eviction)
     conds = []
     for ctype, status, reason, message in _CONDITIONS:
         if ctype in pressure:
@@ -142,7 +209,7 @@ def node_status(cfg: NodeConfig, now: float, previous: Mapping[str, Any] | None 
                       "lastHeartbeatTime": rfc3339(now), "lastTransitionTime": ltt or rfc3339(now)})
     return {
         "capacity": dict(cfg.capacity),
-        "allocatable": dict(cfg.capacity),
+        "allocatable": dict(cfg.allocatable if cfg.allocatable is not None else cfg.capacity),
         "conditions": conds,
         "addresses": [{"type": "InternalIP", "address": cfg.address}, {"type": "Hostname", "address": cfg.name}],
         "daemonEndpoints": {"kubeletEndpoint": {"Port": cfg.kubelet_port}},

@@ -69,3 +69,19 @@ def test_node_signals_count_threads_and_carry_the_boot_id() -> None:
     assert HostSignals(memory_available_bytes=99 * 2**20, disk_available_fraction=0.09).pressure() == {
         "MemoryPressure", "DiskPressure"}
     assert len(boot_id()) == 36
+
+
+def test_node_allocatable_and_eviction_thresholds() -> None:
+    from node_agent.kubelet.node import Eviction, HostSignals, allocatable, parse_eviction_hard
+
+    cap = {"cpu": "2", "memory": "4Gi", "pods": "40", "ephemeral-storage": "10Gi"}
+    assert allocatable(cap) == {"cpu": "2", "memory": f"{4 * 2**20 - 100 * 1024}Ki", "pods": "40",
+                                "ephemeral-storage": str(9 * 2**30)}
+    got = allocatable(cap, ({"cpu": "100m", "memory": "200Mi"}, {"cpu": "150m"}), Eviction(memory_bytes=0))
+    assert got["cpu"] == "1750m" and got["memory"] == f"{4 * 2**20 - 200 * 1024}Ki"
+    ev = parse_eviction_hard("memory.available<1Gi,nodefs.available<15%")
+    assert ev == Eviction(memory_bytes=2**30, nodefs_fraction=0.15, pids_fraction=0.10)
+    assert HostSignals(memory_available_bytes=2**29).pressure(ev) == {"MemoryPressure"}
+    for bad in ("memory.available", "memory.available<10%", "imagefs.available<15%", "nodefs.available<1Gi"):
+        with pytest.raises(ValueError):
+            parse_eviction_hard(bad)
