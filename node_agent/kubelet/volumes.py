@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from node_agent.kubelet import model
-from node_agent.kubelet.env import Objects, field_ref
+from node_agent.kubelet.env import EnvError, Objects, field_ref, resource_ref
 from node_agent.kubelet.resources import parse_quantity
 
 DEFAULT_MODE = 0o644
@@ -96,7 +96,8 @@ def _secret_data(obj: Mapping[str, Any]) -> dict[str, bytes]:
 
 
 def _source_files(pod: model.Pod, src: Mapping[str, Any], kind: str, default_mode: int, config_maps: Objects,
-                  secrets: Objects, pod_ip: str, host_ip: str) -> list[VolumeFile]:
+                  secrets: Objects, pod_ip: str, host_ip: str, allocatable: Mapping[str, str] | None = None
+                  ) -> list[VolumeFile]:
     if kind == "configMap":
         name = str(src.get("name"))
         obj = config_maps.get(name)
@@ -116,14 +117,21 @@ def _source_files(pod: model.Pod, src: Mapping[str, Any], kind: str, default_mod
     if kind == "downwardAPI":
         out = []
         for it in src.get("items") or []:
-            if "fieldRef" not in it:
-                raise VolumeError("downwardAPI: only fieldRef items are supported")
-            path = str(it["fieldRef"].get("fieldPath"))
-            if path in ("metadata.labels", "metadata.annotations"):
-                kv = model.meta(pod).get(path.split(".")[1]) or {}
-                text = "\n".join(f'{k}="{v}"' for k, v in sorted(kv.items()))
-            else:
-                text = field_ref(pod, path, pod_ip, host_ip)
+            try:
+                if "resourceFieldRef" in it:
+                    ref = it["resourceFieldRef"] or {}
+                    if not ref.get("containerName"):
+                        raise VolumeError(f"downwardAPI {it.get('path')}: resourceFieldRef needs containerName")
+                    text = resource_ref(pod, {}, ref, allocatable or {})
+                elif "fieldRef" not in it:
+                    raise VolumeError(f"downwardAPI {it.get('path')}: needs fieldRef or resourceFieldRef")
+                elif (path := str(it["fieldRef"].get("fieldPath"))) in ("metadata.labels", "metadata.annotations"):
+                    kv = model.meta(pod).get(path.split(".")[1]) or {}
+                    text = "\n".join(f'{k}="{v}"' for k, v in sorted(kv.items()))
+                else:
+                    text = field_ref(pod, path, pod_ip, host_ip)
+            except EnvError as e:
+                raise VolumeError(f"downwardAPI {it.get('path')}: {e}") from None
             out.append(VolumeFile(str(it.get("path")), text.encode(), int(it.get("mode", default_mode))))
         return out
     raise VolumeError(f"unsupported projected source {kind!r}")
@@ -165,7 +173,8 @@ def claim_host_path(claim: str, pvc: Mapping[str, Any] | None, pv: Mapping[str, 
 
 def plan_volumes(pod: model.Pod, pod_dir: str, *, config_maps: Objects, secrets: Objects, pod_ip: str = "",
                  host_ip: str = "", tokens: Mapping[TokenKey, str] | None = None,
-                 claims: Mapping[str, tuple[str, str]] | None = None) -> list[VolumePlan]:
+                 claims: Mapping[str, tuple[str, str]] | None = None,
+                 node_allocatable: Mapping[str, str] | None = None) -> list[VolumePlan]:
     """``tokens``: service-account tokens by ``token_key``; ``claims``: claim name -> (PV host path, type)."""
     plans = []
     for v in model.spec(pod).get("volumes") or []:
@@ -207,9 +216,9 @@ def plan_volumes(pod: model.Pod, pod_dir: str, *, config_maps: Objects, secrets:
                         raise VolumeError(f'for volume "{name}" : no service account token')
                     files.append(VolumeFile(str(src_t.get("path") or "token"), token.encode(), mode))
                     continue
-                files += _source_files(pod, s[sk], sk, mode, config_maps, secrets, pod_ip, host_ip)
+                files += _source_files(pod, s[sk], sk, mode, config_maps, secrets, pod_ip, host_ip, node_allocatable)
         else:
-            files = _source_files(pod, src, kind, mode, config_maps, secrets, pod_ip, host_ip)
+            files = _source_files(pod, src, kind, mode, config_maps, secrets, pod_ip, host_ip, node_allocatable)
         plans.append(VolumePlan(name, kind, host, tmpfs=kind == "secret", files=tuple(files), read_only=True))
     return plans
 

@@ -281,7 +281,8 @@ class PodWorker:
             pv = await self.reporter.get_cluster_object("persistentvolumes", volume) if volume else None
             claims[claim] = volumes.claim_host_path(claim, pvc, pv)
         plans = plan_volumes(self.pod, os.path.join(self.cfg.pods_dir, self.uid), config_maps=cms, secrets=secrets,
-                             pod_ip=pod_ip, host_ip=self.cfg.host_ip, tokens=tokens, claims=claims)
+                             pod_ip=pod_ip, host_ip=self.cfg.host_ip, tokens=tokens, claims=claims,
+                             node_allocatable=self.cfg.node_allocatable)
         todo = [p for p in plans if p.refreshable or not only_refreshable]
         if todo:
             # files and tmpfs mounts (a `mount` exec) off the event loop that every pod's worker shares

@@ -159,3 +159,20 @@ def test_materialized_memory_volume_is_a_sized_tmpfs(tmp_path: Any) -> None:
         assert st.f_blocks * st.f_frsize == 4 * 2**20
     finally:
         remove_pod_dirs(str(tmp_path / "pod"), str(tmp_path / "logs"))
+
+
+def test_downward_api_resource_field_ref_files() -> None:
+    p = pod([c("app", resources={"limits": {"cpu": "250m"}, "requests": {"memory": "32Mi"}})], spec={"volumes": [
+        {"name": "info", "downwardAPI": {"items": [
+            {"path": "cpu_limit", "resourceFieldRef": {"containerName": "app", "resource": "limits.cpu",
+                                                       "divisor": "1m"}},
+            {"path": "mem_limit", "resourceFieldRef": {"containerName": "app", "resource": "limits.memory"}},
+            {"path": "mem_request", "resourceFieldRef": {"containerName": "app", "resource": "requests.memory",
+                                                         "divisor": "1Mi"}}]}}]})
+    plan, = plan_volumes(p, "/p", config_maps={}, secrets={}, node_allocatable={"memory": "1Gi"})
+    assert {f.path: f.data for f in plan.files} == {"cpu_limit": b"250", "mem_limit": str(2**30).encode(),
+                                                     "mem_request": b"32"}
+    bad = pod(spec={"volumes": [{"name": "i", "downwardAPI": {"items": [
+        {"path": "x", "fieldRef": {"fieldPath": "spec.nope"}}]}}]})
+    with pytest.raises(VolumeError, match="downwardAPI x: unsupported fieldRef"):
+        plan_volumes(bad, "/p", config_maps={}, secrets={})
