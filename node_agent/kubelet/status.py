@@ -196,7 +196,9 @@ def compute_pod_status(pod: model.Pod, obs: model.ObservedPod, inp: StatusInputs
     # Conditions other writers own (readiness gates, DisruptionTarget ...) survive our status PATCH.
     conditions += [dict(c) for t, c in prev.items() if t not in KUBELET_CONDITIONS]
     status: dict[str, Any] = {"phase": phase, "conditions": conditions, "qosClass": qos_class(pod)}
-    if old_status.get("reason") == "DeadlineExceeded" or (phase == "Failed" and model.deadline_exceeded(pod, now)):
+    if old_status.get("reason") == "Evicted" and phase == "Failed":
+        status["reason"], status["message"] = "Evicted", str(old_status.get("message") or "")
+    elif old_status.get("reason") == "DeadlineExceeded" or (phase == "Failed" and model.deadline_exceeded(pod, now)):
         status["reason"] = "DeadlineExceeded"
         status["message"] = "Pod was active on the node longer than the specified deadline"
     if inp.host_ip:

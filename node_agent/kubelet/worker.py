@@ -37,6 +37,7 @@ from node_agent.kubelet.env import EnvError, container_env, service_env
 from node_agent.kubelet.model import CONTAINER_RUNNING, ObservedPod, ObservedSandbox
 from node_agent.kubelet.prober import run_check, run_hook
 from node_agent.kubelet.probes import ContainerProbes, ProbeSpecError
+from node_agent.kubelet.resources import parse_quantity
 from node_agent.kubelet.runtime_api import RuntimeClient, RuntimeError_, SandboxRequest
 from node_agent.kubelet.status import KUBELET_CONDITIONS, StatusInputs, compute_pod_status
 from node_agent.kubelet.volumes import TokenKey, VolumeError, VolumePlan, container_mounts, plan_volumes
@@ -67,6 +68,7 @@ class WorkerConfig:
     poll_s: float = 1.0
     runtime_name: str = "kemu"
     volume_refresh_s: float = 60.0  # configMap/secret/projected files are re-read at most this often
+    storage_check_s: float = 10.0  # emptyDir sizeLimit usage is measured at most this often
 
 
 class PodWorker:
@@ -93,6 +95,8 @@ class PodWorker:
         self._volumes_at = 0.0  # when the refreshable volumes' files were last written
         self._volumes_meta: Any = None  # labels/annotations they were written with (downwardAPI)
         self._oom_seen: set[str] = set()  # container ids an OOMKilling event was sent for
+        self.evicted = ""  # the eviction message once local storage went over a limit
+        self._storage_checked_at = 0.0
         self.done = False  # the pod object was deleted by us (or is gone): stop
         self._poke = asyncio.Event()
 
@@ -143,6 +147,7 @@ class PodWorker:
             await self._report_status(obs)
         await self._oom_events(obs)
         await self._refresh_volumes(obs)
+        await self._check_local_storage(obs)
         if pod_is_terminal(self._basis(), obs, now) and actions.idle and not obs.running():
             return TERMINAL_POLL_S  # nothing will change; only deletion (a poke) matters
         wake = [self.cfg.poll_s]
@@ -153,7 +158,10 @@ class PodWorker:
 
     def _basis(self) -> model.Pod:
         """The pod with the status we last wrote: the newest "previous" status (startTime, transition times,
-        a sticky terminal phase), even before the watch echoes our PATCH back."""
+        a sticky terminal phase), even before the watch echoes our PATCH back. An evicted pod is Failed."""
+        if self.evicted:
+            base = self.last_status or self.pod.get("status") or {}
+            return {**self.pod, "status": {**base, "phase": "Failed", "reason": "Evicted", "message": self.evicted}}
         if self.last_status is None:
             return self.pod
         # Conditions other writers own (readiness gates ...) come from the API copy, ours from what we wrote.
@@ -425,6 +433,32 @@ class PodWorker:
                 return False
         return True
 
+    async def _check_local_storage(self, obs: ObservedPod) -> None:
+        """emptyDir sizeLimit on disk, as the kubelet's eviction manager: at most every ``storage_check_s`` the
+        volumes' usage is measured; one over its limit evicts the pod (Failed, reason Evicted, an Evicted
+        event). Memory-backed emptyDirs are bounded by their tmpfs size instead."""
+        now = self.clock()
+        if self.evicted or now - self._storage_checked_at < self.cfg.storage_check_s:
+            return
+        sb = obs.latest_sandbox()
+        if sb is None or not sb.ready or not self._volumes_at:
+            return
+        self._storage_checked_at = now
+        limits = [(str(v.get("name")), str(v["emptyDir"]["sizeLimit"])) for v in model.spec(self.pod).get("volumes")
+                  or [] if (v.get("emptyDir") or {}).get("sizeLimit") and v["emptyDir"].get("medium") != "Memory"]
+        for name, limit in limits:
+            path = os.path.join(self.cfg.pods_dir, self.uid, "volumes", "kubernetes.io~emptydir", name)
+            used = await asyncio.to_thread(disk_usage_bytes, path)
+            try:
+                over = used > parse_quantity(limit)
+            except ValueError:
+                continue
+            if over:
+                self.evicted = f'Usage of EmptyDir volume "{name}" exceeds the limit "{limit}". '
+                await self.reporter.event(self.pod, "Warning", "Evicted", self.evicted)
+                self._poke.set()  # the next pass kills what runs and reports Failed
+                return
+
     async def _oom_events(self, obs: ObservedPod) -> None:
         """A container the kernel OOM-killed: a Warning ``OOMKilling`` event (node-problem-detector's reason, with
         the kernel's wording), once per container."""
@@ -464,6 +498,27 @@ class PodWorker:
         self.pull_backoff.forget(self.uid + "/")
         await asyncio.to_thread(remove_pod_dirs, os.path.join(self.cfg.pods_dir, self.uid),
                                 sandbox_request(self.pod, 0, self.cfg.log_root).log_directory)  # umount execs, rmtree
+
+
+def disk_usage_bytes(path: str) -> int:
+    """Bytes allocated under ``path`` (du's measure; hard links counted once; other file systems skipped)."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
+    try:
+        dev = os.lstat(path).st_dev
+    except OSError:
+        return 0
+    for root, dirs, files in os.walk(path):
+        for n in files + dirs:
+            try:
+                st = os.lstat(os.path.join(root, n))
+            except OSError:
+                continue
+            if st.st_dev != dev or (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_blocks * 512
+    return total
 
 
 def _downward_meta(pod: model.Pod) -> Any:

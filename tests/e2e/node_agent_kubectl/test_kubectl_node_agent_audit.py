@@ -81,6 +81,9 @@ def POD_SET(node: str, host: str) -> list[dict[str, Any]]:  # the conftest's hoo
         _pod("hostport", node, [_c("web", "mkdir -p /www; echo via-host-port > /www/index.html; "
                                           "exec httpd -f -p 8080 -h /www",
                                    ports=[{"containerPort": 8080, "hostPort": 18080}])]),
+        _pod("filler", node, [_c("main", "dd if=/dev/zero of=/scratch/f bs=1024 count=2048; exec sleep 3600",
+                                 volumeMounts=[{"name": "scratch", "mountPath": "/scratch"}])],
+             volumes=[{"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}}]),
         _pod("limited", node, [_c("a", "exec sleep 3600", resources={"limits": {"cpu": "200m", "memory": "32Mi"}}),
                                _c("b", "exec sleep 3600", resources={"limits": {"cpu": "100m", "memory": "16Mi"}})]),
     ]
@@ -268,3 +271,13 @@ def test_logs_tail_timestamps_since_and_limit_bytes(node: Node) -> None:
     ts = datetime.fromisoformat(out[0].split(" ", 1)[0].replace("Z", "+00:00")).timestamp()
     assert abs(ts - time.time()) < 3600, out
     assert node.k.run("logs", "lines", "--limit-bytes=9") == "line-1\nli"
+
+
+# ---- local storage (last: the eviction check runs every 10 s) -------------------------------------------------------
+def test_empty_dir_over_its_size_limit_evicts_the_pod(node: Node) -> None:
+    def evicted() -> bool:
+        st = node.k.pod("filler")["status"]
+        return st.get("phase") == "Failed" and st.get("reason") == "Evicted"
+    wait_for(evicted, 60, 1, what="filler evicted")
+    assert node.k.pod("filler")["status"]["message"] == 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". '
+    assert any(e["reason"] == "Evicted" for e in _events(node, "filler"))

@@ -176,3 +176,23 @@ def test_downward_api_resource_field_ref_files() -> None:
         {"path": "x", "fieldRef": {"fieldPath": "spec.nope"}}]}}]})
     with pytest.raises(VolumeError, match="downwardAPI x: unsupported fieldRef"):
         plan_volumes(bad, "/p", config_maps={}, secrets={})
+
+
+async def test_empty_dir_over_its_size_limit_evicts_the_pod(tmp_path: Any) -> None:
+    clock = Clock(T0)
+    rt, rep = FakeRuntime(clock), FakeReporter()
+    p = pod([c("app")], spec={"volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": "64Ki"}}]})
+    cfg = WorkerConfig(pods_dir=f"{tmp_path}/pods", log_root=f"{tmp_path}/logs", storage_check_s=10)
+    w = PodWorker(p, rt, rep, cfg, CrashLoopBackOff(), CrashLoopBackOff(), clock=clock)
+    await w.sync_once()
+    assert rep.statuses[-1]["phase"] == "Running"
+    vol = tmp_path / "pods/u1/volumes/kubernetes.io~emptydir/scratch"
+    (vol / "big").write_bytes(os.urandom(256 * 1024))
+    for _ in range(3):
+        clock.t += 11
+        await w.sync_once()
+    st = rep.statuses[-1]
+    assert st["phase"] == "Failed" and st["reason"] == "Evicted", st
+    assert st["message"] == 'Usage of EmptyDir volume "scratch" exceeds the limit "64Ki". '
+    assert ("Warning", "Evicted", st["message"]) in rep.events
+    assert any(x.startswith("stop app") for x in rt.calls) and "stop_sandbox" in rt.calls
