@@ -380,7 +380,8 @@ class PodWorker:
             return None
         self.pull_failed_at.pop(name, None)
         await self.reporter.event(self.pod, "Normal", "Pulled",
-                                  f'Successfully pulled image "{image}" in {self.clock() - t0:.3f}s')
+                                  f'Successfully pulled image "{image}" in {self.clock() - t0:.3f}s '
+                                  f'({self.clock() - t0:.3f}s including waiting)')
         return ref
 
     async def _start(self, s: StartContainer, sandbox_id: str, sreq: SandboxRequest, plans: list[VolumePlan],
