@@ -20,7 +20,6 @@ import contextlib
 import logging
 import os
 import platform
-import signal
 import socket
 import sys
 
@@ -31,6 +30,7 @@ from node_agent.kubelet.apiclient import ApiClient
 from node_agent.kubelet.cri_client import CriRuntime
 from node_agent.kubelet.node import NodeConfig, allocatable, boot_id, parse_capacity, parse_eviction_hard
 from node_agent.kubelet.server import make_app
+from node_agent.process import read_token, wait_for_stop_signal
 
 
 def host_capacity() -> dict[str, str]:
@@ -76,10 +76,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 async def amain(a: argparse.Namespace) -> None:
-    token = ""
-    if a.token_file:
-        with open(a.token_file) as f:
-            token = f.read().strip().split(",")[0]
+    token = read_token(a.token_file)
     capacity = parse_capacity(a.capacity) if a.capacity else host_capacity()
     eviction = parse_eviction_hard(a.eviction_hard)
     address = a.address or default_address()
@@ -104,12 +101,8 @@ async def amain(a: argparse.Namespace) -> None:
     await web.TCPSite(runner, address, a.port).start()
     logging.info("node agent %s: api %s, cri %s, http %s:%d", a.node_name, a.apiserver, a.cri_socket, address,
                  a.port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     task = asyncio.create_task(agent.run())
-    await asyncio.wait([task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait([task, asyncio.create_task(wait_for_stop_signal())], return_when=asyncio.FIRST_COMPLETED)
     task.cancel()
     for t in list(agent.tasks.values()):
         t.cancel()

@@ -13,26 +13,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 
 from node_agent.kubelet.apiclient import ApiClient
 from node_agent.netpol.agent import NetpolAgent
+from node_agent.process import read_token, wait_for_stop_signal
 
 
 async def amain(a: argparse.Namespace) -> None:
-    token = ""
-    if a.token_file:
-        with open(a.token_file) as f:
-            token = f.read().strip().split(",")[0]
+    token = read_token(a.token_file)
     api = ApiClient(a.apiserver, token, a.ca_file, user_agent="kemu-netpol/v1.32.0 (linux/amd64) kemu")
     agent = NetpolAgent(api, a.node_name, a.dns_address, a.netns, a.resync_delay)
     tasks = [asyncio.ensure_future(c) for c in agent.coroutines()]
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    await wait_for_stop_signal()
     for t in tasks:
         t.cancel()
     await api.close()

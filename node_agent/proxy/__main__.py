@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from node_agent.dns.server import DnsServer
 from node_agent.dns.upstream import host_nameservers, host_netns_path, parse_hostport
 from node_agent.kubelet.apiclient import ApiClient
 from node_agent.netpol.agent import NetpolAgent
+from node_agent.process import read_token, wait_for_stop_signal
 from node_agent.proxy import libnft, rules
 from node_agent.proxy.rules import TABLE, Model
 from node_agent.reflector import Reflector
@@ -185,10 +185,7 @@ class Proxy:
 
 
 async def amain(a: argparse.Namespace) -> None:
-    token = ""
-    if a.token_file:
-        with open(a.token_file) as f:
-            token = f.read().strip().split(",")[0]
+    token = read_token(a.token_file)
     api = ApiClient(a.apiserver, token, a.ca_file, user_agent="kube-proxy/v1.32.0 (linux/amd64) kemu")
     proxy = Proxy(api, a.netns, a.resync_delay, a.node_name, a.pod_routes)
     proxy.verify_interval_s = a.verify_interval
@@ -209,11 +206,7 @@ async def amain(a: argparse.Namespace) -> None:
         await dns.start(host, port)
         log.info("DNS on %s:%d, forwarding to %s%s", host, port, upstreams,
                  f" from {upstream_netns}" if upstream_netns else "")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    await wait_for_stop_signal()
     for t in tasks:
         t.cancel()
     if dns is not None:
