@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from etcd_raft.checker import check_history
-from kemu.drills.store_drills import DrillResult, _Background, _Cluster, _read_back
+from kemu.drills.store_drills import DrillResult, _Background, _Cluster, _read_back, _Workers
 from kemu.drills.timeline import Op, Timeline, failed_requests, write_unavailability
 from kemu.launcher import machines, supervisor
 from kemu.launcher.kubeconfig import write_token_file
@@ -155,7 +155,7 @@ def _wait(pred: Any, timeout_s: float, what: str) -> None:
     raise RuntimeError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
-class _ClusterWorkloads:
+class _ClusterWorkloads(_Workers):
     """API writer, Service prober, node/pod observers (threads), next to the store drills' background."""
 
     def __init__(self, cluster: FullCluster, tl: Timeline, t0: float, lock: threading.Lock, probe_addr: str,
@@ -165,9 +165,6 @@ class _ClusterWorkloads:
         self.stop = threading.Event()
         self.acked: list[str] = []
         self.threads = [threading.Thread(target=f, daemon=True) for f in (self._write, self._probe, self._observe)]
-
-    def now(self) -> float:
-        return time.monotonic() - self.t0
 
     def _op(self, client: str, kind: str, call: float, outcome: str) -> None:
         with self.lock:
@@ -228,15 +225,6 @@ class _ClusterWorkloads:
                 pass
             self.stop.wait(0.3)
 
-    def __enter__(self) -> _ClusterWorkloads:
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=5)
 
 
 def run(name: str, state_dir: Path, real_etcd: bool = False, subnet: str = "10.250.220.0/24",

@@ -25,6 +25,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Self
 
 import grpc
 
@@ -149,7 +150,29 @@ class _Cluster:
             machines.destroy_underlay(plan_underlay(self.config))
 
 
-class _Background:
+class _Workers:
+    """Background worker threads of a drill: started on enter, stopped (and joined, bounded) on exit; ``now()`` is
+    seconds since the drill's t0. Subclasses set ``t0``, ``stop`` and ``threads``."""
+
+    t0: float
+    stop: threading.Event
+    threads: list[threading.Thread]
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def __enter__(self) -> Self:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=5)
+
+
+class _Background(_Workers):
     """The observer, the availability writer and the KV clients; they append to one Timeline and one history
     (times relative to t0)."""
 
@@ -163,9 +186,6 @@ class _Background:
                         threading.Thread(target=self._write, daemon=True)]
         self.threads += [threading.Thread(target=self._kv_client, args=(i, random.Random(seed * 100 + i)),
                                           daemon=True) for i in range(KV_CLIENTS)]
-
-    def now(self) -> float:
-        return time.monotonic() - self.t0
 
     def _observe(self) -> None:
         last: dict[str, str | None] = {}
@@ -229,15 +249,6 @@ class _Background:
                                               outcome))
             self.stop.wait(KV_PERIOD_S)
 
-    def __enter__(self) -> _Background:
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=5)
 
 
 def _victims(spec: DrillSpec, cluster: _Cluster) -> list[MemberHandle]:
