@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -18,32 +17,20 @@ import pytest
 from kemu.launcher import machines
 from node_agent.runtime.sweep import scope_dirs
 from tests.conftest import require_root
+from tests.support.kemu_cli import alive, run_kemu
 from tests.support.net import free_subnet
-from tests.support.procs import REPO, wait_for
+from tests.support.procs import wait_for
 
 pytestmark = pytest.mark.e2e
 
 SERVER = 'while true; do echo -e "HTTP/1.0 200 OK\\r\\n\\r\\n$(hostname)" | nc -l -p 8080; done'
 
 
-def _kemu(state: Path, cluster: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kemu", "--cluster", cluster, "--state-dir", str(state), *args],
-                          capture_output=True, text=True, timeout=300, cwd=REPO)
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie awaiting its reaper is not)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_up_runs_a_service_then_down_leaves_nothing(tmp_path: Path) -> None:
     require_root()
     cluster = "t" + uuid.uuid4().hex[:6]
     state = tmp_path / "state"
-    up = _kemu(state, cluster, "up", "--netns", "on", "--subnet", free_subnet(), "--fast")
+    up = run_kemu(state, cluster, "up", "--netns", "on", "--subnet", free_subnet(), "--fast")
     recorded_pids: list[int] = []
     netns: set[str] = set()
     try:
@@ -88,9 +75,9 @@ def test_up_runs_a_service_then_down_leaves_nothing(tmp_path: Path) -> None:
         wait_for(lambda: json.loads(kubectl("get", "deploy", "burn", "-o", "json"))["spec"]["replicas"] == 3,
                  timeout_s=120, interval_s=2, what="the HPA scaling the busy Deployment to 3 replicas")
     finally:
-        down = _kemu(state, cluster, "down")
+        down = run_kemu(state, cluster, "down")
     assert down.returncode == 0, down.stdout + down.stderr
-    assert not any(_alive(pid) for pid in recorded_pids)
+    assert not any(alive(pid) for pid in recorded_pids)
     assert not netns & machines.existing_netns()
     assert subprocess.run(["ip", "link", "show", machines.Underlay(cluster).bridge],
                           capture_output=True).returncode != 0
@@ -99,4 +86,4 @@ def test_up_runs_a_service_then_down_leaves_nothing(tmp_path: Path) -> None:
     for runtime_root in state.glob("nodes/*/runtime"):
         assert scope_dirs(runtime_root) == [], "the node's cgroups are removed"
         for rec in runtime_root.glob("sandboxes/*/sandbox.json"):
-            assert not _alive(json.loads(rec.read_text())["holder_pid"]), "sandbox holders are gone"
+            assert not alive(json.loads(rec.read_text())["holder_pid"]), "sandbox holders are gone"

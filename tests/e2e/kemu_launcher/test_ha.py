@@ -12,7 +12,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -24,22 +23,11 @@ import pytest
 from kemu.launcher import machines
 from node_agent.runtime.sweep import scope_dirs
 from tests.conftest import require_root
+from tests.support.kemu_cli import alive, run_kemu
 from tests.support.net import free_subnet
-from tests.support.procs import REPO, wait_for
+from tests.support.procs import wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def _kemu(state: Path, cluster: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kemu", "--cluster", cluster, "--state-dir", str(state), *args],
-                          capture_output=True, text=True, timeout=300, cwd=REPO)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _arg(argv: list[str], flag: str) -> str:
@@ -51,7 +39,7 @@ def test_ha_control_plane_survives_a_leader_and_an_apiserver(tmp_path: Path) -> 
     started = time.monotonic()
     cluster = "h" + uuid.uuid4().hex[:6]
     state = Path(tempfile.mkdtemp(prefix="kha-", dir="/tmp"))   # short: socket paths under it stay short
-    up = _kemu(state, cluster, "up", "--ha", "--nodes", "1", "--netns", "on", "--subnet", free_subnet(), "--fast")
+    up = run_kemu(state, cluster, "up", "--ha", "--nodes", "1", "--netns", "on", "--subnet", free_subnet(), "--fast")
     recorded: list[dict[str, Any]] = []
     netns: set[str] = set()
     try:
@@ -86,7 +74,7 @@ def test_ha_control_plane_survives_a_leader_and_an_apiserver(tmp_path: Path) -> 
         wait_for(lambda: holder("kube-controller-manager").startswith("controller-manager-")
                  and holder("kube-scheduler").startswith("scheduler-"), timeout_s=60, interval_s=1,
                  what="both leader Leases held")
-        status = _kemu(state, cluster, "status").stdout
+        status = run_kemu(state, cluster, "status").stdout
         assert status.count(" ready\n") >= 3 and "load balancer" in status and "accepting" in status, status
         assert f"held by {holder('kube-controller-manager')}" in status, status
 
@@ -118,15 +106,15 @@ def test_ha_control_plane_survives_a_leader_and_an_apiserver(tmp_path: Path) -> 
         kubectl("scale", "deployment", "web", "--replicas=3")
         wait_for(lambda: ready_replicas() == 3, timeout_s=120, interval_s=1,
                  what="a scale-up with one apiserver down")
-        status = _kemu(state, cluster, "status").stdout
+        status = run_kemu(state, cluster, "status").stdout
         assert f"{apiservers[0]:<28} DOWN" in status, status
         print(f"\nHA e2e: controller-manager takeover {takeover_s:.1f}s after SIGKILL of {leader}; "
               f"total {time.monotonic() - started:.1f}s")
     finally:
-        down = _kemu(state, cluster, "down")
+        down = run_kemu(state, cluster, "down")
     try:
         assert down.returncode == 0, down.stdout + down.stderr
-        assert not any(_alive(int(p["pid"])) for p in recorded)
+        assert not any(alive(int(p["pid"])) for p in recorded)
         assert not netns & machines.existing_netns()
         assert subprocess.run(["ip", "link", "show", machines.Underlay(cluster).bridge],
                               capture_output=True).returncode != 0

@@ -23,7 +23,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -35,8 +34,9 @@ from dnslib import QTYPE, RR, A
 from dnslib.server import BaseResolver, DNSServer
 
 from tests.conftest import require_root
+from tests.support.kemu_cli import run_kemu
 from tests.support.net import free_subnet
-from tests.support.procs import REPO, ProcessGroup, free_port, wait_for
+from tests.support.procs import ProcessGroup, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -112,11 +112,6 @@ class Cluster:
         return list(json.loads(self.kubectl("get", "pods", "-l", selector, "-o", "json"))["items"])
 
 
-def _kemu(state: Path, cluster: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kemu", "--cluster", cluster, "--state-dir", str(state), *args],
-                          capture_output=True, text=True, timeout=300, cwd=REPO)
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     require_root()
@@ -124,7 +119,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     name = "n" + uuid.uuid4().hex[:6]
     state, subnet = root / "state", free_subnet()
     procs = ProcessGroup(root / "logs")
-    up = _kemu(state, name, "up", "--nodes", "2", "--netns", "on", "--subnet", subnet, "--fast")
+    up = run_kemu(state, name, "up", "--nodes", "2", "--netns", "on", "--subnet", subnet, "--fast")
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         machines = json.loads((state / "machines.json").read_text())["machines"]
@@ -140,7 +135,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield c
     finally:
         procs.close()
-        down = _kemu(state, name, "down")
+        down = run_kemu(state, name, "down")
         assert down.returncode == 0, down.stdout + down.stderr
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,8 +21,9 @@ from typing import Protocol
 import pytest
 
 from tests.conftest import require_root
+from tests.support.kemu_cli import run_kemu
 from tests.support.net import free_subnet
-from tests.support.procs import REPO, wait_for
+from tests.support.procs import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -143,20 +143,15 @@ def kubectl_for(kubeconfig: Path, cache: Path) -> Kubectl:
     return kubectl
 
 
-def _kemu(state: Path, cluster: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kemu", "--cluster", cluster, "--state-dir", str(state), *args],
-                          capture_output=True, text=True, timeout=300, cwd=REPO)
-
-
 def test_default_deny_then_allow_rules(tmp_path: Path) -> None:
     require_root()
     cluster = "p" + uuid.uuid4().hex[:6]
     state = tmp_path / "state"
-    up = _kemu(state, cluster, "up", "--netns", "on", "--subnet", free_subnet(), "--fast", "--nodes", "2",
+    up = run_kemu(state, cluster, "up", "--netns", "on", "--subnet", free_subnet(), "--fast", "--nodes", "2",
                "--etcd-members", "1")
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         scenario(kubectl_for(state / "kubeconfig", tmp_path / "kc"))
     finally:
-        down = _kemu(state, cluster, "down")
+        down = run_kemu(state, cluster, "down")
     assert down.returncode == 0, down.stdout + down.stderr
