@@ -205,8 +205,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     path = args.state_dir / "logs" / f"{args.component}.log"
+    names = sorted(p.stem for p in (args.state_dir / "logs").glob("*.log"))
+    # "apiserver" names the one apiserver of a non-HA cluster (its process is apiserver-1); with several, say which
+    numbered = [n for n in names if n.rsplit("-", 1)[0] == args.component and n.rsplit("-", 1)[-1].isdigit()]
+    if not path.exists() and len(numbered) == 1:
+        path = args.state_dir / "logs" / f"{numbered[0]}.log"
     if not path.exists():
-        names = sorted(p.stem for p in (args.state_dir / "logs").glob("*.log"))
         print(f"no log for {args.component}; components: {', '.join(names) or 'none'}", file=sys.stderr)
         return 1
     print(supervisor.tail(path, args.lines))

@@ -49,6 +49,10 @@ def test_up_runs_a_service_then_down_leaves_nothing(tmp_path: Path) -> None:
         def ready_nodes() -> int:
             return sum(line.split()[1] == "Ready" for line in kubectl("get", "nodes", "--no-headers").splitlines())
         wait_for(lambda: ready_nodes() == 3, timeout_s=60, interval_s=1, what="3 Ready nodes")
+        # `kemu logs apiserver` reads the one apiserver's log (apiserver-1); `kemu logs etcd` is ambiguous
+        assert run_kemu(state, cluster, "logs", "apiserver").returncode == 0
+        ambiguous = run_kemu(state, cluster, "logs", "etcd")
+        assert ambiguous.returncode == 1 and "etcd-1, etcd-2, etcd-3" in ambiguous.stderr
         kubectl("create", "deployment", "web", "--image=busybox", "--replicas=3", "--port=8080", "--", "sh", "-c",
                 SERVER)
         kubectl("expose", "deployment", "web", "--port=80", "--target-port=8080")
