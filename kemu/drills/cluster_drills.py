@@ -44,7 +44,9 @@ from kemu.launcher.ports import free_port_pairs
 
 NODE_PORT = 30080
 APP = "drill-web"
-SERVER = 'while true; do echo -e "HTTP/1.0 200 OK\\r\\n\\r\\n$(hostname)" | nc -l -p 8080; done'
+# A real HTTP server (busybox httpd: one listening socket, a process per request), not a `nc -l` loop: the loop
+# refuses connections between two requests, which under load read as service failures that are not the cluster's.
+SERVER = 'mkdir -p /tmp/www && hostname > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www'
 API_PERIOD_S = 0.1
 PROBE_PERIOD_S = 0.1
 
@@ -125,8 +127,12 @@ def _deployment() -> dict[str, Any]:
                                                "maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
                                                "whenUnsatisfiable": "ScheduleAnyway",
                                                "labelSelector": {"matchLabels": {"app": APP}}}],
+                                           # Ready once it accepts connections, as a real workload declares it:
+                                           # a replacement is not sent traffic before its server listens
                                            "containers": [{"name": "web", "image": "busybox",
-                                                           "command": ["sh", "-c", SERVER]}]}}}}
+                                                           "command": ["sh", "-c", SERVER],
+                                                           "readinessProbe": {"tcpSocket": {"port": 8080},
+                                                                              "periodSeconds": 1}}]}}}}
 
 
 def _service() -> dict[str, Any]:
@@ -166,9 +172,9 @@ class _ClusterWorkloads(_Workers):
         self.acked: list[str] = []
         self.threads = [threading.Thread(target=f, daemon=True) for f in (self._write, self._probe, self._observe)]
 
-    def _op(self, client: str, kind: str, call: float, outcome: str) -> None:
+    def _op(self, client: str, kind: str, call: float, outcome: str, error: str = "") -> None:
         with self.lock:
-            self.tl.ops.append(Op(client, kind, call, self.now(), outcome))
+            self.tl.ops.append(Op(client, kind, call, self.now(), outcome, error))
 
     def _write(self) -> None:
         seq = 0
@@ -191,16 +197,20 @@ class _ClusterWorkloads(_Workers):
     def _probe(self) -> None:
         while not self.stop.is_set():
             call = self.now()
-            outcome = "fail"
+            outcome, error = "fail", "no 200 OK"
             try:
                 with socket.create_connection((self.probe_addr, NODE_PORT), timeout=1.0) as s:
                     s.settimeout(1.0)
                     s.sendall(b"GET / HTTP/1.0\r\n\r\n")
                     if b"200 OK" in s.recv(4096):
-                        outcome = "ok"
-            except OSError:
-                pass
-            self._op("service", "read", call, outcome)
+                        outcome, error = "ok", ""
+            except TimeoutError:
+                error = "timeout"
+            except ConnectionRefusedError:
+                error = "refused"
+            except OSError as e:
+                error = type(e).__name__
+            self._op("service", "read", call, outcome, error)
             self.stop.wait(PROBE_PERIOD_S)
 
     def _observe(self) -> None:
@@ -317,6 +327,9 @@ def _judge(name: str, backend: str, tl: Timeline, bg: _Background, wl: _ClusterW
         "API write unavailability (s)": write_unavailability(tl, "api"),
         "store write unavailability (s)": write_unavailability(tl, "store"),
         "service requests failed": failed, "service requests": total,
+        # a timeout is a lost path (partition, stale rule); a refusal is a backend that is not listening
+        "service requests timed out": sum(o.client == "service" and o.error == "timeout" for o in tl.ops),
+        "service requests refused": sum(o.client == "service" and o.error == "refused" for o in tl.ops),
         "service answered during the fault (%)": round(100 * served, 1),
         "store writes lost": len(lost_store), "API writes lost": len(lost_api),
         "API writes acknowledged": len(wl.acked), "store writes acknowledged": len(bg.acked),

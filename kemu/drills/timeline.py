@@ -30,6 +30,7 @@ class Op:
     call: float
     ret: float
     outcome: str       # ok | fail | unknown
+    error: str = ""    # why it failed, when known (e.g. "refused", "timeout"): tells a dead backend from a lost path
 
 
 @dataclass

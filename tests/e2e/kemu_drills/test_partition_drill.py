@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -24,4 +25,5 @@ def test_partition_etcd_leader(tmp_path: Path, backend: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert report["verdict"] == "PASS" and report["metrics"]["writes lost"] == 0
     assert report["metrics"]["time to new leader (s)"] is not None
-    assert machines.existing_netns() == before
+    # only a store drill's machines (kemu-d<pid>-*) count: other test runs on the machine make their own
+    assert not {n for n in machines.existing_netns() - before if re.fullmatch(r"kemu-d\d+-.+", n)}
