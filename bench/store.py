@@ -5,6 +5,8 @@ one asyncio gRPC load generator speaking the etcd v3 protocol. Both clusters run
 phase runs on one right after the other, so a change in the machine's load weighs on both. Metrics:
   seq put p50/p99        sequential puts from one client (ms)
   put throughput         64 concurrent clients, puts/s
+  put CPU per op         member CPU (user+system, all members summed, from /proc/<pid>/stat) per put in the
+                         throughput phase (us): steadier than puts/s when other work loads the machine
   lin get / ser get      64 concurrent clients, linearizable / serializable gets/s
   watch latency p50/p99  put -> watch event delivered (ms)
   failover median        SIGKILL the leader -> first successful write (s), median of N rounds; a write attempt
@@ -87,6 +89,13 @@ async def _timed(n: int, op: Callable[[int], Awaitable[object]]) -> list[float]:
 
 
 async def _throughput(clients: int, duration_s: float, op: Callable[[int], Awaitable[object]]) -> float:
+    rate, _ = await _throughput_count(clients, duration_s, op)
+    return rate
+
+
+async def _throughput_count(clients: int, duration_s: float,
+                            op: Callable[[int], Awaitable[object]]) -> tuple[float, int]:
+    """(ops per second, ops done) with `clients` concurrent workers for duration_s."""
     done = 0
     stop_at = time.monotonic() + duration_s
 
@@ -100,7 +109,22 @@ async def _throughput(clients: int, duration_s: float, op: Callable[[int], Await
 
     t0 = time.monotonic()
     await asyncio.gather(*(worker(w) for w in range(clients)))
-    return done / (time.monotonic() - t0)
+    return done / (time.monotonic() - t0), done
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time so far of the given processes (all their threads), summed."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])       # utime, stime (fields 14 and 15 of stat)
+    return total / CLK_TCK
 
 
 @dataclass
@@ -109,6 +133,7 @@ class Target:
     channels: list[grpc.aio.Channel]
     kvs: list[rpc_pb2_grpc.KVStub]
     leader: int
+    pids: list[int]
 
     @property
     def follower(self) -> int:
@@ -118,7 +143,7 @@ class Target:
 async def connect(cluster: Cluster) -> Target:
     channels = [grpc.aio.insecure_channel(ep) for ep in cluster.endpoints]
     leader = await _leader_index([rpc_pb2_grpc.MaintenanceStub(ch) for ch in channels])
-    return Target(channels, [rpc_pb2_grpc.KVStub(ch) for ch in channels], leader)
+    return Target(channels, [rpc_pb2_grpc.KVStub(ch) for ch in channels], leader, [p.pid for p in cluster.procs])
 
 
 async def seq_put(t: Target, args: argparse.Namespace) -> dict[str, float]:
@@ -134,7 +159,11 @@ async def put_throughput(t: Target, args: argparse.Namespace) -> dict[str, float
     def put_any(i: int) -> Awaitable[object]:
         return t.kvs[i % len(t.kvs)].Put(rpc_pb2.PutRequest(key=b"tp/%d" % (i % 1000), value=value), timeout=10)
 
-    return {f"put throughput (/s, {args.clients} clients)": await _throughput(args.clients, args.duration, put_any)}
+    cpu0 = cpu_seconds(t.pids)
+    rate, done = await _throughput_count(args.clients, args.duration, put_any)
+    cpu = cpu_seconds(t.pids) - cpu0
+    return {f"put throughput (/s, {args.clients} clients)": rate,
+            "put CPU per op (us, all members)": cpu / max(1, done) * 1e6}
 
 
 def _get_any(t: Target, serializable: bool) -> Callable[[int], Awaitable[object]]:

@@ -8,10 +8,12 @@ This is the only module in the project that imports pysyncobj. What it changes i
   commit (so every acknowledgement counted for a commit is on disk); term/vote are fsynced before any vote is
   answered; `fsync=False` (the --unsafe-no-fsync flag) skips both;
 - latency: appendEntriesUseBatch=False, so a new command wakes the Raft thread instead of waiting for a tick;
-  messages between members are stored, not deflated (CPU, not bandwidth, is scarce on one machine);
+  messages between members are plain pickles, not zlib streams (CPU, not bandwidth, is scarce on one machine);
 - a cut-off leader steps down after ~1.5 election timeouts (leaderFallbackTimeout) instead of 30 s;
 - a follower that sees its leader's connection close stands for election after 0.1-0.7 election timeouts
   instead of the full 1-2 (a dead leader process closes its connections; a partition still takes the timeout);
+- a follower does not acknowledge a commit-index-only AppendEntries that tells it nothing new when it has just
+  acknowledged the same position (halves the leader's incoming messages under load; heartbeats still answered);
 - members ping each other, so an idle follower-to-follower connection is never found stale (and dropped, with the
   vote request it was to carry) just when the leader dies;
 - snapshots are the state machine's own bytes (snapshot()/restore(), through a SyncObjConsumer: pysyncobj pickles
@@ -36,6 +38,7 @@ import pysyncobj.tcp_connection
 from pysyncobj import _RAFT_STATE, FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
 from pysyncobj.monotonic import monotonic as raft_clock
 
+from etcd_raft.raftlog.acks import AckMemory
 from etcd_raft.raftlog.batching import GroupCommit
 from etcd_raft.raftlog.config import NoLeaderError, ProposalTimeout, RaftConfig, RaftStatus
 from etcd_raft.raftlog.trim import plan_append
@@ -50,6 +53,9 @@ LEADER_GONE_ELECTION_S = (0.1, 0.7)   # election delay, in election timeouts, on
 # load ~5 on 2 cores): window 2 -> 5.2 puts per entry, 445-487 us of member CPU per put; window 1 -> 7.5-10.6 puts
 # per entry, 379-459 us per put, throughput equal or slightly higher. A lone proposal still goes out at once.
 MAX_INFLIGHT_BATCHES = 1
+# A follower leaves an entry-less AppendEntries unacknowledged when it acknowledged the same position this recently
+# (half a default heartbeat interval: idle heartbeats are all answered).
+ACK_QUIET_S = 0.05
 
 
 def _durable_store_meta(self: Any, meta: dict[str, Any]) -> None:
@@ -79,23 +85,26 @@ def _sync_journal(journal: Any) -> None:
     os.fdatasync(mapped.fileno())
 
 
-class _StoredZlib:
-    """What pysyncobj's connections see as `zlib`: compress() stores (level 0) instead of deflating at level 3.
-    Members talk over loopback or a local bridge, where bytes are cheap and the CPU is not: deflate cost tens of
-    microseconds per message on the Raft thread. The output is still a zlib stream, so decompress is unchanged."""
+class _PlainFrames:
+    """What pysyncobj's connections see as `zlib`: messages go as plain pickles, neither deflated nor wrapped in a
+    stored zlib stream. Members talk over loopback or a local bridge, where bytes are cheap and the CPU is not:
+    deflate cost tens of microseconds per message on the Raft thread, and even a stored stream copies every
+    message and checksums it on both ends. A zlib stream (a member of an older build) is still read: it starts
+    with 0x78, a pickle of pysyncobj's protocol 2 with 0x80. All members of a cluster run one build, so what we
+    send is read by our own decompress."""
 
     error = zlib.error
 
     @staticmethod
     def compress(data: bytes, level: int = -1) -> bytes:
-        return zlib.compress(data, 0)
+        return data
 
     @staticmethod
     def decompress(data: bytes) -> bytes:
-        return zlib.decompress(data)
+        return data if data[:1] == b"\x80" else zlib.decompress(data)
 
 
-pysyncobj.tcp_connection.zlib = _StoredZlib  # type: ignore[assignment]
+pysyncobj.tcp_connection.zlib = _PlainFrames  # type: ignore[assignment]
 
 
 class _StateMachine(SyncObjConsumer):  # type: ignore[misc]
@@ -121,6 +130,8 @@ class _Raft(SyncObj):  # type: ignore[misc]
         self._kemu_apply = apply
         self._kemu_fsync = config.fsync
         self._kemu_hold = False
+        self._kemu_empty_append = False        # handling an AppendEntries that carries no entries
+        self._kemu_acks = AckMemory(ACK_QUIET_S)
         self._kemu_dirty = True
         self._kemu_defer_send = self._kemu_send_pending = False
         self._kemu_next_ping = 0.0
@@ -165,6 +176,7 @@ class _Raft(SyncObj):  # type: ignore[misc]
     # -- a leader whose connection closed is most likely dead
     def _SyncObj__onNodeDisconnected(self, node: Any) -> None:
         was_connected = node in self._SyncObj__connectedNodes     # not a failed reconnect attempt
+        self._kemu_acks.forget(node)
         SyncObj._SyncObj__onNodeDisconnected(self, node)
         # A leader process that dies (crash, SIGKILL, stop) closes its connections, and the followers see that at
         # once; waiting out the full election timeout after that only prolongs the outage. A follower then
@@ -200,10 +212,11 @@ class _Raft(SyncObj):  # type: ignore[misc]
                 message = {**message, "prevLogIdx": plan.prev_idx, "prevLogTerm": plan.prev_term,
                            "entries": entries[plan.skip:]}
                 self._kemu_hold = plan.hold
+            self._kemu_empty_append = not entries
         try:
             SyncObj._SyncObj__onMessageReceived(self, node, message)
         finally:
-            self._kemu_hold = False
+            self._kemu_hold = self._kemu_empty_append = False
 
     def _SyncObj__getEntries(self, fromIDx: int, count: int | None = None,
                              maxSizeBytes: int | None = None) -> list[Any]:
@@ -232,8 +245,17 @@ class _Raft(SyncObj):  # type: ignore[misc]
 
     def _SyncObj__sendNextNodeIdx(self, node: Any, reset: bool = False, nextNodeIdx: int | None = None,
                                   success: bool = False) -> None:
+        # An acknowledgement of an entry-less AppendEntries (a new commit index) that repeats what this follower
+        # just told the leader is left out (acks.py); never while new entries still wait to be made durable.
+        now = time.monotonic()
+        term = self.raftCurrentTerm
+        if (success and not reset and nextNodeIdx is not None and self._kemu_empty_append
+                and not (self._kemu_fsync and self._kemu_dirty)
+                and self._kemu_acks.redundant(node, term, nextNodeIdx, now)):
+            return
         self._flush_journal()
         SyncObj._SyncObj__sendNextNodeIdx(self, node, reset, nextNodeIdx, success)
+        self._kemu_acks.sent(node, term, nextNodeIdx, success, reset, now)
 
     def _SyncObj__sendAppendEntries(self) -> None:
         if self._kemu_defer_send:          # inside _checkCommandsToApply: one send after the whole queue
