@@ -24,6 +24,7 @@ from typing import TypeVar
 from sortedcontainers import SortedDict
 
 from etcd_raft.mvcc import errors
+from etcd_raft.mvcc.changes import DELETE, PUT, Change
 from etcd_raft.mvcc.history import Entry, KeyHistory
 from etcd_raft.mvcc.ranges import KeyRange, key_range, overlaps
 from etcd_raft.mvcc.watch import WatchHub
@@ -48,7 +49,7 @@ class _Write:
     def __init__(self, main: int) -> None:
         self.main = main
         self.sub = 0
-        self.events: list[kv_pb2.Event] = []
+        self.events: list[Change] = []
 
     def next_sub(self) -> int:
         self.sub += 1
@@ -60,9 +61,9 @@ class Store:
         self.revision = 1
         self.compact_revision = 0
         self._keys: SortedDict = SortedDict()            # bytes -> KeyHistory
-        # main revision -> list[Event] (with prev_kv); revisions only grow, so a dict in insertion order plus the
-        # sorted list of its keys (for bisect) does what a SortedDict did, for a fifth of the cost per write
-        self._events: dict[int, list[kv_pb2.Event]] = {}
+        # main revision -> its Changes; revisions only grow, so a dict in insertion order plus the sorted list of
+        # its keys (for bisect) does what a SortedDict did, for a fifth of the cost per write
+        self._events: dict[int, list[Change]] = {}
         self._event_revs: list[int] = []
         self._leases: dict[int, Lease] = {}
         self._write: _Write | None = None
@@ -151,7 +152,7 @@ class Store:
             self._leases[prev.lease].keys.discard(req.key)
         if lease:
             self._leases[lease].keys.add(req.key)
-        w.events.append(kv_pb2.Event(type=kv_pb2.Event.PUT, kv=kv, prev_kv=prev))
+        w.events.append(Change(PUT, kv, prev))
         resp = rpc_pb2.PutResponse()
         if req.prev_kv and prev is not None:
             resp.prev_kv.CopyFrom(prev)
@@ -165,7 +166,7 @@ class Store:
             if prev.lease and prev.lease in self._leases:
                 self._leases[prev.lease].keys.discard(prev.key)
             tomb = kv_pb2.KeyValue(key=prev.key, mod_revision=w.main)
-            w.events.append(kv_pb2.Event(type=kv_pb2.Event.DELETE, kv=tomb, prev_kv=prev))
+            w.events.append(Change(DELETE, tomb, prev))
             if req.prev_kv:
                 resp.prev_kvs.add().CopyFrom(prev)
         return resp
@@ -291,7 +292,7 @@ class Store:
         resp.header.revision = self.revision
         return resp
 
-    def events_between(self, start: int, end: int) -> Iterator[tuple[int, list[kv_pb2.Event]]]:
+    def events_between(self, start: int, end: int) -> Iterator[tuple[int, list[Change]]]:
         """(revision, events) for start <= revision <= end, from the uncompacted history."""
         revs = self._event_revs
         for i in range(bisect.bisect_left(revs, start), bisect.bisect_right(revs, end)):
@@ -337,7 +338,7 @@ class Store:
         keys = [(k, [(e.main, e.sub, e.kv.SerializeToString() if e.kv else None) for e in h.entries])
                 for k, h in self._keys.items()]
         leases = [(i, lease.ttl_s, sorted(lease.keys)) for i, lease in sorted(self._leases.items())]
-        events = [(rev, [e.SerializeToString() for e in evs]) for rev, evs in self._events.items()]
+        events = [(rev, [c.to_bytes() for c in evs]) for rev, evs in self._events.items()]
         return zlib.compress(pickle.dumps((1, self.revision, self.compact_revision, keys, leases, events), 5))
 
     @classmethod
@@ -354,7 +355,7 @@ class Store:
         for lease_id, ttl, lease_keys in leases:
             store._leases[lease_id] = Lease(ttl, set(lease_keys))
         for rev, evs in sorted(events):
-            store._events[rev] = [kv_pb2.Event.FromString(raw) for raw in evs]
+            store._events[rev] = [Change.from_bytes(raw) for raw in evs]
             store._event_revs.append(rev)
         return store
 

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from etcd_raft.mvcc.changes import Change
 from etcd_raft.mvcc.ranges import key_range
 from etcd_raft.pb import kv_pb2
 
@@ -43,25 +44,21 @@ class Watcher:
         self.compact_revision = 0
         self.on_ready: Callable[[], None] | None = None
 
-    def _select(self, events: list[kv_pb2.Event]) -> list[kv_pb2.Event]:
+    def _select(self, changes: list[Change]) -> list[kv_pb2.Event]:
         out = []
-        for ev in events:
-            if not self.range.contains(ev.kv.key):
+        for ch in changes:
+            if not self.range.contains(ch.kv.key):
                 continue
-            if (ev.type == kv_pb2.Event.PUT and NOPUT in self.filters) or (
-                    ev.type == kv_pb2.Event.DELETE and NODELETE in self.filters):
+            if (ch.type == kv_pb2.Event.PUT and NOPUT in self.filters) or (
+                    ch.type == kv_pb2.Event.DELETE and NODELETE in self.filters):
                 continue
-            keep_prev = self.prev_kv and ev.prev_kv.mod_revision >= self.hub.store.compact_revision
-            if keep_prev or not ev.HasField("prev_kv"):   # etcd: a compacted previous version is not returned
-                out.append(ev)
-            else:
-                stripped = kv_pb2.Event()
-                stripped.CopyFrom(ev)
-                stripped.ClearField("prev_kv")
-                out.append(stripped)
+            # etcd: a compacted previous version is not returned
+            keep_prev = (self.prev_kv and ch.prev_kv is not None
+                         and ch.prev_kv.mod_revision >= self.hub.store.compact_revision)
+            out.append(ch.event(keep_prev))
         return out
 
-    def _offer(self, rev: int, events: list[kv_pb2.Event]) -> bool:
+    def _offer(self, rev: int, events: list[Change]) -> bool:
         """Live delivery from apply; False when the watcher must catch up from history instead."""
         if not self.synced or self.canceled or rev != self.next_rev:
             return False
@@ -129,7 +126,9 @@ class WatchHub:
         self.watchers.pop(w.id, None)
         w.canceled = True
 
-    def notify(self, rev: int, events: list[kv_pb2.Event]) -> None:
+    def notify(self, rev: int, events: list[Change]) -> None:
+        if not self.watchers:
+            return
         for w in list(self.watchers.values()):
             delivered = w._offer(rev, events)
             if (delivered or not w.synced) and w.on_ready is not None:

@@ -96,8 +96,10 @@ class Member:
     # ---------------------------------------------------------------- state machine hook (raft thread)
     def _apply(self, command: bytes) -> object:
         proposal = internal_pb2.Proposal.FromString(command)
-        result = self.state.apply_proposal(proposal)
         kind = proposal.WhichOneof("request")
+        result = self.state.apply_proposal(proposal, kind)
+        if kind == "put":
+            return result
         if kind == "lease_grant" and not isinstance(result, EtcdError):
             self.leases.granted(proposal.lease_grant.ID, proposal.lease_grant.TTL)
         elif kind == "lease_revoke":

@@ -28,10 +28,14 @@ class MemberState:
     def apply(self, command: bytes) -> Message | EtcdError:
         return self.apply_proposal(internal_pb2.Proposal.FromString(command))
 
-    def apply_proposal(self, proposal: internal_pb2.Proposal) -> Message | EtcdError:
-        kind = proposal.WhichOneof("request")
+    def apply_proposal(self, proposal: internal_pb2.Proposal, kind: str | None = None) -> Message | EtcdError:
+        """Apply one decoded proposal (kind: its WhichOneof("request"), when the caller has it already)."""
+        if kind is None:
+            kind = proposal.WhichOneof("request")
         with self.lock:
             try:
+                if kind == "put":         # the most frequent command, first
+                    return self.store.put(proposal.put)
                 return self._apply(kind, proposal)
             except EtcdError as exc:
                 return exc
