@@ -3,7 +3,6 @@ with the numbers the report must give, and leave no machine behind."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from kemu.launcher import machines
 from tests.conftest import require_root
 from tests.integration.kemu_drills.test_store_drills import run_drill
-from tests.support.net import free_subnet
+from tests.support.net import free_subnet, machines_left
 
 pytestmark = pytest.mark.e2e
 
@@ -33,5 +32,4 @@ def test_cluster_drill(tmp_path: Path, drill: str) -> None:
         assert m["time until pods run elsewhere (s)"] >= m["time to NotReady (s)"]
     for suffix in (".md", ".json", ".png"):
         assert (tmp_path / "report" / f"drill-{drill}{suffix}").exists()
-    # only a cluster drill's machines (kemu-c<pid>-*) count: other test runs on the machine make their own
-    assert not {n for n in machines.existing_netns() - before if re.fullmatch(r"kemu-c\d+-.+", n)}
+    assert not machines_left(before, "c")

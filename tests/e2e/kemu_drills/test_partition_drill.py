@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from kemu.launcher import machines
 from tests.conftest import require_root
 from tests.integration.kemu_drills.test_store_drills import run_drill
-from tests.support.net import free_subnet
+from tests.support.net import free_subnet, machines_left
 
 pytestmark = pytest.mark.e2e
 
@@ -25,5 +24,4 @@ def test_partition_etcd_leader(tmp_path: Path, backend: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert report["verdict"] == "PASS" and report["metrics"]["writes lost"] == 0
     assert report["metrics"]["time to new leader (s)"] is not None
-    # only a store drill's machines (kemu-d<pid>-*) count: other test runs on the machine make their own
-    assert not {n for n in machines.existing_netns() - before if re.fullmatch(r"kemu-d\d+-.+", n)}
+    assert not machines_left(before, "d")
