@@ -126,3 +126,39 @@ async def test_caller_that_gave_up_is_left_alone() -> None:
 async def test_window_must_be_positive() -> None:
     with pytest.raises(ValueError):
         GroupCommit(asyncio.get_running_loop(), FakeRaft().submit, settle, TimeoutError, 0)
+
+
+def make_lingering(linger_s: float, min_batch: int) -> tuple[GroupCommit, FakeRaft]:
+    raft = FakeRaft()
+    return GroupCommit(asyncio.get_running_loop(), raft.submit, settle, TimeoutError, 1, linger_s, min_batch), raft
+
+
+async def test_after_a_big_batch_the_next_one_lingers_and_gathers_more() -> None:
+    gc, raft = make_lingering(0.05, 2)
+    first = [gc.add(b"a", 5), gc.add(b"b", 5)]
+    await turn()
+    assert [b for b, _ in raft.batches] == [[b"a", b"b"]]      # nothing before it: at once
+    waiting = gc.add(b"c", 5)
+    raft.answer(0)
+    await turn()
+    assert len(raft.batches) == 1                              # the window is free, but c lingers ...
+    late = gc.add(b"d", 5)
+    for _ in range(100):
+        if len(raft.batches) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert [b for b, _ in raft.batches][1] == [b"c", b"d"]     # ... and d, arriving meanwhile, joins it
+    raft.answer(1)
+    assert await asyncio.gather(*first, waiting, late) == [b"A", b"B", b"C", b"D"]
+
+
+async def test_after_a_small_batch_the_next_one_goes_at_once() -> None:
+    gc, raft = make_lingering(5.0, 2)       # a linger would outlast the test
+    first = gc.add(b"a", 5)
+    await turn()
+    second = gc.add(b"b", 5)
+    raft.answer(0)
+    await turn()
+    assert [b for b, _ in raft.batches] == [[b"a"], [b"b"]]
+    raft.answer(1)
+    assert [await first, await second] == [b"A", b"B"]
