@@ -6,6 +6,13 @@ the pod address with a default route via the bridge; detach() deletes the host e
 and frees the address. Both are idempotent. Forwarding is enabled inside the node's namespace only. The bridge is
 checked once per process (again after a failed attach); each attach is two ``ip -batch`` runs. Thread-safe: address
 allocation and its state file are under a lock (the runtime sets up several sandboxes at once).
+
+The bridge (the pods' gateway) gets a fixed MAC address, derived from the gateway address (bridge_mac()). Left
+alone, Linux gives a bridge the lowest MAC among its ports, so a new pod whose veth happens to sort lower (or the
+deletion of the pod whose veth it was) changes the gateway's MAC under every other pod on the node: their ARP
+entries keep the old one, and everything they send through the gateway (DNS on the node, Service VIPs, other
+nodes) is lost until those entries are probed again -- 20-50 s of silence (issue 6, seen after a proxy restart).
+An address set explicitly is never recalculated.
 """
 
 from __future__ import annotations
@@ -35,6 +42,11 @@ def _link_exists(name: str) -> bool:
         return False
 
 
+def bridge_mac(gateway: str) -> str:
+    """A locally administered unicast MAC for the bridge that carries ``gateway`` (pure, stable across restarts)."""
+    return "02:6b:" + ":".join(f"{b:02x}" for b in socket.inet_aton(gateway))
+
+
 @dataclass(frozen=True)
 class Attachment:
     sandbox_id: str
@@ -62,6 +74,8 @@ class PodNetwork:
     def ensure_bridge(self) -> None:
         if _run(["ip", "link", "show", self.bridge], check=False).returncode != 0:
             _run(["ip", "link", "add", self.bridge, "type", "bridge"])
+        # fixed, so pods joining or leaving never change the gateway's MAC (see the module docstring)
+        _run(["ip", "link", "set", self.bridge, "address", bridge_mac(self.ipam.gateway)])
         addrs = _run(["ip", "-4", "-o", "addr", "show", "dev", self.bridge]).stdout
         if f" {self.ipam.gateway}/" not in addrs:
             _run(["ip", "addr", "add", f"{self.ipam.gateway}/{self.ipam.prefixlen}", "dev", self.bridge])
