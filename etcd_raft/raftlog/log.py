@@ -54,9 +54,10 @@ LEADER_GONE_ELECTION_S = (0.1, 0.7)   # election delay, in election timeouts, on
 # per entry, 379-459 us per put, throughput equal or slightly higher. A lone proposal still goes out at once.
 MAX_INFLIGHT_BATCHES = 1
 # Under load a member's next batch lingers this long once the window frees (batching.py), when the previous batch
-# held at least LINGER_MIN_BATCH proposals. Measured with 64 clients under load ~11 on 2 cores: 3-6 ms of linger
-# cut member CPU per put by 7-13% and raised throughput by ~20%. Sequential writers (batches of 1) never linger.
-LINGER_S = 0.004
+# held at least LINGER_MIN_BATCH proposals. Measured with 64 clients (load 6-11 on 2 cores, medians of 4-5 runs):
+# against no linger, 4 ms cut member CPU per put by 5-7% and 8 ms by 11-15%, with equal or higher puts/s (8 ms vs
+# 4 ms: 2279 vs 1949 and 2581 vs 2163, one run 2441 vs 2555). Sequential writers (batches of 1) never linger.
+LINGER_S = 0.008
 LINGER_MIN_BATCH = 4
 # A follower leaves an entry-less AppendEntries unacknowledged when it acknowledged the same position this recently
 # (half a default heartbeat interval: idle heartbeats are all answered).
