@@ -258,12 +258,13 @@ def test_dns_statefulset_peers_headless_srv_and_external_name(cluster: Cluster) 
 def test_udp_service(cluster: Cluster) -> None:
     """A selectorless UDP Service whose endpoints are the nodes' DNS servers: a DNS query to its VIP is DNATed."""
     addresses = [address for _, address in cluster.nodes.values()]
-    objs = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "dns-udp"},
-             "spec": {"ports": [{"name": "dns", "port": 5300, "targetPort": 53, "protocol": "UDP"}]}},
-            {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
-             "metadata": {"name": "dns-udp-1", "labels": {"kubernetes.io/service-name": "dns-udp"}},
-             "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}],
-             "endpoints": [{"addresses": [a], "conditions": {"ready": True}} for a in addresses]}]
+    objs: list[dict] = [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "dns-udp"},
+         "spec": {"ports": [{"name": "dns", "port": 5300, "targetPort": 53, "protocol": "UDP"}]}},
+        {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+         "metadata": {"name": "dns-udp-1", "labels": {"kubernetes.io/service-name": "dns-udp"}},
+         "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}],
+         "endpoints": [{"addresses": [a], "conditions": {"ready": True}} for a in addresses]}]
     cluster.kubectl("apply", "-f", "-", stdin=_list(objs))
     vip = cluster.kubectl("get", "svc", "dns-udp", "-o", "jsonpath={.spec.clusterIP}")
     web = cluster.kubectl("get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}")
@@ -305,19 +306,29 @@ def test_proxy_restart_keeps_connections_and_rules_and_forwards_upstream(cluster
         mark = echoed()
         cluster.procs.start("node-1-proxy", [*proxy["argv"], "--verify-interval", "2", "--upstream-dns",
                                              f"{cluster.host_address}:{upstream.server.server_address[1]}"])
-        wait_for(lambda: "programmed" in cluster.procs.log("node-1-proxy"), timeout_s=60, interval_s=0.5,
-                 what="the restarted proxy's first sync")
+        # the proxy's own line (the NetworkPolicy agent in the same process logs "programmed ... policies")
+        wait_for(lambda: re.search(r"programmed \d+ services", cluster.procs.log("node-1-proxy")) is not None,
+                 timeout_s=60, interval_s=0.5, what="the restarted proxy's first sync")
         assert "(adopted, 0 lines)" in cluster.procs.log("node-1-proxy"), cluster.procs.log("node-1-proxy")
         assert _static(cluster.nft("node-1")) == before, "same table, same rule handles: nothing flushed or recreated"
         wait_for(lambda: echoed() > mark + 10, timeout_s=30, interval_s=0.5,
                  what="the long-lived connection still echoing after the restart")
         assert json.loads(cluster.kubectl("get", "pod", "longconn", "-o", "json"))["status"]["phase"] == "Running"
-        # New connections after the restart. Known gap (issue 6 note): in one CI dry run every new connection timed
-        # out for at least 30 s after the restart; until that is explained the check waits for recovery (bounded).
+        # New connections right after the restart, by name (the restarted process's DNS) and through the VIP. The
+        # short wait only absorbs a loaded machine: a restart is invisible to pods, as a kube-proxy restart is.
+        # (Issue 6: this once timed out for 20-50 s -- not the proxy: the longconn pod's new veth had taken over
+        # the bridge's MAC, stranding the client's cached gateway MAC; the pod network now pins the bridge's MAC,
+        # tests/e2e/networking/test_bridge_mac.py.)
+        fresh: Counter[str] = Counter()
+
         def new_connections_served() -> bool:
-            fresh = _answers(cluster, "web.default.svc.cluster.local", 80, 6)
+            fresh.clear()
+            fresh.update(_answers(cluster, "web.default.svc.cluster.local", 80, 6))
             return len(_served(fresh)) >= 2 and sum(fresh.values()) == 6 and not set(fresh) - _served(fresh)
-        wait_for(new_connections_served, timeout_s=120, interval_s=1, what="new connections served after the restart")
+        try:
+            wait_for(new_connections_served, timeout_s=10, interval_s=0.5, what="new connections after the restart")
+        except TimeoutError as e:
+            raise AssertionError(f"{e}; the last attempt's answers: {dict(fresh)}") from None
         outside = cluster.kubectl("exec", "client", "--", "nslookup", "-type=a", OUTSIDE_NAME)
         assert _addresses(outside) == [OUTSIDE_ADDRESS], outside
     finally:
