@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kemu.syscmd import run as _run
+from node_agent.network.podnet import bridge_mac
 
 PARTITION_TABLE = "kemu_partition"
 
@@ -76,7 +77,9 @@ def _ns(m: Machine, *argv: str, check: bool = True) -> subprocess.CompletedProce
 def create_underlay(u: Underlay) -> None:
     if _run(["ip", "link", "show", u.bridge], check=False).returncode == 0:
         return
-    _run(["ip", "link", "add", u.bridge, "type", "bridge"])
+    # a fixed MAC, as the pod bridges have: left alone the bridge takes its lowest port's MAC, which changes as
+    # machines join, under every machine that has the host address in its ARP cache
+    _run(["ip", "link", "add", u.bridge, "address", bridge_mac(u.host_address), "type", "bridge"])
     _run(["ip", "addr", "add", f"{u.host_address}/{u.prefixlen}", "dev", u.bridge])
     _run(["ip", "link", "set", u.bridge, "up"])
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from kemu.launcher import machines
+from node_agent.network.podnet import bridge_mac
 from tests.conftest import require_root
 from tests.support.net import free_subnet
 from tests.support.procs import ProcessGroup, wait_for
@@ -57,6 +58,9 @@ def test_reach_partition_heal_teardown(two_machines: tuple[machines.Underlay, li
     assert _can_connect(None, b.address, 7000)          # the host is not in the partition
     machines.heal(b)
     assert _can_connect(a, b.address, 7000)
+    # the host side keeps its fixed MAC whatever ports join (machines cache it)
+    link = subprocess.run(["ip", "-o", "link", "show", _underlay.bridge], capture_output=True, text=True).stdout
+    assert f"link/ether {bridge_mac(_underlay.host_address)} " in link
 
 
 def test_teardown_leaves_nothing(two_machines: tuple[machines.Underlay, list[machines.Machine]]) -> None:
