@@ -21,6 +21,7 @@ from apiserver.kinds import pod
 from apiserver.kinds.common import (
     GoValue,
     Obj,
+    child,
     d,
     go_int_or_string,
     int_or_percent_value,
@@ -42,11 +43,7 @@ SELECTOR_MISMATCH = "`selector` does not match template `labels`"
 
 
 def _spec(obj: Obj) -> Obj:
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        spec = {}
-        obj["spec"] = spec
-    return spec
+    return child(obj, "spec")
 
 
 # --- defaults --------------------------------------------------------------------------------------------------
@@ -54,17 +51,11 @@ def _spec(obj: Obj) -> Obj:
 def default_deployment(obj: Obj) -> None:
     spec = _spec(obj)
     spec.setdefault("replicas", 1)
-    strategy = spec.get("strategy")
-    if not isinstance(strategy, dict):
-        strategy = {}
-        spec["strategy"] = strategy
+    strategy = child(spec, "strategy")
     if not strategy.get("type"):
         strategy["type"] = "RollingUpdate"
     if strategy["type"] == "RollingUpdate":
-        ru = strategy.get("rollingUpdate")
-        if not isinstance(ru, dict):
-            ru = {}
-            strategy["rollingUpdate"] = ru
+        ru = child(strategy, "rollingUpdate")
         ru.setdefault("maxUnavailable", "25%")
         ru.setdefault("maxSurge", "25%")
     spec.setdefault("revisionHistoryLimit", 10)
@@ -95,22 +86,13 @@ def default_statefulset(obj: Obj) -> None:
     spec = _spec(obj)
     if not spec.get("podManagementPolicy"):
         spec["podManagementPolicy"] = "OrderedReady"
-    us = spec.get("updateStrategy")
-    if not isinstance(us, dict):
-        us = {}
-        spec["updateStrategy"] = us
+    us = child(spec, "updateStrategy")
     if not us.get("type"):
         us["type"] = "RollingUpdate"
     if us["type"] == "RollingUpdate":
-        ru = us.get("rollingUpdate")
-        if not isinstance(ru, dict):
-            ru = {}
-            us["rollingUpdate"] = ru
+        ru = child(us, "rollingUpdate")
         ru.setdefault("partition", 0)
-    policy = spec.get("persistentVolumeClaimRetentionPolicy")
-    if not isinstance(policy, dict):
-        policy = {}
-        spec["persistentVolumeClaimRetentionPolicy"] = policy
+    policy = child(spec, "persistentVolumeClaimRetentionPolicy")
     policy.setdefault("whenDeleted", "Retain")
     policy.setdefault("whenScaled", "Retain")
     spec.setdefault("replicas", 1)
@@ -123,10 +105,7 @@ def default_statefulset(obj: Obj) -> None:
         if isinstance(cs, dict) and not cs.get("volumeMode"):
             cs["volumeMode"] = "Filesystem"
         # PVC defaulting gives every claim (templates too) a Pending phase.
-        status = claim.get("status")
-        if not isinstance(status, dict):
-            status = {}
-            claim["status"] = status
+        status = child(claim, "status")
         if not status.get("phase"):
             status["phase"] = "Pending"
     pod.default_template_of(spec)
@@ -134,17 +113,11 @@ def default_statefulset(obj: Obj) -> None:
 
 def default_daemonset(obj: Obj) -> None:
     spec = _spec(obj)
-    us = spec.get("updateStrategy")
-    if not isinstance(us, dict):
-        us = {}
-        spec["updateStrategy"] = us
+    us = child(spec, "updateStrategy")
     if not us.get("type"):
         us["type"] = "RollingUpdate"
     if us["type"] == "RollingUpdate":
-        ru = us.get("rollingUpdate")
-        if not isinstance(ru, dict):
-            ru = {}
-            us["rollingUpdate"] = ru
+        ru = child(us, "rollingUpdate")
         ru.setdefault("maxUnavailable", 1)
         ru.setdefault("maxSurge", 0)
     spec.setdefault("revisionHistoryLimit", 10)

@@ -29,6 +29,7 @@ from apiserver.kinds.apps import SELECTOR_MISMATCH
 from apiserver.kinds.common import (
     GoValue,
     Obj,
+    child,
     d,
     lst,
     s,
@@ -68,41 +69,23 @@ def _default_job_spec_fields(spec: Obj) -> None:
 
 
 def default_job(obj: Obj) -> None:
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        spec = {}
-        obj["spec"] = spec
+    spec = child(obj, "spec")
     meta = obj.setdefault("metadata", {})
     _default_job_spec_fields(spec)
-    template = spec.get("template")
-    if not isinstance(template, dict):
-        template = {}
-        spec["template"] = template
-    tmeta = template.get("metadata")
-    if not isinstance(tmeta, dict):
-        tmeta = {}
-        template["metadata"] = tmeta
+    template = child(spec, "template")
+    tmeta = child(template, "metadata")
     share_labels = not meta.get("labels")
     if spec.get("manualSelector") is not True:
         if spec.get("manualSelector") is None:
             spec["manualSelector"] = False
-        labels = tmeta.get("labels")
-        if not isinstance(labels, dict):
-            labels = {}
-            tmeta["labels"] = labels
+        labels = child(tmeta, "labels")
         name, uid = s(meta.get("name")), s(meta.get("uid"))
         for key in (LEGACY_JOB_NAME, JOB_NAME):
             labels.setdefault(key, name)
         for key in (LEGACY_CONTROLLER_UID, CONTROLLER_UID):
             labels.setdefault(key, uid)
-        sel = spec.get("selector")
-        if not isinstance(sel, dict):
-            sel = {}
-            spec["selector"] = sel
-        ml = sel.get("matchLabels")
-        if not isinstance(ml, dict):
-            ml = {}
-            sel["matchLabels"] = ml
+        sel = child(spec, "selector")
+        ml = child(sel, "matchLabels")
         ml.setdefault(CONTROLLER_UID, uid)
     if share_labels and isinstance(tmeta.get("labels"), dict) and tmeta["labels"]:
         meta["labels"] = dict(tmeta["labels"])
@@ -110,10 +93,7 @@ def default_job(obj: Obj) -> None:
 
 
 def default_cronjob(obj: Obj) -> None:
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        spec = {}
-        obj["spec"] = spec
+    spec = child(obj, "spec")
     if not spec.get("concurrencyPolicy"):
         spec["concurrencyPolicy"] = "Allow"
     if spec.get("suspend") is None:

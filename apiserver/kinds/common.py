@@ -43,6 +43,16 @@ def lst(x: Any) -> list[Any]:
     return x if isinstance(x, list) else []
 
 
+def child(parent: Obj, key: str) -> Obj:
+    """The object at parent[key] for defaulting to fill in: a new {} is put there when it is absent or not an object
+    (validation has not run yet; a wrong type is replaced rather than crashed on)."""
+    value = parent.get(key)
+    if not isinstance(value, dict):
+        value = {}
+        parent[key] = value
+    return value
+
+
 def s(x: Any) -> str:
     return x if isinstance(x, str) else ""
 

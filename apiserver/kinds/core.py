@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from apiserver.kinds.common import GoValue, Obj, d, lst, s
+from apiserver.kinds.common import GoValue, Obj, child, d, lst, s
 from apiserver.kinds.field import Cause, forbidden, immutable, invalid, not_supported, required, too_long
 from apiserver.kinds.pod import validate_taint_effect
 from kemu.api import names
@@ -33,21 +33,12 @@ def default_namespace(obj: Obj) -> None:
     meta = obj.setdefault("metadata", {})
     name = s(meta.get("name"))
     if name:
-        labels = meta.get("labels")
-        if not isinstance(labels, dict):
-            labels = {}
-            meta["labels"] = labels
+        labels = child(meta, "labels")
         labels[NAMESPACE_NAME_LABEL] = name
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        spec = {}
-        obj["spec"] = spec
+    spec = child(obj, "spec")
     if spec.get("finalizers") is None:
         spec["finalizers"] = ["kubernetes"]
-    status = obj.get("status")
-    if not isinstance(status, dict):
-        status = {}
-        obj["status"] = status
+    status = child(obj, "status")
     if not status.get("phase"):
         status["phase"] = "Active"
 
@@ -71,10 +62,7 @@ def default_secret(obj: Obj) -> None:
         obj["type"] = "Opaque"
     string_data = obj.pop("stringData", None)
     if isinstance(string_data, dict) and string_data:
-        data = obj.get("data")
-        if not isinstance(data, dict):
-            data = {}
-            obj["data"] = data
+        data = child(obj, "data")
         for k, v in string_data.items():
             data[k] = base64.b64encode(str(v).encode()).decode()
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from apiserver.kinds.common import GoValue, Obj, d, is_int, lst, s, validate_labels
+from apiserver.kinds.common import GoValue, Obj, child, d, is_int, lst, s, validate_labels
 from apiserver.kinds.field import Cause, duplicate, forbidden, immutable, invalid, not_supported, required
 from kemu.api import names
 from kemu.api.gofmt import go_quote
@@ -31,10 +31,7 @@ PROTOCOLS = ["SCTP", "TCP", "UDP"]
 
 
 def default_service(obj: Obj) -> None:
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        spec = {}
-        obj["spec"] = spec
+    spec = child(obj, "spec")
     if not spec.get("type"):
         spec["type"] = "ClusterIP"
     if not spec.get("sessionAffinity"):
