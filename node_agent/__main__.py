@@ -26,11 +26,10 @@ import sys
 from aiohttp import web
 
 from node_agent.kubelet.agent import AgentConfig, NodeAgent
-from node_agent.kubelet.apiclient import ApiClient
 from node_agent.kubelet.cri_client import CriRuntime
 from node_agent.kubelet.node import NodeConfig, allocatable, boot_id, parse_capacity, parse_eviction_hard
 from node_agent.kubelet.server import make_app
-from node_agent.process import read_token, wait_for_stop_signal
+from node_agent.process import add_apiserver_flags, api_client, wait_for_stop_signal
 
 
 def host_capacity() -> dict[str, str]:
@@ -52,9 +51,7 @@ def default_address() -> str:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m node_agent", description="kemu node agent (kubelet)")
     p.add_argument("--node-name", "--hostname-override", dest="node_name", required=True)
-    p.add_argument("--apiserver", required=True, help="apiserver URL, e.g. http://127.0.0.1:6443")
-    p.add_argument("--token-file", default="")
-    p.add_argument("--ca-file", default=None)
+    add_apiserver_flags(p)
     p.add_argument("--cri-socket", "--container-runtime-endpoint", dest="cri_socket", required=True)
     p.add_argument("--node-lease-duration", "--node-lease-duration-seconds", dest="node_lease_duration", type=int,
                    default=40)
@@ -76,7 +73,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 async def amain(a: argparse.Namespace) -> None:
-    token = read_token(a.token_file)
     capacity = parse_capacity(a.capacity) if a.capacity else host_capacity()
     eviction = parse_eviction_hard(a.eviction_hard)
     address = a.address or default_address()
@@ -89,7 +85,7 @@ async def amain(a: argparse.Namespace) -> None:
     root = a.root_dir or os.path.join("/var/lib/kemu/kubelet", a.node_name)
     cfg = AgentConfig(node=node, root_dir=root, lease_renew_interval_s=a.lease_renew_interval,
                       status_interval_s=a.node_status_interval, dns_servers=tuple(a.cluster_dns))
-    api = ApiClient(a.apiserver, token, a.ca_file)
+    api = api_client(a, user_agent="kubelet/v1.32.0 (linux/amd64) kemu")
     runtime = CriRuntime(a.cri_socket.removeprefix("unix://"))
     agent = NodeAgent(cfg, api, runtime)
     app = make_app(agent.wcfg.log_root, lambda: [dict(w.pod) for w in agent.workers.values()],

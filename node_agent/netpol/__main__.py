@@ -15,14 +15,12 @@ import asyncio
 import logging
 import sys
 
-from node_agent.kubelet.apiclient import ApiClient
 from node_agent.netpol.agent import NetpolAgent
-from node_agent.process import read_token, wait_for_stop_signal
+from node_agent.process import add_apiserver_flags, api_client, wait_for_stop_signal
 
 
 async def amain(a: argparse.Namespace) -> None:
-    token = read_token(a.token_file)
-    api = ApiClient(a.apiserver, token, a.ca_file, user_agent="kemu-netpol/v1.32.0 (linux/amd64) kemu")
+    api = api_client(a, user_agent="kemu-netpol/v1.32.0 (linux/amd64) kemu")
     agent = NetpolAgent(api, a.node_name, a.dns_address, a.netns, a.resync_delay)
     tasks = [asyncio.ensure_future(c) for c in agent.coroutines()]
     await wait_for_stop_signal()
@@ -34,9 +32,7 @@ async def amain(a: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m node_agent.netpol", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--apiserver", required=True)
-    p.add_argument("--token-file", default="")
-    p.add_argument("--ca-file", default=None)
+    add_apiserver_flags(p)
     p.add_argument("--node-name", required=True, help="enforce for the pods of this node")
     p.add_argument("--dns-address", default="", help="the node's cluster DNS address (treated as kube-dns)")
     p.add_argument("--netns", default="", help="program the rules inside this network namespace")

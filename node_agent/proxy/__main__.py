@@ -37,7 +37,7 @@ from node_agent.dns.server import DnsServer
 from node_agent.dns.upstream import host_nameservers, host_netns_path, parse_hostport
 from node_agent.kubelet.apiclient import ApiClient
 from node_agent.netpol.agent import NetpolAgent
-from node_agent.process import read_token, wait_for_stop_signal
+from node_agent.process import add_apiserver_flags, api_client, wait_for_stop_signal
 from node_agent.proxy import libnft, rules
 from node_agent.proxy.rules import TABLE, Model
 from node_agent.reflector import Reflector
@@ -185,8 +185,7 @@ class Proxy:
 
 
 async def amain(a: argparse.Namespace) -> None:
-    token = read_token(a.token_file)
-    api = ApiClient(a.apiserver, token, a.ca_file, user_agent="kube-proxy/v1.32.0 (linux/amd64) kemu")
+    api = api_client(a, user_agent="kube-proxy/v1.32.0 (linux/amd64) kemu")
     proxy = Proxy(api, a.netns, a.resync_delay, a.node_name, a.pod_routes)
     proxy.verify_interval_s = a.verify_interval
     tasks = [asyncio.ensure_future(proxy.services.run()), asyncio.ensure_future(proxy.slices.run()),
@@ -217,9 +216,7 @@ async def amain(a: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m node_agent.proxy", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--apiserver", required=True)
-    p.add_argument("--token-file", default="")
-    p.add_argument("--ca-file", default=None)
+    add_apiserver_flags(p)
     p.add_argument("--netns", default="", help="program the rules inside this network namespace")
     p.add_argument("--dns-listen", default="", help="serve cluster DNS on IP:PORT")
     p.add_argument("--upstream-dns", "--upstream", action="append", default=[],
