@@ -1,5 +1,6 @@
 """What kube-apiserver creates and keeps running on its own: system namespaces, the ``kubernetes`` Service and its
-Endpoints, default RBAC roles and bindings, system priority classes, and periodic compaction of the store.
+Endpoints and EndpointSlice, default RBAC roles and bindings, system priority classes, and periodic compaction of
+the store.
 
 Compaction follows kube-apiserver: every ``interval`` the revision seen at the previous tick is compacted, so at
 least one interval of history stays available for watches (DESIGN: every 5 min keeping >= 5 min).
@@ -9,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from apiserver import errors
 from apiserver.api import Api
 from apiserver.auth import bootstrap_objects
+from apiserver.kubernetes_endpoints import endpoints_with, slice_name, slice_with
 from apiserver.storage import KeyNotFound, PreconditionFailed, StorageError
 
 log = logging.getLogger(__name__)
@@ -68,7 +71,8 @@ async def ensure_system_objects(api: Api, advertise_ip: str, port: int) -> None:
 
 
 async def ensure_kubernetes_service(api: Api, advertise_ip: str, port: int) -> None:
-    """``default/kubernetes`` (ClusterIP = first address of the range) and its Endpoints listing every apiserver."""
+    """``default/kubernetes`` (ClusterIP = first address of the range) and its Endpoints and EndpointSlice listing
+    every apiserver (apiserver/kubernetes_endpoints.py)."""
     reg = api.registry
     svc_r, ep_r = reg.get("", "v1", "services"), reg.get("", "v1", "endpoints")
     assert svc_r is not None and ep_r is not None
@@ -78,26 +82,34 @@ async def ensure_kubernetes_service(api: Api, advertise_ip: str, port: int) -> N
                              "spec": {"type": "ClusterIP", "clusterIP": api.allocator.first_ip(),
                                       "ports": [{"name": "https", "port": 443, "protocol": "TCP",
                                                  "targetPort": port}]}})
+    await _upsert(api, ep_r, "kubernetes", lambda cur: endpoints_with(cur, advertise_ip, port))
+    slice_r = reg.get("discovery.k8s.io", "v1", "endpointslices")
+    assert slice_r is not None
+    try:
+        first: dict[str, Any] | None = await api.storage.get(slice_r.key("default", "kubernetes"))
+    except KeyNotFound:
+        first = None
+    name = slice_name(first, port)
+    await _upsert(api, slice_r, name, lambda cur: slice_with(cur, name, advertise_ip, port))
+
+
+async def _upsert(api: Api, r: Any, name: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]
+                  ) -> None:
+    """Create default/<name> as change(None), or update it to change(current) (compare-and-swap, retried when
+    another apiserver wrote in between); change returns None when nothing is to be written."""
     for _ in range(8):
         try:
-            ep = await api.storage.get(ep_r.key("default", "kubernetes"))
+            current = await api.storage.get(r.key("default", name))
         except KeyNotFound:
-            await api.ensure(ep_r, {"apiVersion": "v1", "kind": "Endpoints",
-                                    "metadata": {"name": "kubernetes", "namespace": "default",
-                                                 "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-                                    "subsets": [{"addresses": [{"ip": advertise_ip}],
-                                                 "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]})
+            created = change(None)
+            if created is not None:
+                await api.ensure(r, created)
+            continue        # re-read: another apiserver may have created it first
+        updated = change(current)
+        if updated is None:
             return
-        subsets = ep.get("subsets") or [{"addresses": [], "ports": [{"name": "https", "port": port,
-                                                                       "protocol": "TCP"}]}]
-        ips = {a["ip"] for a in subsets[0].get("addresses") or []}
-        if advertise_ip in ips:
-            return
-        subsets[0].setdefault("addresses", []).append({"ip": advertise_ip})
-        subsets[0]["addresses"].sort(key=lambda a: a["ip"])
-        ep["subsets"] = subsets
         try:
-            await api.storage.update(ep_r.key("default", "kubernetes"), ep, int(ep["metadata"]["resourceVersion"]))
+            await api.storage.update(r.key("default", name), updated, int(current["metadata"]["resourceVersion"]))
             return
         except PreconditionFailed:
             continue

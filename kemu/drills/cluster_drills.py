@@ -39,7 +39,7 @@ from kemu.drills.timeline import Op, Timeline, failed_requests, write_unavailabi
 from kemu.launcher import machines, supervisor
 from kemu.launcher.kubeconfig import write_token_file
 from kemu.launcher.lifecycle import start_by_role, sweep_runtimes, write_component_credentials
-from kemu.launcher.plan import ClusterConfig, client_url
+from kemu.launcher.plan import ClusterConfig, client_url, node_name, pod_cidr, pod_routes
 from kemu.launcher.ports import free_port_pairs
 
 NODE_PORT = 30080
@@ -73,8 +73,10 @@ class FullCluster(_Cluster):
             raise RuntimeError("cluster drills need machines: run as root (network namespaces)")
         u = machines.Underlay(cluster=self.config.name, subnet=self.config.subnet)
         machines.create_underlay(u)
+        routes = pod_routes(self.config)
         for machine in self.machines.values():
             machines.create_machine(u, machine)
+            machines.add_routes(machine, routes.get(machine.name, []))
         self.token = write_token_file(self.config.state_dir / "tokens.csv")
         write_component_credentials(self.config)
         self.procs = start_by_role(self.specs, self.config, 90)
@@ -279,7 +281,7 @@ def run(name: str, state_dir: Path, real_etcd: bool = False, subnet: str = "10.2
                                 if s.name == f"{victim}-runtime"])
             elif name == "partition-node":
                 others = [m.address for n, m in cluster.machines.items() if n != victim]
-                others += [f"10.244.{i + 1}.0/24" for i in range(config.nodes) if f"node-{i + 1}" != victim]
+                others += [pod_cidr(i) for i in range(config.nodes) if node_name(i) != victim]
                 machines.partition(cluster.machines[victim], others)
             else:
                 cluster.kill(cp)

@@ -100,6 +100,12 @@ def create_machine(u: Underlay, m: Machine) -> None:
     _ns(m, "ip", "link", "set", "lo", "up")
 
 
+def add_routes(m: Machine, routes: Sequence[tuple[str, str]]) -> None:
+    """Routes (prefix, via address) inside machine m; an existing route to the prefix is replaced."""
+    for prefix, via in routes:
+        _ns(m, "ip", "route", "replace", prefix, "via", via)
+
+
 def destroy_machine(m: Machine) -> None:
     _run(["ip", "link", "del", m.veth_host], check=False)
     _run(["ip", "netns", "del", m.netns], check=False)

@@ -127,6 +127,22 @@ def machines(config: ClusterConfig) -> list[Machine]:
     return plan_machines(underlay(config), names)
 
 
+def pod_cidr(i: int) -> str:
+    """Node i's (0-based) pod address range."""
+    return f"10.244.{i + 1}.0/24"
+
+
+def pod_routes(config: ClusterConfig) -> dict[str, list[tuple[str, str]]]:
+    """Routes to every node's pod range via that node, for the machines that are not nodes (control plane, etcd):
+    every host of a host-gw pod network has them, so the apiserver's answers reach pods that call it through the
+    `kubernetes` Service, and webhooks or `kubectl proxy` to pods work. The nodes program their own (the proxy's
+    --pod-routes)."""
+    ms = machines(config)
+    nodes = {m.name: m.address for m in ms}
+    routes = [(pod_cidr(i), nodes[node_name(i)]) for i in range(config.nodes) if node_name(i) in nodes]
+    return {m.name: routes for m in ms if not m.name.startswith("node-")} if routes else {}
+
+
 def _machine(config: ClusterConfig, name: str) -> Machine | None:
     return next((m for m in machines(config) if m.name == name), None)
 
@@ -295,8 +311,8 @@ def node_specs(config: ClusterConfig, i: int) -> list[ComponentSpec]:
     port = 10250 if m else 10250 + i
     d = node_dir(config, i)
     sock = cri_socket(config, i)
-    pod_cidr = f"10.244.{i + 1}.0/24"
-    pod_net = ("--pod-network-bridge", "kemu-cbr0", "--pod-cidr", pod_cidr) if config.netns else ()
+    cidr = pod_cidr(i)
+    pod_net = ("--pod-network-bridge", "kemu-cbr0", "--pod-cidr", cidr) if config.netns else ()
     cri = ComponentSpec(f"{name}-runtime", "runtime",
                         _on(config, machine, (config.python, "-m", "node_agent.cri", "--socket", str(sock),
                                               "--root", str(d / "runtime"), *pod_net)),
@@ -309,7 +325,7 @@ def node_specs(config: ClusterConfig, i: int) -> list[ComponentSpec]:
                                                 "--ca-file", str(config.state_dir / "pki" / "ca.crt"),
                                                 "--cri-socket", str(sock), "--root-dir", str(d / "kubelet"),
                                                 "--address", address, "--port", str(port),
-                                                "--pod-cidr", pod_cidr, *lease,
+                                                "--pod-cidr", cidr, *lease,
                                                 *(("--cluster-dns", address) if config.netns else ()))),
                           Health("tcp", port, host=address), machine=machine)
     if not config.netns:

@@ -23,6 +23,17 @@ from tests.support.procs import wait_for
 
 pytestmark = pytest.mark.e2e
 
+IN_CLUSTER = """
+import json, ssl, urllib.error, urllib.request
+sa = "/var/run/secrets/kubernetes.io/serviceaccount"
+ctx = ssl.create_default_context(cafile=f"{sa}/ca.crt")
+req = urllib.request.Request("https://kubernetes.default.svc/api/v1/namespaces/default/pods",
+                             headers={"Authorization": "Bearer " + open(f"{sa}/token").read()})
+try:
+    print(urllib.request.urlopen(req, context=ctx, timeout=10).status)
+except urllib.error.HTTPError as e:
+    print(e.code, json.loads(e.read())["message"])
+"""
 SERVER = 'while true; do echo -e "HTTP/1.0 200 OK\\r\\n\\r\\n$(hostname)" | nc -l -p 8080; done'
 
 
@@ -69,6 +80,20 @@ def test_up_runs_a_service_then_down_leaves_nothing(tmp_path: Path) -> None:
             return Counter(line.strip() for line in out.splitlines() if line.strip())
         wait_for(lambda: set(answers()) == names, timeout_s=60, interval_s=2,
                  what="every replica answering through the Service name")
+        # in-cluster API access: a pod calls https://kubernetes.default.svc with its ServiceAccount's token and CA
+        # (the Service's EndpointSlice lists the apiserver; the control plane routes back to pod addresses) and is
+        # authenticated as that ServiceAccount, which RBAC gives no rights to list pods -- as on a real cluster
+        (tmp_path / "incluster.py").write_text(IN_CLUSTER)
+        kubectl("create", "configmap", "incluster", f"--from-file={tmp_path / 'incluster.py'}")
+        kubectl("run", "py", "--image=python", "--restart=Never", "--overrides", json.dumps({"spec": {
+            "volumes": [{"name": "s", "configMap": {"name": "incluster"}}],
+            "containers": [{"name": "py", "image": "python", "command": ["python3", "/s/incluster.py"],
+                            "volumeMounts": [{"name": "s", "mountPath": "/s"}]}]}}))
+        wait_for(lambda: kubectl("get", "pod", "py", "-o", "jsonpath={.status.phase}") == "Succeeded",
+                 timeout_s=120, interval_s=1, what="the in-cluster API client pod")
+        assert kubectl("logs", "py").strip() == ('403 pods is forbidden: User "system:serviceaccount:default:default" '
+                                                 'cannot list resource "pods" in API group "" in the namespace '
+                                                 '"default"')
         # metrics.k8s.io from the kubelets' summaries: kubectl top, and an HPA that scales a busy Deployment up
         kubectl("create", "deployment", "burn", "--image=busybox", "--", "sh", "-c", "while true; do :; done")
         kubectl("set", "resources", "deployment", "burn", "--requests=cpu=100m")

@@ -66,6 +66,13 @@ def test_ha_control_plane_survives_a_leader_and_an_apiserver(tmp_path: Path) -> 
                       for n, p in sorted(by_name.items()) if n.startswith("apiserver-")]
         for url in apiservers:   # each one directly, its certificate verified for that address
             assert kubectl("--server", url, "get", "--raw", "/readyz") == "ok"
+        # the kubernetes Service leads to every apiserver (one machine, one port each): Endpoints subsets and slices
+        ports = sorted(int(url.rsplit(":", 1)[1]) for url in apiservers)
+        ep = json.loads(kubectl("get", "endpoints", "kubernetes", "-o", "json"))
+        assert sorted(s["ports"][0]["port"] for s in ep["subsets"]) == ports
+        slices = json.loads(kubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=kubernetes",
+                                    "-o", "json"))["items"]
+        assert sorted(sl["ports"][0]["port"] for sl in slices) == ports
 
         def holder(lease: str) -> str:
             out = kubectl("get", "lease", "-n", "kube-system", lease, "-o", "jsonpath={.spec.holderIdentity}",
