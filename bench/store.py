@@ -56,7 +56,12 @@ def start_cluster(real: bool, state_dir: Path, members: int) -> Cluster:
                            etcd_client_ports=free_port_pairs(members))
     specs = plan(config)
     procs = [supervisor.start(spec, state_dir) for spec in specs]
-    supervisor.wait_healthy(list(zip(specs, procs, strict=True)), timeout_s=60)
+    try:
+        supervisor.wait_healthy(list(zip(specs, procs, strict=True)), timeout_s=60)
+    except BaseException:
+        for proc in procs:     # a cluster that never came up must not outlive the run (it kept spinning on)
+            supervisor.stop(proc, grace_s=2)
+        raise
     return Cluster(config, procs)
 
 
