@@ -41,7 +41,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.e2e.networking.test_services import _list, _objects  # noqa: E402
+from tests.e2e.networking.test_services import _list, _objects, udp_dns_objects  # noqa: E402
 from tests.support.kemu_cli import run_kemu  # noqa: E402
 from tests.support.net import free_subnet  # noqa: E402
 
@@ -106,14 +106,9 @@ class Run:
         machines = json.loads((self.state / "machines.json").read_text())["machines"]
         addresses = [m["address"] for m in machines if m["name"].startswith("node-")]
         objs: list[dict] = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "sticky"},
-                 "spec": {"selector": {"app": "web"}, "sessionAffinity": "ClientIP",
-                          "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}},
-                {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "dns-udp"},
-                 "spec": {"ports": [{"name": "dns", "port": 5300, "targetPort": 53, "protocol": "UDP"}]}},
-                {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
-                 "metadata": {"name": "dns-udp-1", "labels": {"kubernetes.io/service-name": "dns-udp"}},
-                 "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}],
-                 "endpoints": [{"addresses": [a], "conditions": {"ready": True}} for a in addresses]}]
+                             "spec": {"selector": {"app": "web"}, "sessionAffinity": "ClientIP",
+                                      "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}},
+                            *udp_dns_objects(addresses)]
         subprocess.run(["kubectl", "--cache-dir", str(self.out / "kc"), "apply", "-f", "-"], input=_list(objs),
                        text=True, check=True, capture_output=True, timeout=60, env=self.env)
         self.kubectl("run", "longconn", "--image=busybox", "--restart=Never",

@@ -137,7 +137,10 @@ class Experiment:
         if leader is None:
             raise RuntimeError("no leader to remove a member through")
         member_id = self._id_of(member)
-        self._reconfigure(lambda: rpc_pb2_grpc.ClusterStub(self._channel(leader)).MemberRemove(
+        # Never through the member being removed: a leader that removes itself stops before it answers
+        # (real etcd: "etcdserver: server stopped"); any other member forwards the change to the leader.
+        via = leader if leader is not member else next(m for m in self._alive() if m is not member)
+        self._reconfigure(lambda: rpc_pb2_grpc.ClusterStub(self._channel(via)).MemberRemove(
             rpc_pb2.MemberRemoveRequest(ID=member_id), timeout=10))
         self.members.remove(member)
         if member.proc is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,5 +27,5 @@ def start_etcd_raft(procs: ProcessGroup, data_root: Path, size: int = 3, extra_a
     for m in members:
         procs.start(m.name, member_argv(m, data_root, initial, extra_args=extra_args))
     for m in members:
-        wait_for(lambda m=m: port_open(m.client_port), timeout_s=30, what=f"etcd_raft {m.name}")
+        wait_for(functools.partial(port_open, m.client_port), timeout_s=30, what=f"etcd_raft {m.name}")
     return members

@@ -3,6 +3,7 @@ pod netns each running a tiny HTTP server that answers its own name. Traffic sta
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -74,9 +75,10 @@ def pod_network(tmp_path: Path, procs: ProcessGroup, pods_n: int = 3) -> Iterato
             ips[name] = json.loads(out.stdout)["address"]
             procs.start(name, ["ip", "netns", "exec", ns, sys.executable, "-c", SERVER, name])
         n = Net(node, pods, ips, "10.244.7.1")
+        def serving(ip: str, name: str) -> bool:
+            return n.client(node, ip, 8080, 1) == {name: 1}
         for name, ip in ips.items():
-            wait_for(lambda ip=ip, name=name: n.client(node, ip, 8080, 1) == {name: 1}, timeout_s=15,
-                     what=f"{name} serving")
+            wait_for(functools.partial(serving, ip, name), timeout_s=15, what=f"{name} serving")
         yield n
     finally:
         procs.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def start_real_etcd(procs: ProcessGroup, data_root: Path, size: int = 3, prefix:
             "--initial-cluster-token", f"kemu-test-{prefix}", "--logger", "zap", "--log-level", "error",
         ])
     for m in members:
-        wait_for(lambda m=m: port_open(m.client_port), what=f"real etcd {m.name}")
+        wait_for(functools.partial(port_open, m.client_port), what=f"real etcd {m.name}")
     return members
 
 

@@ -255,17 +255,20 @@ def test_dns_statefulset_peers_headless_srv_and_external_name(cluster: Cluster) 
                                                                            db["db-0"])
 
 
-def test_udp_service(cluster: Cluster) -> None:
-    """A selectorless UDP Service whose endpoints are the nodes' DNS servers: a DNS query to its VIP is DNATed."""
-    addresses = [address for _, address in cluster.nodes.values()]
-    objs: list[dict] = [
+def udp_dns_objects(addresses: list[str]) -> list[dict]:
+    """A selectorless UDP Service `dns-udp` (port 5300) and its EndpointSlice: the nodes' DNS servers on port 53."""
+    return [
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "dns-udp"},
          "spec": {"ports": [{"name": "dns", "port": 5300, "targetPort": 53, "protocol": "UDP"}]}},
         {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
          "metadata": {"name": "dns-udp-1", "labels": {"kubernetes.io/service-name": "dns-udp"}},
          "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}],
          "endpoints": [{"addresses": [a], "conditions": {"ready": True}} for a in addresses]}]
-    cluster.kubectl("apply", "-f", "-", stdin=_list(objs))
+
+
+def test_udp_service(cluster: Cluster) -> None:
+    """A selectorless UDP Service whose endpoints are the nodes' DNS servers: a DNS query to its VIP is DNATed."""
+    cluster.kubectl("apply", "-f", "-", stdin=_list(udp_dns_objects([a for _, a in cluster.nodes.values()])))
     vip = cluster.kubectl("get", "svc", "dns-udp", "-o", "jsonpath={.spec.clusterIP}")
     web = cluster.kubectl("get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}")
 
