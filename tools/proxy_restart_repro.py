@@ -8,7 +8,7 @@ module runs under load, 17-24 s each) were the pod bridge's MAC moving: the test
 below the bridge's MAC (the lowest port MAC, as Linux picks it), so the client pod's cached gateway MAC became
 another port's and everything it sent via the gateway (its DNS queries to the node) was dropped until ARP caught up.
 `--churn` adds/deletes a pod on node-1 each cycle and prints when the bridge's MAC moves (it must not, since the pod
-network pins it: node_agent/network/podnet.py bridge_mac()).
+network pins it: kemu/netdev.py bridge_mac()).
 
 Brings up `kemu up --nodes 2 --netns on` once (a free 10.250.x.0/24 subnet), applies the e2e networking module's
 objects (tests/e2e/networking/test_services.py), then runs N bounded cycles of: SIGKILL node-1's proxy, start it

@@ -17,8 +17,8 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kemu.netdev import bridge_mac
 from kemu.syscmd import run as _run
-from node_agent.network.podnet import bridge_mac
 
 PARTITION_TABLE = "kemu_partition"
 

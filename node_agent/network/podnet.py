@@ -7,8 +7,8 @@ and frees the address. Both are idempotent. Forwarding is enabled inside the nod
 checked once per process (again after a failed attach); each attach is two ``ip -batch`` runs. Thread-safe: address
 allocation and its state file are under a lock (the runtime sets up several sandboxes at once).
 
-The bridge (the pods' gateway) gets a fixed MAC address, derived from the gateway address (bridge_mac()). Left
-alone, Linux gives a bridge the lowest MAC among its ports, so a new pod whose veth happens to sort lower (or the
+The bridge (the pods' gateway) gets a fixed MAC address derived from the gateway address (kemu.netdev.bridge_mac).
+Left alone, Linux gives a bridge the lowest MAC among its ports, so a new pod whose veth happens to sort lower (or the
 deletion of the pod whose veth it was) changes the gateway's MAC under every other pod on the node: their ARP
 entries keep the old one, and everything they send through the gateway (DNS on the node, Service VIPs, other
 nodes) is lost until those entries are probed again -- 20-50 s of silence (issue 6, seen after a proxy restart).
@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from kemu.netdev import bridge_mac
 from kemu.syscmd import run as _run
 from node_agent.network.ipam import Ipam
 
@@ -40,11 +41,6 @@ def _link_exists(name: str) -> bool:
         return True
     except OSError:
         return False
-
-
-def bridge_mac(gateway: str) -> str:
-    """A locally administered unicast MAC for the bridge that carries ``gateway`` (pure, stable across restarts)."""
-    return "02:6b:" + ":".join(f"{b:02x}" for b in socket.inet_aton(gateway))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from kemu.launcher import machines
-from node_agent.network.podnet import bridge_mac
+from kemu.netdev import bridge_mac
 from tests.conftest import require_root
 from tests.support.net import free_subnet
 from tests.support.procs import ProcessGroup, wait_for

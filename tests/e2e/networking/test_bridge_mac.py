@@ -3,7 +3,7 @@
 Linux gives a bridge with no address of its own the lowest MAC among its ports. Before the fix, a new pod whose
 veth sorted lower took over the gateway's MAC; pods that had cached the old one (another port's MAC) lost
 everything they sent through the gateway -- DNS on the node, Service VIPs -- for the 20-50 s their ARP entries took
-to be probed again. The node's pod network now pins the bridge's MAC (node_agent.network.podnet.bridge_mac).
+to be probed again. The node's pod network now pins the bridge's MAC (kemu.netdev.bridge_mac).
 Here: a node namespace and two pods attached by `python -m node_agent.network`; a port with the lowest possible MAC
 joins and leaves, and both pods keep reaching a UDP echo server on the gateway address at once. Namespaces are the
 test's own.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from node_agent.network.podnet import bridge_mac
+from kemu.netdev import bridge_mac
 from tests.conftest import require_root
 from tests.support.procs import ProcessGroup, wait_for
 
