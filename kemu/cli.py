@@ -20,16 +20,14 @@ import grpc
 
 from kemu.launcher import cluster_status, store_status, supervisor
 from kemu.launcher.kubeconfig import kubeconfig, write_token_file
-from kemu.launcher.lifecycle import arg_value, start_by_role, sweep_runtimes, write_component_credentials
-from kemu.launcher.machines import (
-    Machine,
-    Underlay,
-    add_routes,
-    create_machine,
-    create_underlay,
-    destroy_machine,
-    destroy_underlay,
+from kemu.launcher.lifecycle import (
+    arg_value,
+    create_machines,
+    start_by_role,
+    sweep_runtimes,
+    write_component_credentials,
 )
+from kemu.launcher.machines import Machine, Underlay, destroy_machine, destroy_underlay
 from kemu.launcher.plan import (
     ClusterConfig,
     ComponentSpec,
@@ -38,7 +36,6 @@ from kemu.launcher.plan import (
     etcd_endpoints,
     machines,
     plan,
-    pod_routes,
     underlay,
 )
 
@@ -100,11 +97,7 @@ def _create_machines(config: ClusterConfig) -> None:
     # Record first, so that `down` can remove a half-made layout too.
     _machines_file(config.state_dir).write_text(json.dumps(
         {"underlay": dataclasses.asdict(u), "machines": [dataclasses.asdict(m) for m in ms]}, indent=2))
-    create_underlay(u)
-    routes = pod_routes(config)
-    for m in ms:
-        create_machine(u, m)
-        add_routes(m, routes.get(m.name, []))
+    create_machines(config)
     print(f"  machines: {len(ms)} network namespaces on bridge {u.bridge} ({u.subnet}, host {u.host_address})")
 
 

@@ -38,8 +38,14 @@ from kemu.drills.store_drills import DrillResult, _Background, _Cluster, _read_b
 from kemu.drills.timeline import Op, Timeline, failed_requests, write_unavailability
 from kemu.launcher import machines, supervisor
 from kemu.launcher.kubeconfig import write_token_file
-from kemu.launcher.lifecycle import start_by_role, sweep_runtimes, write_component_credentials
-from kemu.launcher.plan import ClusterConfig, client_url, node_name, pod_cidr, pod_routes
+from kemu.launcher.lifecycle import (
+    create_machines,
+    destroy_machines,
+    start_by_role,
+    sweep_runtimes,
+    write_component_credentials,
+)
+from kemu.launcher.plan import ClusterConfig, client_url, node_name, pod_cidr
 from kemu.launcher.ports import free_port_pairs
 
 NODE_PORT = 30080
@@ -71,12 +77,7 @@ class FullCluster(_Cluster):
     def start(self) -> None:
         if not self.machines:
             raise RuntimeError("cluster drills need machines: run as root (network namespaces)")
-        u = machines.Underlay(cluster=self.config.name, subnet=self.config.subnet)
-        machines.create_underlay(u)
-        routes = pod_routes(self.config)
-        for machine in self.machines.values():
-            machines.create_machine(u, machine)
-            machines.add_routes(machine, routes.get(machine.name, []))
+        create_machines(self.config)
         self.token = write_token_file(self.config.state_dir / "tokens.csv")
         write_component_credentials(self.config)
         self.procs = start_by_role(self.specs, self.config, 90)
@@ -113,9 +114,7 @@ class FullCluster(_Cluster):
         for p in self.procs:
             supervisor.stop(p, grace_s=2)
         sweep_runtimes(self.procs)
-        for machine in self.machines.values():
-            machines.destroy_machine(machine)
-        machines.destroy_underlay(machines.Underlay(cluster=self.config.name, subnet=self.config.subnet))
+        destroy_machines(self.config)
 
 
 def _deployment() -> dict[str, Any]:

@@ -34,10 +34,10 @@ from etcd_raft.checker import check_history
 from etcd_raft.pb import rpc_pb2, rpc_pb2_grpc
 from kemu.drills.faults import KILL, PARTITION, PAUSE, Fault, MemberHandle
 from kemu.drills.timeline import Op, Timeline, failed_requests, time_to_detect, time_to_new_leader, write_unavailability
-from kemu.launcher import machines, supervisor
+from kemu.launcher import supervisor
+from kemu.launcher.lifecycle import create_machines, destroy_machines
 from kemu.launcher.plan import ClusterConfig, etcd_members, plan, timings
 from kemu.launcher.plan import machines as plan_machines
-from kemu.launcher.plan import underlay as plan_underlay
 from kemu.launcher.ports import free_port_pairs
 
 WRITE_PERIOD_S = 0.02
@@ -106,10 +106,7 @@ class _Cluster:
 
     def start(self) -> None:
         if self.machines:
-            u = plan_underlay(self.config)
-            machines.create_underlay(u)
-            for machine in self.machines.values():
-                machines.create_machine(u, machine)
+            create_machines(self.config)
         self.procs = [supervisor.start(s, self.config.state_dir) for s in self.specs]
         supervisor.wait_healthy(list(zip(self.specs, self.procs, strict=True)), timeout_s=60)
         for m in self.members:
@@ -145,9 +142,7 @@ class _Cluster:
         for p in self.procs:
             supervisor.stop(p, grace_s=2)
         if self.machines:
-            for machine in self.machines.values():
-                machines.destroy_machine(machine)
-            machines.destroy_underlay(plan_underlay(self.config))
+            destroy_machines(self.config)
 
 
 class _Workers:

@@ -26,9 +26,9 @@ import grpc
 from etcd_raft.pb import rpc_pb2, rpc_pb2_grpc
 from kemu.experiments.quorum_model import Observation, PartitionObservation, markdown_table, partition_table
 from kemu.launcher import machines, supervisor
+from kemu.launcher.lifecycle import create_machines, destroy_machines
 from kemu.launcher.plan import ClusterConfig, EtcdMemberPlan, etcd_members, etcd_spec
 from kemu.launcher.plan import machines as plan_machines_for
-from kemu.launcher.plan import underlay as underlay_for
 from kemu.launcher.ports import free_port_pairs
 
 T = TypeVar("T")
@@ -289,12 +289,9 @@ def run(state_dir: Path, sizes: tuple[int, ...] = (1, 3, 5), real_etcd: bool = F
     rows: list[Observation] = []
     partitions: list[PartitionObservation] = []
     shrink_ok = False
-    underlay = underlay_for(config)
     try:
         if netns:
-            machines.create_underlay(underlay)
-            for m in plan_machines_for(config):
-                machines.create_machine(underlay, m)
+            create_machines(config)
         exp.start_first(plans[0])
         exp.wait_converged()
         for size in sorted(sizes):
@@ -323,9 +320,7 @@ def run(state_dir: Path, sizes: tuple[int, ...] = (1, 3, 5), real_etcd: bool = F
     finally:
         exp.close()
         if netns:
-            for m in plan_machines_for(config):
-                machines.destroy_machine(m)
-            machines.destroy_underlay(underlay)
+            destroy_machines(config)
     return QuorumResult(rows, shrink_ok, "etcd 3.4" if real_etcd else "etcd_raft", partitions)
 
 

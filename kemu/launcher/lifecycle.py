@@ -1,6 +1,6 @@
-"""Bringing a planned cluster up and down: credentials, role-by-role start with health checks, and the sweep of
-node runtimes after stop. Shared by `kemu up/down` and the cluster drills (processes only: nothing is imported
-from the components)."""
+"""Bringing a planned cluster up and down: its machines, credentials, role-by-role start with health checks, and
+the sweep of node runtimes after stop. Shared by `kemu up/down`, the drills and the quorum experiment (processes
+only: nothing is imported from the components)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+from kemu.launcher import machines as net
 from kemu.launcher import supervisor
 from kemu.launcher.kubeconfig import component_token, component_user, kubeconfig
 from kemu.launcher.plan import (
@@ -16,9 +17,29 @@ from kemu.launcher.plan import (
     ComponentSpec,
     client_url,
     component_kubeconfig,
+    machines,
     node_dir,
     node_name,
+    pod_routes,
+    underlay,
 )
+
+
+def create_machines(config: ClusterConfig) -> None:
+    """The cluster's machines (netns) on their underlay bridge; the machines that are not nodes get their routes to
+    the nodes' pod ranges (plan.pod_routes)."""
+    u = underlay(config)
+    net.create_underlay(u)
+    routes = pod_routes(config)
+    for m in machines(config):
+        net.create_machine(u, m)
+        net.add_routes(m, routes.get(m.name, []))
+
+
+def destroy_machines(config: ClusterConfig) -> None:
+    for m in machines(config):
+        net.destroy_machine(m)
+    net.destroy_underlay(underlay(config))
 
 
 def arg_value(argv: list[str] | tuple[str, ...], flag: str) -> str | None:
