@@ -108,19 +108,21 @@ class Member:
 
     # ---------------------------------------------------------------- headers and status
     def header(self, revision: int | None = None) -> rpc_pb2.ResponseHeader:
-        # No state lock: reading the current revision (one attribute) is atomic under the GIL, and taking the lock
-        # here made every response wait for (and hand the GIL back and forth with) the Raft thread's apply.
-        rev = self.state.store.revision if revision is None else revision
-        return rpc_pb2.ResponseHeader(cluster_id=self.cluster_id, member_id=self.id, revision=rev,
-                                      raft_term=self.raft.term())
+        h = rpc_pb2.ResponseHeader()
+        self._fill(h, revision)
+        return h
 
     def stamp(self, resp: Any, revision: int | None = None) -> None:
         """Fill resp's header in place (revision: the given one, else the one apply set, else the current one)."""
-        h = resp.header
+        self._fill(resp.header, revision)
+
+    def _fill(self, h: rpc_pb2.ResponseHeader, revision: int | None) -> None:
         h.cluster_id, h.member_id, h.raft_term = self.cluster_id, self.id, self.raft.term()
         if revision is not None:
             h.revision = revision
         elif not h.revision:
+            # No state lock: reading the current revision (one attribute) is atomic under the GIL, and taking the
+            # lock here made every response wait for (and hand the GIL back and forth with) the Raft thread's apply.
             h.revision = self.state.store.revision
 
     def leader_id(self) -> int:

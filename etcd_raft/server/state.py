@@ -25,24 +25,17 @@ class MemberState:
         self.members: dict[int, MemberInfo] = {m.id: m for m in initial_members}
         self.alarms: set[tuple[int, int]] = set()        # (member id, alarm type)
 
-    def apply(self, command: bytes) -> Message | EtcdError:
-        return self.apply_proposal(internal_pb2.Proposal.FromString(command))
-
-    def apply_proposal(self, proposal: internal_pb2.Proposal, kind: str | None = None) -> Message | EtcdError:
-        """Apply one decoded proposal (kind: its WhichOneof("request"), when the caller has it already)."""
-        if kind is None:
-            kind = proposal.WhichOneof("request")
+    def apply_proposal(self, proposal: internal_pb2.Proposal, kind: str | None) -> Message | EtcdError:
+        """Apply one decoded proposal (kind: its WhichOneof("request"), which the caller has read already)."""
         with self.lock:
             try:
-                if kind == "put":         # the most frequent command, first
-                    return self.store.put(proposal.put)
                 return self._apply(kind, proposal)
             except EtcdError as exc:
                 return exc
 
     def _apply(self, kind: str | None, p: internal_pb2.Proposal) -> Message:
         store = self.store
-        if kind == "put":
+        if kind == "put":             # the most frequent command, first
             return store.put(p.put)
         if kind == "delete_range":
             return store.delete_range(p.delete_range)
