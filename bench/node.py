@@ -45,6 +45,7 @@ from typing import Any
 import aiohttp
 
 from bench.api import TOKEN, ApiProc
+from bench.procstat import cpu_s
 from bench.store import percentile, start_cluster
 from kemu.launcher import supervisor
 from kemu.launcher.ports import free_port_pairs
@@ -140,18 +141,6 @@ def proc_mem_mb(pid: int) -> tuple[float, float]:
     except OSError:
         pass
     return rss, hwm
-
-
-def cpu_s(pid: int, children: bool = True) -> float:
-    """CPU seconds of a process and (unless told not) its reaped children (utime + stime + cutime + cstime); 0 when
-    gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return 0.0
-    rest = data[data.rindex(b")") + 2:].split()
-    return sum(int(x) for x in rest[11:15 if children else 13]) / os.sysconf("SC_CLK_TCK")
 
 
 def descendants(root: int) -> list[int]:

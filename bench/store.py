@@ -31,6 +31,7 @@ from pathlib import Path
 
 import grpc
 
+from bench.procstat import cpu_s
 from etcd_raft.pb import rpc_pb2, rpc_pb2_grpc
 from kemu.launcher import supervisor
 from kemu.launcher.plan import ClusterConfig, etcd_members, plan
@@ -117,19 +118,9 @@ async def _throughput_count(clients: int, duration_s: float,
     return done / (time.monotonic() - t0), done
 
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU time so far of the given processes (all their threads), summed."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])       # utime, stime (fields 14 and 15 of stat)
-    return total / CLK_TCK
+    return sum(cpu_s(pid, children=False) for pid in pids)
 
 
 @dataclass
